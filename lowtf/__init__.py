@@ -1,0 +1,19 @@
+"""lowtf: learn TensorFlow the low-level way.
+
+Importing ``lowtf`` is deliberately cheap: it does not import TensorFlow. The
+subpackages that build graphs (``lowtf.nn``, ``lowtf.models``, ``lowtf.train``)
+import ``tensorflow.compat.v1`` themselves.
+
+Layout:
+    lowtf.data         IDX files, offline MNIST / Fashion-MNIST, tf.data inputs
+    lowtf.tutorials    the TF 1.x ``input_data.read_data_sets`` API
+    lowtf.lesson       the step-through lesson runner
+    lowtf.nn           layers and losses written from raw ops
+    lowtf.models       softmax regression, MLP, LeNet-5, the seed ConvNet
+    lowtf.train        the Session training loop
+    lowtf.viz          filter grids, GIFs, curves, confusion matrices
+    lowtf.serve        a TF-Serving-compatible REST server
+    lowtf.distributed  TF_CONFIG clusters and a local launcher
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Datasets on disk: the IDX format, offline MNIST and Fashion-MNIST."""
