@@ -17,3 +17,9 @@ Layout:
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# TensorFlow's C++ start-up chatter (oneDNN, CPU features) hides the lesson output;
+# a user who wants it sets TF_CPP_MIN_LOG_LEVEL=0 explicitly.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,86 @@
+"""Name scopes and TensorBoard: tidy graphs, and summaries you can watch."""
+from lowtf.lesson import Lesson
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("04", "name scopes and tensorboard")
+
+
+@lesson.step("nested name scopes prefix op names")
+def scopes(ctx):
+    """name_scope prefixes every op created inside it, and TensorBoard folds a scope into
+    one box. Opening a scope name a second time gets a suffix (_1) rather than mixing."""
+    with tf.name_scope("model"):
+        with tf.name_scope("layer1"):
+            w = tf.Variable(tf.ones([2, 2]), name="weights")
+            y = tf.matmul(tf.ones([1, 2]), w, name="y")
+        with tf.name_scope("layer1"):
+            again = tf.identity(y, name="same_scope_name_again")
+    ctx.record(scoped_names=[w.op.name, y.op.name, again.op.name])
+    return {"weights": w.op.name, "y": y.op.name, "second layer1": again.op.name}
+
+
+@lesson.step("a scalar summary of a random walk, 1000 steps, in a FileWriter")
+def random_walk(ctx):
+    """A summary op turns a tensor into a serialised Summary protobuf; a FileWriter
+    appends those to an events file in logdir, with the step number. Passing the
+    graph to the FileWriter makes it appear in TensorBoard's Graphs tab.
+    Keep one FileWriter per run directory: two writers opened in the same second
+    name their files alike (events.out.tfevents.TIME.HOST) and one overwrites the other."""
+    steps = 100 if ctx.fast else 1000
+    with tf.name_scope("random_walk"):
+        position = tf.Variable(0.0, name="position")
+        stride = tf.random_uniform([], 0.0, 1.0, seed=4, name="stride")
+        move = tf.assign_add(position, stride, name="move")
+        ctx.walk_summary = tf.summary.scalar("distance", position)
+    ctx.writer = tf.summary.FileWriter(str(ctx.logdir), tf.get_default_graph())
+    with tf.Session() as sess:
+        sess.run(position.initializer)
+        for step in range(steps):
+            _, summary = sess.run([move, ctx.walk_summary])
+            ctx.writer.add_summary(summary, step)
+        final = float(sess.run(position))
+    ctx.writer.flush()
+    ctx.record(walk_steps=steps, walk_final=round(final, 4), walk_tag=ctx.walk_summary.op.name)
+    return {"steps": steps, "final position": final, "events in": str(ctx.logdir)}
+
+
+@lesson.step("histogram, image, text and audio summaries; merge versus merge_all")
+def other_summaries(ctx):
+    """Each summary op registers itself in the SUMMARIES collection. merge_all() merges
+    every one of them (the random walk's too); merge([...]) only those you list, so
+    you can log cheap summaries often and costly ones rarely."""
+    step = tf.placeholder(tf.float32, [], name="step")
+    with tf.name_scope("pictures"):
+        # A normal distribution whose mean drifts with the step.
+        samples = tf.random_normal([1000], mean=step / 10.0, seed=5)
+        hist = tf.summary.histogram("drifting_normal", samples)
+        # Three 28x28 gradients that brighten with the step.
+        ramp = tf.tile(tf.linspace(0.0, 1.0, 28)[None, :], [28, 1])
+        images = tf.stack([ramp, tf.transpose(ramp), ramp * tf.transpose(ramp)])[..., None]
+        image = tf.summary.image("gradients", tf.minimum(images * (step / 10.0 + 0.1), 1.0), max_outputs=3)
+        note = tf.summary.text("note", tf.strings.format("step {}", step))
+        # One second of a 440 Hz tone at 8 kHz; audio summaries take [batch, frames, channels].
+        t = tf.range(8000, dtype=tf.float32) / 8000.0
+        tone = tf.summary.audio("a440", tf.sin(2 * np.pi * 440.0 * t)[None, :, None] * 0.5, 8000)
+    selected = tf.summary.merge([hist, image, note, tone])
+    everything = tf.summary.merge_all()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for i in range(5):
+            ctx.writer.add_summary(sess.run(selected, {step: i}), i)
+        everything_value = sess.run(everything, {step: 0})
+    ctx.writer.add_graph(tf.get_default_graph())  # the graph has grown since step 2
+    ctx.writer.close()
+    merged = tf.Summary.FromString(everything_value)
+    tags = sorted({v.tag for v in merged.value})
+    ctx.record(merge_all_tags=tags)
+    return {"merge([...]) summaries": len(selected.op.inputs), "merge_all() tags": tags,
+            "then run": f"tensorboard --logdir {ctx.logdir}"}
+
+
+if __name__ == "__main__":
+    lesson.main()

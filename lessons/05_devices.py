@@ -1,0 +1,99 @@
+"""Devices: where ops run, how many threads they use, and soft placement."""
+from lowtf.errors import tf_error_line
+from lowtf.lesson import Lesson
+
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("05", "devices")
+
+
+def placement(run_metadata: tf.RunMetadata) -> dict:
+    """{device: [op names]} for the ops a traced run executed."""
+    return {dev.device: sorted(n.node_name for n in dev.node_stats if not n.node_name.startswith("_"))
+            for dev in run_metadata.step_stats.dev_stats}
+
+
+@lesson.step("the devices this Session can use")
+def devices(ctx):
+    """A Session lists its devices by full name: /job:localhost/replica:0/task:0/device:CPU:0.
+    On a machine with a CUDA GPU and a GPU build of TensorFlow, GPU:0 appears too."""
+    with tf.Session() as sess:
+        names = [d.name for d in sess.list_devices()]
+    ctx.gpu = any("GPU" in n for n in names)
+    ctx.record(devices=names, gpu_available=ctx.gpu)
+    return {"devices": names}
+
+
+@lesson.step("tf.device pins ops; the run's metadata shows where each op ran")
+def pinning(ctx):
+    """Ops created inside `with tf.device(...)` are placed there. The classic way to see
+    placement is ConfigProto(log_device_placement=True), which logs every op at
+    Session creation; a traced run's metadata gives the same facts as data."""
+    target = "/gpu:0" if ctx.gpu else "/cpu:0"
+    with tf.device("/cpu:0"):
+        a = tf.random_normal([512, 512], seed=1, name="a")
+    with tf.device(target):
+        ctx.product = tf.matmul(a, a, name="product")
+    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    metadata = tf.RunMetadata()
+    with tf.Session(config=tf.ConfigProto(log_device_placement=True)) as sess:
+        sess.run(ctx.product, options=options, run_metadata=metadata)
+    where = placement(metadata)
+    ctx.record(product_device=next(d for d, ops in where.items() if "product" in ops))
+    return {"placement": where}
+
+
+@lesson.step("thread settings: intra-op threads split one op, inter-op threads run ops side by side")
+def threads(ctx):
+    """intra_op_parallelism_threads is how many threads one big op (a matmul) may use;
+    inter_op_parallelism_threads how many independent ops run at once. 0 means
+    'one per core'. Timing the same matmul with 1 and with all threads shows the gain."""
+    n = 512 if ctx.fast else 1024
+    with tf.device("/cpu:0"):
+        m = tf.Variable(tf.random_normal([n, n], seed=2))
+        product = tf.reduce_sum(tf.matmul(m, m))
+    rates = {}
+    for intra in (1, 0):
+        config = tf.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=1)
+        with tf.Session(config=config) as sess:
+            sess.run(m.initializer)
+            sess.run(product)  # warm-up
+            repeats = 5 if ctx.fast else 20
+            start = time.perf_counter()
+            for _ in range(repeats):
+                sess.run(product)
+            seconds = (time.perf_counter() - start) / repeats
+        rates["all cores" if intra == 0 else "1 thread"] = round(2 * n ** 3 / seconds / 1e9, 1)
+    ctx.record(matmul_gflops=rates)
+    return {f"{n}x{n} matmul GFLOP/s": rates}
+
+
+@lesson.step("soft placement: asking for a GPU that is not there")
+def soft_placement(ctx):
+    """Without soft placement, pinning an op to a missing device is an error at run time.
+    allow_soft_placement=True lets TensorFlow fall back to a device that exists, so the
+    same script runs on a laptop and on a GPU server."""
+    with tf.device("/gpu:0"):
+        c = tf.add(tf.ones([2]), 1.0, name="wants_gpu")
+    try:
+        with tf.Session(config=tf.ConfigProto(allow_soft_placement=False)) as sess:
+            sess.run(c)
+        strict = "ran on the GPU" if ctx.gpu else "ran (unexpected)"
+    except tf.errors.InvalidArgumentError as e:
+        strict = tf_error_line(e, "cannot assign a device")
+    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    metadata = tf.RunMetadata()
+    with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as sess:
+        value = sess.run(c, options=options, run_metadata=metadata)
+    soft_device = next(d for d, ops in placement(metadata).items() if "wants_gpu" in ops)
+    ctx.record(soft_placement_device=soft_device)
+    return {"strict placement": strict, "soft placement ran it on": soft_device, "value": value}
+
+
+if __name__ == "__main__":
+    lesson.main()

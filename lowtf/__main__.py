@@ -1,0 +1,5 @@
+import sys
+
+from lowtf.cli import main
+
+sys.exit(main())

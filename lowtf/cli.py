@@ -1,0 +1,96 @@
+"""The ``lowtf`` command: data, lessons, the main job, and (as they land) serve, bench, cluster.
+
+Subcommands import TensorFlow only when they need it, so ``lowtf lessons`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from lowtf.data import fashion_mnist, mnist
+    from lowtf.data.store import DataError
+
+    try:
+        paths = mnist.fetch()
+        print(f"MNIST: {len(paths)} files verified in {mnist.folder()}")
+        if args.fashion:
+            paths = fashion_mnist.fetch()
+            print(f"Fashion-MNIST: {len(paths)} files verified in {fashion_mnist.folder()}")
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from lowtf.lesson import describe, find_lessons
+
+    for number, path in find_lessons().items():
+        print(f"{number}  {path.name:<40} {describe(path)}")
+    print("\nRun one: lowtf lesson NN [--step] [--fast] [--logdir DIR]")
+    return 0
+
+
+def _lesson(args: argparse.Namespace) -> int:
+    from lowtf.lesson import find_lessons, load_lesson
+
+    lessons = find_lessons()
+    number = args.number.zfill(2)
+    if number not in lessons:
+        print(f"error: no lesson {args.number}; `lowtf lessons` lists them", file=sys.stderr)
+        return 2
+    load_lesson(lessons[number]).main(args.rest)
+    return 0
+
+
+def _tour(args: argparse.Namespace) -> int:
+    """Run lessons first..last one after another, each on its own fresh graph."""
+    from lowtf.lesson import find_lessons, load_lesson
+
+    started = time.perf_counter()
+    chosen = [(n, p) for n, p in find_lessons().items() if args.first <= int(n) <= args.last]
+    for number, path in chosen:
+        load_lesson(path).run(fast=args.fast)
+        print()
+    print(f"Tour of lessons {chosen[0][0]}-{chosen[-1][0]} done in {time.perf_counter() - started:.1f} s.")
+    print("See what they wrote: tensorboard --logdir runs")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lowtf", description="Learn TensorFlow the low-level way.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="datasets").add_subparsers(dest="action", required=True)
+    fetch = data.add_parser("fetch", help="fetch and verify MNIST (and Fashion-MNIST with --fashion)")
+    fetch.add_argument("--fashion", action="store_true", help="also fetch Fashion-MNIST from Debian")
+    fetch.set_defaults(func=_data_fetch)
+
+    sub.add_parser("lessons", help="list the lessons").set_defaults(func=_lessons)
+
+    one = sub.add_parser("lesson", help="run one lesson: lowtf lesson NN [--step] [--fast] [--logdir DIR]")
+    one.add_argument("number")
+    one.add_argument("rest", nargs=argparse.REMAINDER, help="passed to the lesson")
+    one.set_defaults(func=_lesson)
+
+    tour = sub.add_parser("tour", help="run a range of lessons in order")
+    tour.add_argument("--first", type=int, default=1)
+    tour.add_argument("--last", type=int, default=6)
+    tour.add_argument("--fast", action="store_true")
+    tour.set_defaults(func=_tour)
+
+    main_job = sub.add_parser("main", help="the main job: the tour of lessons 01-06")
+    main_job.set_defaults(func=_tour, first=1, last=6, fast=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Shared fixtures: graph mode, a fresh graph per test, lessons run in-process, free ports."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    """Every test starts (and leaves) an empty default graph."""
+    tf.reset_default_graph()
+    yield
+    tf.reset_default_graph()
+
+
+@pytest.fixture
+def run_lesson(tmp_path):
+    """run_lesson("04") runs that lesson in --fast mode into a temporary logdir; returns (summary, logdir)."""
+    from lowtf.lesson import find_lessons, load_lesson
+
+    def run(number: str, fast: bool = True):
+        logdir = tmp_path / f"lesson{number}"
+        summary = load_lesson(find_lessons()[number]).run(fast=fast, logdir=logdir, out=lambda s: None)
+        return summary, logdir
+
+    return run
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
