@@ -35,7 +35,9 @@ def random_walk(ctx):
         position = tf.Variable(0.0, name="position")
         stride = tf.random_uniform([], 0.0, 1.0, seed=4, name="stride")
         move = tf.assign_add(position, stride, name="move")
-        ctx.walk_summary = tf.summary.scalar("distance", position)
+        # Summarise move's output, not `position`: in one run the two would race,
+        # since nothing orders a read of the Variable after the assign.
+        ctx.walk_summary = tf.summary.scalar("distance", move)
     ctx.writer = tf.summary.FileWriter(str(ctx.logdir), tf.get_default_graph())
     with tf.Session() as sess:
         sess.run(position.initializer)

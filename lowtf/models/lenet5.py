@@ -1,0 +1,28 @@
+"""LeNet-5 as seed 002 (the TF 1.x "Deep MNIST for Experts" network).
+
+    input [N, 28, 28, 1]
+    conv1 5x5x32, ReLU -> [N, 28, 28, 32];  pool1 2x2 -> [N, 14, 14, 32]
+    conv2 5x5x64, ReLU -> [N, 14, 14, 64];  pool2 2x2 -> [N, 7, 7, 64]
+    fc1 3136 -> 1024, ReLU, dropout
+    logits 1024 -> 10
+3,274,634 parameters, 3.2 M of them in fc1.
+"""
+from __future__ import annotations
+
+import tensorflow.compat.v1 as tf
+
+from lowtf.models.params import by_name
+from lowtf.nn import conv2d, dense, dropout, flatten, max_pool
+
+
+def lenet5(images: tf.Tensor, training: tf.Tensor, dropout_rate: float = 0.5):
+    """``[N, 28, 28, 1]`` -> logits ``[N, 10]``; dropout on fc1 only while ``training``."""
+    with tf.name_scope("lenet5"):
+        x, conv1 = conv2d(images, 32, 5, "conv1")
+        x = max_pool(x, "pool1")
+        x, conv2 = conv2d(x, 64, 5, "conv2")
+        x = max_pool(x, "pool2")
+        x, fc1 = dense(flatten(x), 1024, "fc1")
+        x = dropout(x, dropout_rate, training, "dropout")
+        logits, fc2 = dense(x, 10, "logits", activation=None)
+    return logits, by_name(conv1, conv2, fc1, fc2)
