@@ -23,3 +23,7 @@ import os as _os
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) hides the lesson output;
 # a user who wants it sets TF_CPP_MIN_LOG_LEVEL=0 explicitly.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow turns its oneDNN CPU kernels on only for some CPUs; on the AMD EPYC (AVX2)
+# machines this course is tested on they are off, and turning them on made LeNet-5
+# train 1.6x faster (880 -> 1,430 img/s). Must be set before TensorFlow is imported.
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -6,8 +6,7 @@ import socket
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import lowtf  # noqa: F401  (sets TensorFlow's environment before TensorFlow is imported)
 import pytest
 import tensorflow.compat.v1 as tf
 

@@ -1,0 +1,66 @@
+"""tf.data input for training and evaluation, switched by a string handle.
+
+The arrays enter through placeholders at iterator-initialisation time, so they are
+not baked into the graph (a 47 MB constant would also land in every events file).
+One feedable iterator yields a batch from whichever iterator's handle is fed: the
+endless, shuffled training stream, or a single pass over an evaluation split.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import tensorflow.compat.v1 as tf
+
+
+@dataclass
+class Inputs:
+    images: tf.Tensor          # float32 [N, H, W, C] in [0, 1]
+    labels: tf.Tensor          # int64 [N]
+    handle: tf.Tensor          # string placeholder choosing the iterator
+    train_iterator: object
+    eval_iterator: object
+    train_feed: dict           # placeholders to feed when initialising the training iterator
+    eval_feed: dict
+
+
+def _to_float(images, labels):
+    return tf.cast(images, tf.float32) / 255.0, labels
+
+
+def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed: int,
+                augment: Optional[Callable] = None, image_dtype=tf.uint8) -> Inputs:
+    """Build the two pipelines and the feedable iterator over them.
+
+    Training: shuffle (buffer = whole set, seeded) -> repeat -> batch -> skip(resume
+    batches) -> to float -> [augment] -> prefetch. Shuffling before repeat reshuffles
+    every epoch; skip makes a resumed run see the batches an uninterrupted run would.
+    """
+    with tf.name_scope("input"):
+        train_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="train_images")
+        train_y = tf.placeholder(tf.int64, [None], name="train_labels")
+        skip = tf.placeholder(tf.int64, [], name="skip_batches")
+        train = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
+                 .shuffle(buffer_size=100_000, seed=seed, reshuffle_each_iteration=True)
+                 .repeat()
+                 .batch(batch_size, drop_remainder=True)
+                 .skip(skip)
+                 .map(_to_float, num_parallel_calls=tf.data.AUTOTUNE))
+        if augment is not None:
+            train = train.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        train = train.prefetch(2)
+
+        eval_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="eval_images")
+        eval_y = tf.placeholder(tf.int64, [None], name="eval_labels")
+        evaluation = (tf.data.Dataset.from_tensor_slices((eval_x, eval_y))
+                      .batch(eval_batch_size)
+                      .map(_to_float)
+                      .prefetch(2))
+
+        handle = tf.placeholder(tf.string, [], name="iterator_handle")
+        iterator = tf.data.Iterator.from_string_handle(
+            handle, tf.data.get_output_types(train), tf.data.get_output_shapes(evaluation))
+        images, labels = iterator.get_next()
+    return Inputs(images, labels, handle,
+                  tf.data.make_initializable_iterator(train), tf.data.make_initializable_iterator(evaluation),
+                  {"images": train_x, "labels": train_y, "skip": skip}, {"images": eval_x, "labels": eval_y})
