@@ -60,6 +60,19 @@ def _tour(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flagship(args: argparse.Namespace) -> int:
+    """LeNet-5 on MNIST with summaries, checkpoints and the filter GIF: lesson 10, full run."""
+    from lowtf.lesson import find_lessons, load_lesson
+
+    summary = load_lesson(find_lessons()["10"]).run(fast=False, logdir=args.logdir)
+    print(f"\nLeNet-5 test accuracy {summary['test_accuracy']:.4f} after {summary['steps']} steps; "
+          f"{summary['train_seconds']:.0f} s training, {summary['run_seconds']:.0f} s in all "
+          f"({summary['images_per_second']} img/s).")
+    print(f"Filter GIF: {summary['gif']}")
+    print(f"TensorBoard: .venv/bin/tensorboard --logdir {args.logdir} --host 127.0.0.1")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lowtf", description="Learn TensorFlow the low-level way.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--fast", action="store_true")
     tour.set_defaults(func=_tour)
 
-    main_job = sub.add_parser("main", help="the main job: the tour of lessons 01-06")
-    main_job.set_defaults(func=_tour, first=1, last=6, fast=False)
+    main_job = sub.add_parser("main", help="the flagship: LeNet-5 on MNIST (lesson 10 in full)")
+    main_job.add_argument("--logdir", default="runs/flagship")
+    main_job.set_defaults(func=_flagship)
     return parser
 
 

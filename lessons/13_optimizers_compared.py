@@ -1,0 +1,50 @@
+"""Optimisers compared: gradient descent, momentum and Adam on the same MLP and the same batches."""
+from lowtf.lesson import Lesson
+
+import tensorflow.compat.v1 as tf
+
+from lowtf.data.splits import load_splits
+from lowtf.models import mlp
+from lowtf.train import TrainConfig, train
+from lowtf.viz.plots import training_curves
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("13", "optimizers compared")
+
+OPTIMIZERS = {
+    # w -= lr * g
+    "gradient_descent": lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.05),
+    # v = 0.9 v + g; w -= lr * v: velocity smooths the zig-zag and speeds up along valleys
+    "momentum": lambda step, per_epoch: tf.train.MomentumOptimizer(0.05, momentum=0.9),
+    # per-parameter steps from running means of g and g^2
+    "adam": lambda step, per_epoch: tf.train.AdamOptimizer(1e-3),
+}
+
+
+@lesson.step("three optimisers, same model, same seed, same batches")
+def compare(ctx):
+    """Only the update rule differs: the initial weights and the data order are fixed by
+    the seed. Each run logs to its own folder, so TensorBoard overlays the three curves."""
+    splits = load_splits(validation_size=0, test_size=2000 if ctx.fast else None)
+    steps = 200 if ctx.fast else 1500
+    ctx.histories = {}
+    for name, optimizer in OPTIMIZERS.items():
+        config = TrainConfig(steps=steps, batch_size=128, eval_every=max(50, steps // 10), summary_every=20,
+                             resume=False, seed=0, progress=not ctx.fast)
+        h = ctx.histories[name] = train(mlp, splits, optimizer, config, ctx.logdir / name)
+        ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
+                      f"{name}_final_loss": round(h.loss[-1], 4)})
+    return {name: round(h.final_test_accuracy, 4) for name, h in ctx.histories.items()}
+
+
+@lesson.step("one plot, three TensorBoard runs")
+def plot(ctx):
+    """Plain gradient descent moves slowest; momentum and Adam reach low loss sooner."""
+    path = training_curves(ctx.histories, ctx.logdir / "optimizers.png", "MLP on MNIST")
+    ctx.record(plot=str(path))
+    return {"plot": str(path), "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
+
+
+if __name__ == "__main__":
+    lesson.main()

@@ -1,0 +1,46 @@
+"""Filter grids tile as expected; GIFs hold one labelled frame per recorded step."""
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from lowtf.viz.filters import filter_gif, filter_grid, grid_shape
+from lowtf.viz.plots import confusion_matrix
+
+
+@pytest.mark.parametrize("count,shape", [(32, (6, 6)), (64, (8, 8)), (4, (2, 2)), (5, (2, 3)), (1, (1, 1))])
+def test_grid_shape(count, shape):
+    assert grid_shape(count) == shape
+
+
+def test_filter_grid_tiling_and_per_filter_normalisation():
+    w = np.random.RandomState(0).randn(5, 5, 1, 32) * np.arange(1, 33)  # very different scales
+    grid = filter_grid(w)
+    assert grid.shape == (6 * 6 + 1, 6 * 6 + 1) and grid.dtype == np.uint8
+    for i in range(32):
+        r, c = divmod(i, 6)
+        tile = grid[1 + r * 6: 1 + r * 6 + 5, 1 + c * 6: 1 + c * 6 + 5]
+        assert tile.min() == 0 and tile.max() == 255
+    assert grid[0].max() == 0 and grid[:, 0].max() == 0  # padding stays black
+    assert filter_grid(w, scale=3).shape == (37 * 3, 37 * 3)
+
+
+def test_filter_grid_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"\[k, k, in, out\]"):
+        filter_grid(np.zeros((5, 5, 32)))
+
+
+def test_gif_frames_match_what_was_recorded(tmp_path):
+    rng = np.random.RandomState(1)
+    frames = [rng.randn(5, 5, 1, 8) for _ in range(7)]
+    path = filter_gif(frames, [0, 10, 20, 30, 40, 50, 60], tmp_path / "f.gif", scale=4)
+    read = imageio.mimread(path)
+    assert len(read) == 7
+    grid_h, grid_w = filter_grid(frames[0], scale=4).shape
+    assert read[0].shape[:2] == (grid_h + 14, grid_w)
+    with pytest.raises(ValueError, match="one step per frame"):
+        filter_gif(frames, [0], tmp_path / "g.gif")
+
+
+def test_confusion_matrix_counts():
+    m = confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], classes=3)
+    assert m.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
