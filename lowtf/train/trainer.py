@@ -117,10 +117,12 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed, config.augment)
         training = training_flag()
         logits, params = model_fn(inputs.images, training)
-        with tf.name_scope("loss"):
+        # Scope names differ from the summary names, so the tags stay "loss" and
+        # "accuracy" (a taken name gets a _1 suffix) and match the test writer's tags.
+        with tf.name_scope("cross_entropy"):
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=inputs.labels, logits=logits)
             loss = tf.reduce_mean(losses)
-        with tf.name_scope("accuracy"):
+        with tf.name_scope("metrics"):
             correct = tf.cast(tf.equal(tf.argmax(logits, 1), inputs.labels), tf.float32)
             accuracy = tf.reduce_mean(correct)
             eval_sums = (tf.reduce_sum(correct), tf.reduce_sum(losses), tf.size(correct))
