@@ -84,6 +84,6 @@ def test_history_and_summaries(small, tmp_path):
     train_events = EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0}).Reload()
     test_events = EventAccumulator(str(tmp_path / "test"), size_guidance={"scalars": 0}).Reload()
     assert {"loss", "accuracy"} <= set(train_events.Tags()["scalars"])
-    assert "mlp/hidden1/weights" in train_events.Tags()["histograms"]
+    assert "params/mlp/hidden1/weights" in train_events.Tags()["histograms"]
     assert [e.step for e in test_events.Scalars("accuracy")] == [20, 40]
     assert test_events.Scalars("accuracy")[-1].value == pytest.approx(h.final_test_accuracy, abs=1e-6)

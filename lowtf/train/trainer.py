@@ -130,7 +130,7 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         with tf.name_scope("train"):
             train_op = optimizer_fn(global_step, steps_per_epoch).minimize(loss, global_step=global_step)
         scalar_summary = tf.summary.merge([tf.summary.scalar("loss", loss), tf.summary.scalar("accuracy", accuracy)])
-        details = [tf.summary.histogram(name, v) for name, v in params.items()]
+        details = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
         details += _filter_images(params)
         details.append(tf.summary.image("inputs", inputs.images, max_outputs=4))
         detail_summary = tf.summary.merge(details)
