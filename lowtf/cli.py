@@ -73,6 +73,12 @@ def _flagship(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from lowtf.serve.server import serve
+
+    return serve(args.model_base_path, args.model_name, args.port, args.host, args.max_body_bytes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lowtf", description="Learn TensorFlow the low-level way.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     main_job = sub.add_parser("main", help="the flagship: LeNet-5 on MNIST (lesson 10 in full)")
     main_job.add_argument("--logdir", default="runs/flagship")
     main_job.set_defaults(func=_flagship)
+
+    srv = sub.add_parser("serve", help="serve SavedModels over TF Serving's REST API")
+    srv.add_argument("--model_base_path", required=True, help="folder with version folders 1/, 2/, ...")
+    srv.add_argument("--model_name", required=True)
+    srv.add_argument("--port", type=int, default=8501)
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    srv.add_argument("--max_body_bytes", type=int, default=16 * 1024 * 1024)
+    srv.set_defaults(func=_serve)
     return parser
 
 

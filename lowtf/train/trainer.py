@@ -185,7 +185,8 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         test_writer = tf.summary.FileWriter(str(logdir / "test"))
         feed = {g.inputs.handle: train_handle, g.training: True}
         best, evals_since_best = -1.0, 0
-        bar = tqdm(total=config.steps, initial=step, disable=not config.progress, unit="step",
+        # disable=None: tqdm switches itself off when stderr is not a terminal (logs, CI).
+        bar = tqdm(total=config.steps, initial=step, disable=None if config.progress else True, unit="step",
                    dynamic_ncols=True, leave=False)
         for hook in hooks:
             hook(sess, step, g.params)

@@ -1,0 +1,1 @@
+"""Export SavedModels and serve them over TF Serving's REST API."""

@@ -1,0 +1,168 @@
+"""A REST server that speaks TF Serving's API, so TF Serving clients work unchanged.
+
+    GET  /v1/models/NAME[/versions/V]            model version status
+    GET  /v1/models/NAME[/versions/V]/metadata   signature defs
+    POST /v1/models/NAME[/versions/V]:predict    {"instances": ...} or {"inputs": ...}
+
+Errors are ``{"error": "..."}`` with 400 (bad JSON, wrong shape or dtype, missing input),
+404 (unknown model, version or signature), 413 (body over the limit), 501 (classify and
+regress). Requests run on threads; a bad request never takes the server down.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional
+
+import tensorflow.compat.v1 as tf
+
+from lowtf.serve.export import DEFAULT_SIGNATURE
+from lowtf.serve.model_store import ModelStore, NotFound
+from lowtf.serve.predict_request import BadRequest, format_predict, parse_predict
+
+ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+))?"
+                   r"(?P<verb>/metadata|:predict|:classify|:regress)?/?$")
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "lowtf-serve/0.1"
+    protocol_version = "HTTP/1.1"
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _reply(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self._status = status
+
+    def _route(self):
+        match = ROUTE.match(self.path.split("?", 1)[0])
+        if not match:
+            raise HttpError(404, f"Malformed request: {self.command} {self.path}; "
+                                 "expected /v1/models/NAME[/versions/N][:predict|/metadata]")
+        name, version, verb = match["name"], match["version"], match["verb"] or ""
+        if name != self.server.store.name:
+            raise HttpError(404, f"Servable not found for request: Latest({name})")
+        return (int(version) if version else None), verb
+
+    def _handle(self, action) -> None:
+        started = time.perf_counter()
+        self._status = 500
+        try:
+            action()
+        except HttpError as e:
+            self._reply(e.status, {"error": str(e)})
+        except NotFound as e:
+            self._reply(404, {"error": str(e)})
+        except BadRequest as e:
+            self._reply(400, {"error": str(e)})
+        except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as e:
+            self._reply(400, {"error": e.message.splitlines()[0]})
+        except Exception as e:  # the server must survive anything a request triggers
+            self._reply(500, {"error": f"{type(e).__name__}: {e}"})
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            if not self.server.quiet:
+                sys.stderr.write(f"{self.address_string()} {self.command} {self.path} {self._status} {ms:.1f}ms\n")
+
+    def log_message(self, format, *args):  # one line per request is written by _handle instead
+        pass
+
+    # -- endpoints ------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._handle(self._get)
+
+    def do_POST(self) -> None:
+        self._handle(self._post)
+
+    def _get(self) -> None:
+        version, verb = self._route()
+        store: ModelStore = self.server.store
+        model = store.get(version)
+        if verb == "":
+            self._reply(200, {"model_version_status": [{"version": str(model.version), "state": "AVAILABLE",
+                                                        "status": {"error_code": "OK", "error_message": ""}}]})
+        elif verb == "/metadata":
+            defs = {name: {"inputs": {k: s.to_json() for k, s in sig.inputs.items()},
+                           "outputs": {k: s.to_json() for k, s in sig.outputs.items()},
+                           "method_name": sig.method_name} for name, sig in model.signatures.items()}
+            self._reply(200, {"model_spec": {"name": store.name, "signature_name": "", "version": str(model.version)},
+                              "metadata": {"signature_def": {"signature_def": defs}}})
+        else:
+            raise HttpError(405, f"{verb} needs POST")
+
+    def _read_json(self):
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            raise HttpError(411, "Malformed request: a Content-Length header is required")
+        if int(length) > self.server.max_body_bytes:
+            self.close_connection = True  # the unread body must not be parsed as the next request
+            raise HttpError(413, f"Request body of {length} bytes is over the limit of "
+                                 f"{self.server.max_body_bytes} bytes; send fewer instances per request")
+        raw = self.rfile.read(int(length))
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise HttpError(400, f"JSON Parse error: {e}") from None
+
+    def _post(self) -> None:
+        version, verb = self._route()
+        if verb in (":classify", ":regress"):
+            self._read_json()
+            raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
+        if verb != ":predict":
+            raise HttpError(405, "POST is for :predict")
+        body = self._read_json()
+        model = self.server.store.get(version)
+        signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
+        if signature not in model.signatures:
+            raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
+                           f"available: {sorted(model.signatures)}")
+        feeds, fmt = parse_predict(body, model.signatures[signature])
+        self._reply(200, format_predict(model.run(signature, feeds), fmt))
+
+
+def make_server(store: ModelStore, host: str = "127.0.0.1", port: int = 8501,
+                max_body_bytes: int = DEFAULT_MAX_BODY, quiet: bool = False) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    server.store, server.max_body_bytes, server.quiet = store, max_body_bytes, quiet
+    return server
+
+
+def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "127.0.0.1",
+          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0) -> int:
+    """Run until interrupted; prints the address once it is listening."""
+    try:
+        store = ModelStore(model_base_path, model_name, poll_seconds)
+        server = make_server(store, host, port, max_body_bytes)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --port", file=sys.stderr)
+        return 2
+    current: Optional[int] = store.versions_on_disk()[-1] if store.versions_on_disk() else None
+    print(f"lowtf serve: model {model_name} version {current} at http://{host}:{port}/v1/models/{model_name}",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
