@@ -42,6 +42,11 @@ class LessonContext:
     fast: bool
     logdir: Path
     summary: dict = field(default_factory=dict)
+    cleanups: list = field(default_factory=list)
+
+    def on_exit(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` when the lesson ends, however it ends (stop a server it started, say)."""
+        self.cleanups.append(fn)
 
     def record(self, **numbers: Any) -> None:
         """Record key numbers for the end-of-lesson summary (and summary.json)."""
@@ -114,6 +119,8 @@ class Lesson:
         except QuitLesson:
             out("\nStopped at your request.")
         finally:
+            for fn in reversed(ctx.cleanups):
+                fn()
             tf.reset_default_graph()
         ctx.record(seconds=round(time.perf_counter() - started, 2))
         (ctx.logdir / "summary.json").write_text(json.dumps(ctx.summary, indent=2, default=float))

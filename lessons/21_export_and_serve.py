@@ -1,0 +1,154 @@
+"""Export and serve: a SavedModel in versioned folders, saved_model_cli, and `lowtf serve` answering HTTP."""
+from lowtf.lesson import Lesson
+
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+import tensorflow.compat.v1 as tf
+
+from lowtf.data.splits import load_splits
+from lowtf.models import lenet5
+from lowtf.serve.export import export_saved_model
+from lowtf.train import TrainConfig, train
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("21", "export and serve")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@lesson.step("train LeNet-5 (briefly) with the usual trainer")
+def fit(ctx):
+    """Training writes checkpoints; a checkpoint holds values, not a servable graph."""
+    ctx.splits = load_splits(validation_size=0)
+    ctx.train_dir = ctx.logdir / "training"
+    ctx.steps = 100 if ctx.fast else 1000
+    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, resume=False, seed=0,
+                         progress=not ctx.fast)
+    h = train(lenet5, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
+    ctx.record(test_accuracy=round(h.final_test_accuracy, 4))
+    return {"test accuracy": h.final_test_accuracy}
+
+
+def export(ctx, version: int, checkpoint: str) -> Path:
+    """A serving graph: a placeholder in, probabilities and classes out; weights from the checkpoint."""
+    with tf.Graph().as_default():
+        images = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+        logits, params = lenet5(images, tf.constant(False))
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+        classes = tf.argmax(logits, 1, name="classes")
+        with tf.Session() as sess:
+            # Restore only the model's Variables: the optimizer's slots are not needed to serve.
+            tf.train.Saver(var_list=params).restore(sess, checkpoint)
+            return export_saved_model(sess, ctx.model_dir, version, {
+                "serving_default": ({"images": images}, {"probabilities": probabilities, "classes": classes})})
+
+
+@lesson.step("export a SavedModel with a named serving signature: models/lenet5/1")
+def export_v1(ctx):
+    """A SavedModel is the graph plus the variables plus signatures: named entry points
+    mapping input and output names to tensors. TF Serving's layout puts each version in
+    a numbered folder under the model's base path."""
+    ctx.model_dir = ctx.logdir / "models" / "lenet5"
+    ctx.latest = tf.train.latest_checkpoint(str(ctx.train_dir / "checkpoints"))
+    path = export(ctx, 1, ctx.latest)
+    return {"exported": str(path), "files": sorted(p.name for p in path.iterdir())}
+
+
+@lesson.step("saved_model_cli show --all and saved_model_cli run")
+def cli(ctx):
+    """saved_model_cli comes with TensorFlow: `show --all` prints every signature's inputs
+    and outputs with dtype, shape and tensor name; `run` feeds it from a .npy file (its
+    --input_exprs takes only Python literals nowadays, not numpy expressions)."""
+    tool = str(Path(sys.executable).with_name("saved_model_cli"))
+    path = str(ctx.model_dir / "1")
+    digit = ctx.logdir / "first_test_digit.npy"
+    np.save(digit, ctx.splits.test.images[:1].astype(np.float32) / 255.0)
+    show = subprocess.run([tool, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run([tool, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
+                          "--inputs", f"images={digit}"], capture_output=True, text=True,
+                         timeout=120)
+    shown = show.stdout[show.stdout.find("signature_def['serving_default']"):].strip()
+    ctx.record(cli_show=shown)
+    ran = run.stdout[run.stdout.find("Result for output key classes"):].strip()
+    ctx.record(cli_run=ran)
+    return {"show --all": shown, "run on the first test digit": ran}
+
+
+@lesson.step("lowtf serve: TF Serving's REST API, and a client posting one image")
+def serve(ctx):
+    """The server loads the highest version and answers TF Serving's REST requests, so a
+    client written for TF Serving works unchanged: POST {"instances": [...]} to
+    /v1/models/lenet5:predict and read "predictions"."""
+    port = free_port()
+    ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
+    ctx.server = subprocess.Popen([sys.executable, "-m", "lowtf", "serve", "--model_base_path", str(ctx.model_dir),
+                                   "--model_name", "lenet5", "--port", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx.on_exit(lambda: (ctx.server.terminate(), ctx.server.wait(timeout=15)))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(ctx.base, timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or ctx.server.poll() is not None:
+                raise RuntimeError("lowtf serve did not start")
+            time.sleep(0.3)
+    image = ctx.splits.test.images[:1].astype(np.float32) / 255.0
+    reply = requests.post(ctx.base + ":predict", json={"instances": image.tolist()}).json()
+    prediction = reply["predictions"][0]
+    ctx.record(served_class=prediction["classes"], true_label=int(ctx.splits.test.labels[0]))
+    return {"status": requests.get(ctx.base).json(), "prediction": prediction["classes"],
+            "label": int(ctx.splits.test.labels[0]),
+            "probability": round(max(prediction["probabilities"]), 4)}
+
+
+@lesson.step("single-image requests: requests per second and latency")
+def measure(ctx):
+    """One client, one image per request, a kept-alive connection: what an interactive
+    caller sees. Batching several images per request amortises the HTTP and JSON work."""
+    n = 50 if ctx.fast else 500
+    images = ctx.splits.test.images[:n].astype(np.float32) / 255.0
+    latencies, correct = [], 0
+    with requests.Session() as session:
+        started = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            r = session.post(ctx.base + ":predict", json={"instances": images[i:i + 1].tolist()})
+            latencies.append(time.perf_counter() - t0)
+            correct += r.json()["predictions"][0]["classes"] == ctx.splits.test.labels[i]
+        seconds = time.perf_counter() - started
+    rps, median_ms = n / seconds, statistics.median(latencies) * 1000
+    ctx.record(requests=n, requests_per_second=round(rps, 1), median_latency_ms=round(median_ms, 2),
+               served_accuracy=correct / n)
+    return {"requests/s": round(rps, 1), "median latency ms": round(median_ms, 2), "correct": f"{correct}/{n}"}
+
+
+@lesson.step("a new version appears and is served without a restart")
+def new_version(ctx):
+    """Export version 2 next to version 1; the server checks for new versions every
+    second and switches to the highest one."""
+    export(ctx, 2, ctx.latest)
+    deadline = time.monotonic() + 30
+    while requests.get(ctx.base).json()["model_version_status"][0]["version"] != "2":
+        if time.monotonic() > deadline:
+            raise RuntimeError("version 2 not picked up within 30 s")
+        time.sleep(0.2)
+    ctx.record(served_version=2)
+    return {"now serving": 2}
+
+
+if __name__ == "__main__":
+    lesson.main()
