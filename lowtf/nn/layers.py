@@ -71,5 +71,8 @@ def dropout(x: tf.Tensor, rate: float, training: tf.Tensor, name: str = "dropout
 
 def flatten(x: tf.Tensor, name: str = "flatten") -> tf.Tensor:
     """``[N, d1, d2, ...]`` -> ``[N, d1 * d2 * ...]`` (the trailing dims must be known)."""
+    if not x.shape[1:].is_fully_defined():
+        raise ValueError(f"flatten needs known trailing dimensions, got {x.shape}; "
+                         "give the tensor a static shape first (tensor.set_shape([...]))")
     with tf.name_scope(name):
         return tf.reshape(x, [-1, int(np.prod(x.shape[1:]))])

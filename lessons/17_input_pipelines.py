@@ -1,0 +1,143 @@
+"""Input pipelines with tf.data in graph mode: order of shuffle/repeat/batch, augmentation, prefetch."""
+from lowtf.lesson import Lesson
+
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from lowtf.data.splits import load_splits
+from lowtf.viz.plots import sample_grid
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("17", "input pipelines")
+
+
+def take(dataset: tf.data.Dataset, n: int) -> list:
+    """The first n elements of a dataset, through a one-shot iterator and a Session."""
+    next_element = tf.data.make_one_shot_iterator(dataset).get_next()
+    with tf.Session() as sess:
+        return [sess.run(next_element).tolist() for _ in range(n)]
+
+
+@lesson.step("a Dataset is a graph of ops; an iterator's get_next() is a tensor")
+def basics(ctx):
+    """In graph mode a Dataset does nothing until an iterator's get_next() tensor is run.
+    Each run pulls the next element."""
+    return {"range(5)": take(tf.data.Dataset.range(5), 5),
+            "range(5).map(x * 10)": take(tf.data.Dataset.range(5).map(lambda x: x * 10), 5)}
+
+
+@lesson.step("order matters: shuffle, repeat and batch on 0..5, two epochs, batches of 4")
+def order(ctx):
+    """shuffle -> repeat: each epoch is a full permutation, finished before the next one
+    starts (batches may still straddle the boundary). repeat -> shuffle: the buffer mixes
+    epochs, so an element can come back before another has appeared once.
+    batch -> shuffle: the batches keep their contents; only their order changes."""
+    ds = tf.data.Dataset.range(6)
+    flat = {
+        "shuffle then repeat": take(ds.shuffle(6, seed=1).repeat(2), 12),
+        "repeat then shuffle": take(ds.repeat(2).shuffle(6, seed=1), 12),
+    }
+    batched = {
+        "shuffle, repeat, batch(4)": take(ds.shuffle(6, seed=1).repeat(2).batch(4), 3),
+        "batch(2), shuffle": take(ds.batch(2).shuffle(3, seed=1), 3),
+    }
+    ctx.record(order_shuffle_then_repeat=flat["shuffle then repeat"],
+               order_repeat_then_shuffle=flat["repeat then shuffle"],
+               order_batch_then_shuffle=batched["batch(2), shuffle"])
+    return {**flat, **batched}
+
+
+@lesson.step("buffer size: randomness versus start-up delay")
+def buffer(ctx):
+    """shuffle(buffer_size=B) keeps B elements and emits a random one, refilling from the
+    input: with B=1 nothing moves, and the first element is always one of the first B.
+    Only B >= the dataset size gives a uniform shuffle, and the first element waits until
+    the buffer is full."""
+    ds = tf.data.Dataset.range(1000)
+    firsts = {b: sorted({take(ds.shuffle(b, seed=s), 1)[0] for s in range(20)}) for b in (1, 10)}
+    splits = load_splits(validation_size=0)
+    images = splits.train.images.astype(np.float32) / 255.0
+    delays = {}
+    for b in (100, 60000):
+        x = tf.placeholder(tf.float32, images.shape)
+        it = tf.data.make_initializable_iterator(tf.data.Dataset.from_tensor_slices(x).shuffle(b, seed=0))
+        nxt = it.get_next()
+        with tf.Session() as sess:
+            sess.run(it.initializer, {x: images})
+            t0 = time.perf_counter()
+            sess.run(nxt)
+            delays[b] = round((time.perf_counter() - t0) * 1000, 1)
+    ctx.record(first_elements=firsts, first_element_ms=delays)
+    return {"first element over 20 seeds, buffer 1": firsts[1], "buffer 10": firsts[10],
+            "ms to the first MNIST image, buffer 100 vs 60000": delays}
+
+
+def augment(image, label):
+    """Random shift (pad 2, crop back), rotation of up to 15 degrees, random contrast; [28, 28, 1]."""
+    shifted = tf.image.random_crop(tf.pad(image, [[2, 2], [2, 2], [0, 0]]), [28, 28, 1])
+    angle = tf.random_uniform([], -15.0, 15.0) * np.pi / 180
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    # An affine map [a0 a1 a2; b0 b1 b2] sending output pixel (x, y) to an input pixel:
+    # a rotation about the image centre (13.5, 13.5).
+    cx = cy = 13.5
+    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    rotated = tf.raw_ops.ImageProjectiveTransformV3(
+        images=shifted[None], transforms=transform[None], output_shape=[28, 28], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")[0]
+    contrasted = tf.clip_by_value(tf.image.random_contrast(rotated, 0.5, 1.5), 0.0, 1.0)
+    return contrasted, label
+
+
+@lesson.step("augmentation in map: shifts, rotation, contrast, drawn fresh every epoch")
+def augmentation(ctx):
+    """Random ops inside map run per element, each time the element passes, so every epoch
+    sees new variants of the same digits."""
+    tf.set_random_seed(0)
+    splits = load_splits(validation_size=0)
+    first = splits.train.images[:8].astype(np.float32) / 255.0
+    ds = tf.data.Dataset.from_tensor_slices((np.repeat(first, 2, axis=0), np.repeat(splits.train.labels[:8], 2)))
+    nxt = tf.data.make_one_shot_iterator(ds.map(augment).batch(16)).get_next()
+    with tf.Session() as sess:
+        images, labels = sess.run(nxt)
+    panels = np.concatenate([first, images])
+    path = sample_grid(panels, list(splits.train.labels[:8]) + labels.tolist(), ctx.logdir / "augmented.png")
+    ctx.record(augmented_grid=str(path))
+    return {"grid (first row: originals; then two augmentations each)": str(path)}
+
+
+@lesson.step("images per second with and without parallel map and prefetch")
+def throughput(ctx):
+    """Without prefetch the pipeline and the model take turns; prefetch lets the next batch
+    be prepared while the model works on this one, and num_parallel_calls spreads map
+    over cores. The 'model' here is a 784x1024 matmul per batch."""
+    splits = load_splits(validation_size=0)
+    images = splits.train.images.astype(np.float32) / 255.0
+    batches = 40 if ctx.fast else 200
+    rates = {}
+    for name, parallel, prefetch in (("plain map", None, False), ("parallel map + prefetch", tf.data.AUTOTUNE, True)):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, images.shape)
+            ds = tf.data.Dataset.from_tensor_slices((x, tf.zeros([len(images)], tf.int64)))
+            ds = ds.repeat().map(augment, num_parallel_calls=parallel).batch(128)
+            if prefetch:
+                ds = ds.prefetch(2)
+            it = tf.data.make_initializable_iterator(ds)
+            batch, _ = it.get_next()
+            w = tf.Variable(tf.random_normal([784, 1024], seed=0))
+            work = tf.reduce_sum(tf.nn.relu(tf.matmul(tf.reshape(batch, [-1, 784]), w)))
+            with tf.Session() as sess:
+                sess.run([it.initializer, w.initializer], {x: images})
+                sess.run(work)
+                t0 = time.perf_counter()
+                for _ in range(batches):
+                    sess.run(work)
+                rates[name] = round(batches * 128 / (time.perf_counter() - t0))
+    ctx.record(images_per_second=rates)
+    return {"images/s": rates}
+
+
+if __name__ == "__main__":
+    lesson.main()
