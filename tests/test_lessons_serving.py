@@ -1,4 +1,62 @@
-"""Lessons 17-21 in --fast mode."""
+"""Lessons 17-21 in --fast mode: pipelines, TFRecord, two heads, transfer, export and serve."""
+import glob
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from lowtf.data.splits import load_splits
+
+
+def test_17_pipeline_order_semantics(run_lesson):
+    s, logdir = run_lesson("17")
+    kept = s["order_shuffle_then_repeat"]
+    assert sorted(kept[:6]) == sorted(kept[6:]) == list(range(6))  # each epoch complete before the next
+    assert kept[:6] != list(range(6))
+    mixed = s["order_repeat_then_shuffle"]
+    assert sorted(mixed) == sorted(list(range(6)) * 2)
+    assert len(set(mixed[:6])) < 6  # with seed 1 an element of epoch 2 arrives before epoch 1 is done
+    batches = s["order_batch_then_shuffle"]
+    assert sorted(batches) == [[0, 1], [2, 3], [4, 5]] and batches != [[0, 1], [2, 3], [4, 5]]
+    assert s["first_elements"]["1"] == [0] and max(s["first_elements"]["10"]) < 10
+    assert all(rate > 0 for rate in s["images_per_second"].values())
+    assert (logdir / "augmented.png").stat().st_size > 10_000
+
+
+def test_18_tfrecord_files_hold_the_digits_byte_exact(run_lesson):
+    s, logdir = run_lesson("18")
+    files = sorted(glob.glob(str(logdir / "mnist-train-*-of-00004.tfrecord")))
+    assert len(files) == 4 and s["round_trip_exact"] is True
+    images, labels = [], []
+    for path in files:  # read independently of the lesson's own parser
+        for record in tf.io.tf_record_iterator(path):
+            example = tf.train.Example.FromString(record)
+            feature = example.features.feature
+            images.append(np.frombuffer(feature["image_raw"].bytes_list.value[0], np.uint8).reshape(28, 28))
+            labels.append(feature["label"].int64_list.value[0])
+    train = load_splits(validation_size=0).train
+    assert len(images) == s["records"]
+    np.testing.assert_array_equal(np.stack(images), train.images[:len(images), :, :, 0])
+    np.testing.assert_array_equal(labels, train.labels[:len(labels)])
+    assert s["streamed_test_accuracy"] > 0.85
+
+
+def test_19_two_heads_both_losses_decrease(run_lesson):
+    s, _ = run_lesson("19")
+    assert s["digit_loss_last"] < s["digit_loss_first"] / 4
+    assert s["attribute_loss_last"] < s["attribute_loss_first"] / 2
+    assert s["digit_test_accuracy"] >= 0.90
+    assert all(acc >= 0.85 for acc in s["attribute_test_accuracy"].values())
+
+
+def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
+    s, _ = run_lesson("20")
+    before = tf.train.load_checkpoint(s["mnist_checkpoint"])
+    after = tf.train.load_checkpoint(s["frozen_checkpoint"])
+    for name in ("lenet5/conv1/weights", "lenet5/conv1/biases", "lenet5/conv2/weights", "lenet5/conv2/biases"):
+        np.testing.assert_array_equal(before.get_tensor(name), after.get_tensor(name))
+    # and the head did train: fc1 differs from the MNIST one it was not copied from
+    assert not np.array_equal(before.get_tensor("lenet5/fc1/weights"), after.get_tensor("lenet5/fc1/weights"))
+    assert s["frozen_test_accuracy"] > 0.7 and s["fine_tuned_test_accuracy"] > 0.7
 
 
 def test_21_export_cli_serve_and_new_version(run_lesson):

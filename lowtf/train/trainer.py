@@ -53,6 +53,9 @@ class TrainConfig:
     progress: bool = True
     threads: int = 0                    # intra/inter-op threads; 0 = TensorFlow's choice
     augment: Optional[Callable] = None  # (images, labels) -> (images, labels) on float batches
+    warm_start: Optional[str] = None    # checkpoint to copy model Variables from before step 1
+    warm_start_vars: Optional[Sequence[str]] = None  # name prefixes to copy (None: all the model's)
+    train_only: Optional[Sequence[str]] = None       # name prefixes the optimizer may change (None: all)
 
 
 @dataclass
@@ -127,8 +130,15 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
             accuracy = tf.reduce_mean(correct)
             eval_sums = (tf.reduce_sum(correct), tf.reduce_sum(losses), tf.size(correct))
         global_step = tf.train.get_or_create_global_step()
+        var_list = None
+        if config.train_only is not None:
+            # Freezing = leaving Variables out of the optimizer's var_list: no update op is built for them.
+            var_list = [v for n, v in params.items() if n.startswith(tuple(config.train_only))]
+            if not var_list:
+                raise ValueError(f"train_only {list(config.train_only)} matches none of {list(params)}")
         with tf.name_scope("train"):
-            train_op = optimizer_fn(global_step, steps_per_epoch).minimize(loss, global_step=global_step)
+            train_op = optimizer_fn(global_step, steps_per_epoch).minimize(loss, global_step=global_step,
+                                                                           var_list=var_list)
         scalar_summary = tf.summary.merge([tf.summary.scalar("loss", loss), tf.summary.scalar("accuracy", accuracy)])
         details = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
         details += _filter_images(params)
@@ -175,6 +185,9 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         latest = tf.train.latest_checkpoint(str(ckpt_dir)) if config.resume else None
         if latest:
             g.saver.restore(sess, latest)
+        elif config.warm_start:
+            names = [n for n in g.params if config.warm_start_vars is None or n.startswith(tuple(config.warm_start_vars))]
+            tf.train.Saver(var_list={n: g.params[n] for n in names}).restore(sess, config.warm_start)
         step = history.start_step = int(sess.run(g.global_step))
         sess.run(g.inputs.train_iterator.initializer, {
             g.inputs.train_feed["images"]: splits.train.images,

@@ -1,0 +1,92 @@
+"""Transfer learning: LeNet-5's MNIST conv layers, frozen, under a new head for Fashion-MNIST; then fine-tuning."""
+from lowtf.lesson import Lesson
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from lowtf.data import fashion_mnist
+from lowtf.data.splits import load_splits
+from lowtf.models import lenet5
+from lowtf.train import TrainConfig, train
+from lowtf.viz.plots import training_curves
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("20", "transfer learning")
+CONV = ["lenet5/conv1/", "lenet5/conv2/"]
+HEAD = ["lenet5/fc1/", "lenet5/logits/"]
+
+
+def adam(rate):
+    return lambda step, per_epoch: tf.train.AdamOptimizer(rate)
+
+
+@lesson.step("stage 0: LeNet-5 learns digits")
+def pretrain(ctx):
+    """The conv layers learn strokes and edges; those are useful for clothes too."""
+    ctx.steps = 60 if ctx.fast else 1500
+    ctx.eval_every = ctx.steps if ctx.fast else 300
+    mnist = load_splits(validation_size=0, test_size=1000 if ctx.fast else None)
+    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, resume=False, seed=0,
+                         progress=not ctx.fast)
+    h = train(lenet5, mnist, adam(1e-3), config, ctx.logdir / "mnist")
+    ctx.mnist_ckpt = tf.train.latest_checkpoint(str(ctx.logdir / "mnist" / "checkpoints"))
+    ctx.record(mnist_test_accuracy=round(h.final_test_accuracy, 4))
+    return {"MNIST test accuracy": h.final_test_accuracy, "checkpoint": ctx.mnist_ckpt}
+
+
+@lesson.step("a small Fashion-MNIST training set")
+def fashion(ctx):
+    """Transfer pays off when the new task has little data: here a few thousand images."""
+    fashion_mnist.fetch(log=lambda m: None)
+    ctx.fashion = load_splits("fashion_mnist", validation_size=0, train_size=1000 if ctx.fast else 5000,
+                              test_size=1000 if ctx.fast else None)
+    return {"train": len(ctx.fashion.train), "test": len(ctx.fashion.test), "classes": fashion_mnist.CLASSES}
+
+
+@lesson.step("stage 1: copy the conv layers, freeze them, train a new head")
+def frozen(ctx):
+    """warm_start copies conv1 and conv2 from the MNIST checkpoint; train_only limits the
+    optimizer's var_list to fc1 and the logits, so the conv Variables get no update op at all."""
+    config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
+                         warm_start=ctx.mnist_ckpt, warm_start_vars=CONV, train_only=HEAD, progress=not ctx.fast)
+    ctx.h_frozen = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen")
+    ctx.frozen_ckpt = tf.train.latest_checkpoint(str(ctx.logdir / "frozen" / "checkpoints"))
+    before, after = tf.train.load_checkpoint(ctx.mnist_ckpt), tf.train.load_checkpoint(ctx.frozen_ckpt)
+    unchanged = all(np.array_equal(before.get_tensor(p + k), after.get_tensor(p + k))
+                    for p in CONV for k in ("weights", "biases"))
+    ctx.record(frozen_test_accuracy=round(ctx.h_frozen.final_test_accuracy, 4), conv_unchanged=unchanged,
+               mnist_checkpoint=ctx.mnist_ckpt, frozen_checkpoint=ctx.frozen_ckpt)
+    return {"test accuracy": ctx.h_frozen.final_test_accuracy, "conv weights bitwise unchanged": unchanged}
+
+
+@lesson.step("stage 2: fine-tune everything at a tenth of the learning rate")
+def fine_tune(ctx):
+    """Unfreeze all layers but move gently (1e-4), so the copied features adapt rather than
+    being overwritten by the new head's early, noisy gradients."""
+    config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
+                         warm_start=ctx.frozen_ckpt, progress=not ctx.fast)
+    ctx.h_tuned = train(lenet5, ctx.fashion, adam(1e-4), config, ctx.logdir / "fine_tuned")
+    ctx.record(fine_tuned_test_accuracy=round(ctx.h_tuned.final_test_accuracy, 4))
+    return {"test accuracy": ctx.h_tuned.final_test_accuracy}
+
+
+@lesson.step("against training from scratch for as many steps as both stages together")
+def compare(ctx):
+    """Same data, same architecture, random start. One plot: each stage and the baseline."""
+    config = TrainConfig(steps=2 * ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False,
+                         seed=0, progress=not ctx.fast)
+    scratch = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch")
+    # Put stage 2 after stage 1 on the step axis.
+    tuned = ctx.h_tuned
+    tuned.steps = [s + ctx.steps for s in tuned.steps]
+    tuned.eval_steps = [s + ctx.steps for s in tuned.eval_steps]
+    path = training_curves({"frozen conv + new head": ctx.h_frozen, "fine-tuned": tuned, "from scratch": scratch},
+                           ctx.logdir / "transfer.png", "Fashion-MNIST, small training set")
+    ctx.record(scratch_test_accuracy=round(scratch.final_test_accuracy, 4), plot=str(path))
+    return {"from scratch": scratch.final_test_accuracy, "frozen": ctx.h_frozen.final_test_accuracy,
+            "fine-tuned": ctx.h_tuned.final_test_accuracy, "plot": str(path)}
+
+
+if __name__ == "__main__":
+    lesson.main()
