@@ -70,7 +70,8 @@ def buffer(ctx):
             t0 = time.perf_counter()
             sess.run(nxt)
             delays[b] = round((time.perf_counter() - t0) * 1000, 1)
-    ctx.record(first_elements=firsts, first_element_ms=delays)
+    ctx.record(first_elements={str(b): v for b, v in firsts.items()},
+               first_element_ms={str(b): v for b, v in delays.items()})
     return {"first element over 20 seeds, buffer 1": firsts[1], "buffer 10": firsts[10],
             "ms to the first MNIST image, buffer 100 vs 60000": delays}
 
