@@ -79,6 +79,32 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.model_base_path, args.model_name, args.port, args.host, args.max_body_bytes)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.bench.throughput import run
+
+    run(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out))
+    return 0
+
+
+def _cluster_local(args: argparse.Namespace) -> int:
+    from lowtf.distributed.cluster import ClusterError
+    from lowtf.distributed.launcher import run
+
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        print("error: give the command each task runs after --, e.g. "
+              "lowtf cluster local --ps 1 --workers 2 -- python -m lowtf.distributed.mnist_task --logdir runs/15",
+              file=sys.stderr)
+        return 2
+    try:
+        return run(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout)
+    except ClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lowtf", description="Learn TensorFlow the low-level way.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     srv.add_argument("--max_body_bytes", type=int, default=16 * 1024 * 1024)
     srv.set_defaults(func=_serve)
+
+    bench = sub.add_parser("bench", help="LeNet-5 training throughput: lowtf vs raw graph vs Keras (vs PyTorch)")
+    bench.add_argument("--batch", type=int, nargs="+", default=[50, 128])
+    bench.add_argument("--steps", type=int, default=40)
+    bench.add_argument("--rounds", type=int, default=3)
+    bench.add_argument("--out", default="runs/bench/throughput.json")
+    bench.set_defaults(func=_bench)
+
+    cluster = sub.add_parser("cluster", help="distributed runs").add_subparsers(dest="action", required=True)
+    local = cluster.add_parser("local", help="every task as its own process on 127.0.0.1: "
+                                             "lowtf cluster local --ps 1 --workers 2 -- CMD ...")
+    local.add_argument("--ps", type=int, default=1)
+    local.add_argument("--workers", type=int, default=2)
+    local.add_argument("--ports", type=int, nargs="+", help="ps ports then worker ports (default: free ones)")
+    local.add_argument("--timeout", type=float, default=None, help="stop everything after this many seconds")
+    local.add_argument("command_line", nargs=argparse.REMAINDER)
+    local.set_defaults(func=_cluster_local)
     return parser
 
 

@@ -1,0 +1,158 @@
+"""``lowtf cluster local``: every task of a cluster as its own OS process on 127.0.0.1.
+
+Each task gets ``TF_CONFIG`` for its role and a free port; its output is streamed with a
+``[worker1]`` prefix. The launcher owns its processes: when every worker has exited, or
+one fails, or on Ctrl-C / SIGTERM, it stops all of them (ps tasks never exit by
+themselves: they serve until killed), so no process is left behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from lowtf.distributed.cluster import ClusterError, tf_config, validate
+
+
+class PortInUse(ClusterError):
+    pass
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports that were free on 127.0.0.1 a moment ago."""
+    sockets, ports = [], []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in sockets:
+            s.close()
+    return ports
+
+
+def check_free(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUse(f"port 127.0.0.1:{port} is already in use by another program; "
+                            "pick other --ports or leave them out to get free ones") from None
+
+
+def local_cluster(ps: int, workers: int, ports: Optional[Sequence[int]] = None) -> dict:
+    """{"ps": [...], "worker": [...]} on 127.0.0.1, with the given ports or free ones."""
+    n = ps + workers
+    if ports:
+        if len(ports) != n:
+            raise ClusterError(f"--ports needs {n} ports ({ps} ps + {workers} workers), got {len(ports)}")
+        for p in ports:
+            check_free(p)
+    ports = list(ports) if ports else free_ports(n)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports[ps:]]}
+    if ps:
+        cluster = {"ps": [f"127.0.0.1:{p}" for p in ports[:ps]], **cluster}
+    validate(cluster, "worker", 0)
+    return cluster
+
+
+@dataclass
+class Task:
+    job: str
+    index: int
+    process: subprocess.Popen
+    pump: threading.Thread = field(default=None)
+
+    @property
+    def name(self) -> str:
+        return f"{self.job}{self.index}"
+
+
+def _pump(task: Task, out) -> None:
+    for line in task.process.stdout:
+        out.write(f"[{task.name}] {line}")
+        out.flush()
+
+
+def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out=sys.stdout) -> list[Task]:
+    """Start one process per task, each in its own process group, with its TF_CONFIG."""
+    tasks = []
+    for job, addresses in cluster.items():
+        for index in range(len(addresses)):
+            task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
+                        "PYTHONUNBUFFERED": "1"}
+            proc = subprocess.Popen(list(command), env=task_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)
+            task = Task(job, index, proc)
+            task.pump = threading.Thread(target=_pump, args=(task, out), daemon=True)
+            task.pump.start()
+            tasks.append(task)
+    return tasks
+
+
+def stop(tasks: Sequence[Task], grace: float = 5.0) -> None:
+    """SIGTERM every task's process group, then SIGKILL what is left after ``grace`` seconds."""
+    for t in tasks:
+        if t.process.poll() is None:
+            try:
+                os.killpg(t.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for t in tasks:
+        try:
+            t.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(t.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            t.process.wait(timeout=10)
+    for t in tasks:
+        t.pump.join(timeout=5)
+
+
+def run(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[int]] = None,
+        timeout: Optional[float] = None, env: Optional[dict] = None, out=sys.stdout) -> int:
+    """Run the cluster until every worker exits; return 0 if all of them succeeded."""
+    cluster = local_cluster(ps, workers, ports)
+    out.write(f"cluster: {cluster}\n")
+    tasks = start(cluster, command, env, out)
+    previous = signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    code = 0
+    try:
+        deadline = time.monotonic() + timeout if timeout else None
+        workers_left = [t for t in tasks if t.job == "worker"]
+        while workers_left:
+            for t in list(workers_left):
+                rc = t.process.poll()
+                if rc is None:
+                    continue
+                workers_left.remove(t)
+                out.write(f"[launcher] {t.name} exited with code {rc}\n")
+                if rc != 0 and t.index == 0:
+                    code = rc  # the chief failing fails the job; other workers may be lost and recovered
+            if any(t.job == "ps" and t.process.poll() is not None for t in tasks):
+                out.write("[launcher] a ps task exited; stopping the cluster\n")
+                code = code or 1
+                break
+            if deadline and time.monotonic() > deadline:
+                out.write(f"[launcher] timed out after {timeout} s; stopping the cluster\n")
+                code = 124
+                break
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        out.write("[launcher] interrupted; stopping the cluster\n")
+        code = 130
+    finally:
+        stop(tasks)
+        signal.signal(signal.SIGTERM, previous)
+    return code

@@ -1,0 +1,151 @@
+"""One task of between-graph replicated, asynchronous MNIST training (ps + workers).
+
+Run under ``TF_CONFIG`` (``lowtf cluster local`` sets it)::
+
+    lowtf cluster local --ps 1 --workers 2 -- python -m lowtf.distributed.mnist_task --logdir runs/15
+
+- ps tasks start a ``tf.train.Server`` and ``join()``: they hold the Variables and serve them.
+- every worker builds its own copy of the graph ("between-graph replication") under
+  ``replica_device_setter``, which puts Variables on the ps and everything else on the
+  worker; each applies its gradients to the shared Variables whenever it has them
+  (asynchronous training).
+- worker 0, the chief, initialises (or restores from ``--logdir``), writes checkpoints and
+  summaries through ``MonitoredTrainingSession``; all stop at the shared ``global_step``.
+- every gRPC call has a deadline, so a lost ps is an error message, not a hang.
+Each worker ends by printing one ``RESULT {json}`` line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import lowtf  # noqa: F401  (TensorFlow environment defaults)
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from lowtf.data.splits import load_splits
+from lowtf.distributed.cluster import ClusterError, from_tf_config
+from lowtf.models import MODELS
+
+tf.disable_v2_behavior()
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--logdir", required=True, help="the chief's checkpoints and summaries")
+    p.add_argument("--model", default="softmax", choices=["softmax", "mlp"])
+    p.add_argument("--steps", type=int, default=1000, help="stop when the shared global_step reaches this")
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--learning_rate", type=float, default=0.5)
+    p.add_argument("--checkpoint_steps", type=int, default=100)
+    p.add_argument("--step_delay", type=float, default=0.0, help="seconds to sleep per step (fault demos)")
+    p.add_argument("--timeout_ms", type=int, default=30000, help="deadline for every remote operation")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def build(task, args):
+    """The worker's graph: Variables on the ps, compute on this worker."""
+    device = tf.train.replica_device_setter(worker_device=f"/job:worker/task:{task.index}",
+                                            cluster=task.cluster_spec())
+    with tf.device(device):
+        global_step = tf.train.get_or_create_global_step()
+        images = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+        labels = tf.placeholder(tf.int64, [None], name="labels")
+        logits, _ = MODELS[args.model](images, tf.constant(False))
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
+        train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
+        tf.summary.scalar("loss", loss)
+        tf.summary.scalar("accuracy", accuracy)
+    return images, labels, global_step, loss, accuracy, train_op
+
+
+class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
+    """A non-chief waits for the chief to initialise the Variables. TensorFlow's default
+    checks every 30 s; checking every second lets a worker join as soon as it can."""
+
+    def _get_session_manager(self):
+        if not self._session_manager:
+            from tensorflow.python.training import session_manager
+
+            self._session_manager = session_manager.SessionManager(
+                local_init_op=self._scaffold.local_init_op, ready_op=self._scaffold.ready_op,
+                ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
+                graph=tf.get_default_graph(), recovery_wait_secs=1)
+        return self._session_manager
+
+
+def training_session(server, task, args, config, hooks):
+    """The chief: MonitoredTrainingSession (restore or init, checkpoints, summaries).
+    Other workers: a MonitoredSession that waits for the chief's Variables."""
+    if task.is_chief:
+        return tf.train.MonitoredTrainingSession(
+            master=server.target, is_chief=True, checkpoint_dir=args.logdir, hooks=hooks,
+            save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=50, config=config,
+            stop_grace_period_secs=5)
+    creator = _PromptWorkerSessionCreator(master=server.target, config=config, max_wait_secs=300)
+    return tf.train.MonitoredSession(session_creator=creator, hooks=hooks, stop_grace_period_secs=5)
+
+
+def run_worker(server, task, args) -> dict:
+    splits = load_splits(validation_size=0)
+    train_x, train_y = splits.train.images.astype(np.float32) / 255.0, splits.train.labels
+    rng = np.random.RandomState(args.seed + task.index)  # each worker sees its own order
+    images, labels, global_step, loss, accuracy, train_op = build(task, args)
+    config = tf.ConfigProto(device_filters=["/job:ps", f"/job:worker/task:{task.index}"],
+                            operation_timeout_in_ms=args.timeout_ms)
+    hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
+    local_steps, step, started = 0, 0, time.perf_counter()
+    with training_session(server, task, args, config, hooks) as sess:
+        first_step = None
+        while not sess.should_stop():
+            idx = rng.randint(0, len(train_y), args.batch)
+            _, step = sess.run([train_op, global_step], {images: train_x[idx], labels: train_y[idx]})
+            first_step = int(step) if first_step is None else first_step
+            local_steps += 1
+            if local_steps % 200 == 0:
+                print(f"worker {task.index}: {local_steps} local steps, global step {step}", flush=True)
+            if args.step_delay:
+                time.sleep(args.step_delay)
+    seconds = time.perf_counter() - started
+    result = {"worker": task.index, "chief": task.is_chief, "local_steps": local_steps, "first_global_step": first_step,
+              "last_global_step": int(step), "seconds": round(seconds, 2),
+              "images_per_second": round(local_steps * args.batch / seconds, 1)}
+    if task.is_chief:
+        # The Variables live on the ps: a plain Session on this worker's target reads them.
+        with tf.Session(server.target, config=config) as s:
+            result["test_accuracy"] = float(s.run(accuracy, {images: splits.test.images / 255.0,
+                                                              labels: splits.test.labels}))
+            result["final_global_step"] = int(s.run(global_step))
+    return result
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        task = from_tf_config()
+    except ClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    server = tf.train.Server(task.cluster_spec(), job_name=task.job, task_index=task.index,
+                             config=tf.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=2))
+    if task.job == "ps":
+        print(f"ps {task.index} serving Variables at {task.address}", flush=True)
+        server.join()  # forever: the launcher stops it when the workers are done
+        return 0
+    try:
+        result = run_worker(server, task, args)
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+        print(f"error: worker {task.index} lost the cluster ({type(e).__name__}: "
+              f"{e.message.splitlines()[0][:200]}); is every ps task running? Restart the cluster: the chief "
+              f"resumes from the last checkpoint in {args.logdir}", file=sys.stderr, flush=True)
+        return 3
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
