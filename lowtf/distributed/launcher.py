@@ -69,6 +69,8 @@ class Task:
     job: str
     index: int
     process: subprocess.Popen
+    command: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)
     pump: threading.Thread = field(default=None)
 
     @property
@@ -82,6 +84,14 @@ def _pump(task: Task, out) -> None:
         out.flush()
 
 
+def _spawn(task: Task, out) -> Task:
+    task.process = subprocess.Popen(task.command, env=task.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)
+    task.pump = threading.Thread(target=_pump, args=(task, out), daemon=True)
+    task.pump.start()
+    return task
+
+
 def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out=sys.stdout) -> list[Task]:
     """Start one process per task, each in its own process group, with its TF_CONFIG."""
     tasks = []
@@ -89,13 +99,60 @@ def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out
         for index in range(len(addresses)):
             task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
                         "PYTHONUNBUFFERED": "1"}
-            proc = subprocess.Popen(list(command), env=task_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, start_new_session=True)
-            task = Task(job, index, proc)
-            task.pump = threading.Thread(target=_pump, args=(task, out), daemon=True)
-            task.pump.start()
-            tasks.append(task)
+            tasks.append(_spawn(Task(job, index, None, list(command), task_env), out))
     return tasks
+
+
+def kill(task: Task) -> None:
+    """SIGKILL one task's process group, as a machine failure would."""
+    try:
+        os.killpg(task.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    task.process.wait(timeout=10)
+    task.pump.join(timeout=5)
+
+
+def restart(task: Task, out=sys.stdout) -> Task:
+    """Start a task again with the same command and TF_CONFIG (same address)."""
+    if task.process.poll() is None:
+        raise RuntimeError(f"{task.name} is still running")
+    return _spawn(task, out)
+
+
+class Collector:
+    """A thread-safe ``out`` for start()/run() that keeps the lines for reading back."""
+
+    def __init__(self, echo=None):
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._echo = echo
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self.lines.extend(text.splitlines())
+        if self._echo:
+            self._echo.write(text)
+
+    def flush(self) -> None:
+        pass
+
+    def results(self) -> dict:
+        """{worker index: the RESULT json it printed}."""
+        import json
+
+        with self._lock:
+            found = [json.loads(line.split("RESULT ", 1)[1]) for line in self.lines if "RESULT {" in line]
+        return {r["worker"]: r for r in found}
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(text in line for line in self.lines):
+                    return True
+            time.sleep(0.1)
+        return False
 
 
 def stop(tasks: Sequence[Task], grace: float = 5.0) -> None:

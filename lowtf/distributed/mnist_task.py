@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
 
 import lowtf  # noqa: F401  (TensorFlow environment defaults)
@@ -90,6 +92,32 @@ def training_session(server, task, args, config, hooks):
     return tf.train.MonitoredSession(session_creator=creator, hooks=hooks, stop_grace_period_secs=5)
 
 
+class Watchdog:
+    """Exit the process with a clear message if no training step finishes for ``seconds``.
+
+    MonitoredSession treats a lost ps (UnavailableError, AbortedError) as recoverable and
+    keeps trying to recreate its session, which against a dead ps can wait forever; the
+    per-operation deadline never reaches us. A watchdog on progress bounds the wait."""
+
+    def __init__(self, seconds: float, message: str):
+        self.seconds, self.message = seconds, message
+        self.last = time.monotonic()
+        self._stop = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            if time.monotonic() - self.last > self.seconds:
+                print(self.message.format(seconds=self.seconds), file=sys.stderr, flush=True)
+                os._exit(3)
+
+
 def run_worker(server, task, args) -> dict:
     splits = load_splits(validation_size=0)
     train_x, train_y = splits.train.images.astype(np.float32) / 255.0, splits.train.labels
@@ -99,17 +127,25 @@ def run_worker(server, task, args) -> dict:
                             operation_timeout_in_ms=args.timeout_ms)
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
     local_steps, step, started = 0, 0, time.perf_counter()
+    # Waiting for the chief and starting up can take a while; after that a step is milliseconds.
+    watchdog = Watchdog(max(120.0, 3 * args.timeout_ms / 1000),
+                        f"error: worker {task.index} made no progress for {{seconds:.0f}} s: the cluster is lost "
+                        f"(is every ps task running?). Restart the cluster: the chief resumes from the last "
+                        f"checkpoint in {args.logdir}")
     with training_session(server, task, args, config, hooks) as sess:
         first_step = None
+        watchdog.seconds = 3 * args.timeout_ms / 1000
         while not sess.should_stop():
             idx = rng.randint(0, len(train_y), args.batch)
             _, step = sess.run([train_op, global_step], {images: train_x[idx], labels: train_y[idx]})
+            watchdog.beat()
             first_step = int(step) if first_step is None else first_step
             local_steps += 1
             if local_steps % 200 == 0:
                 print(f"worker {task.index}: {local_steps} local steps, global step {step}", flush=True)
             if args.step_delay:
                 time.sleep(args.step_delay)
+    watchdog.stop()
     seconds = time.perf_counter() - started
     result = {"worker": task.index, "chief": task.is_chief, "local_steps": local_steps, "first_global_step": first_step,
               "last_global_step": int(step), "seconds": round(seconds, 2),

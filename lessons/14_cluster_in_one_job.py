@@ -1,0 +1,69 @@
+"""A cluster in one job (seed 004): two tf.train.Servers, ops pinned to each task, one computation across both."""
+from lowtf.lesson import Lesson
+
+import socket
+
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+lesson = Lesson("14", "cluster in one job")
+
+
+def free_ports(n: int) -> list:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@lesson.step("a ClusterSpec names every task's address; a Server is one task")
+def servers(ctx):
+    """Seed 004 ran two tasks of a job called 'local', each a tf.train.Server on its own
+    port, started from two terminals. Here both servers live in this process; the next
+    lessons put each task in its own process, as on real machines."""
+    ports = free_ports(2)
+    ctx.cluster = tf.train.ClusterSpec({"local": [f"127.0.0.1:{p}" for p in ports]})
+    ctx.servers = [tf.train.Server(ctx.cluster, job_name="local", task_index=i) for i in range(2)]
+    return {"cluster": ctx.cluster.as_dict(), "server targets": [s.target for s in ctx.servers]}
+
+
+@lesson.step("pin ops with tf.device('/job:local/task:N'); one run crosses both tasks")
+def pinned(ctx):
+    """x lives on task 0, y is computed on task 1 from x, and the sum back on task 0: the
+    tensors travel between the servers over gRPC. The Session connects to task 0's target
+    and the runtime does the rest."""
+    with tf.device("/job:local/task:0"):
+        x = tf.Variable(tf.range(1.0, 5.0), name="x")
+    with tf.device("/job:local/task:1"):
+        y = tf.square(x, name="y_on_task1")
+    with tf.device("/job:local/task:0"):
+        total = tf.reduce_sum(y, name="total_on_task0")
+    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    metadata = tf.RunMetadata()
+    with tf.Session(ctx.servers[0].target) as sess:
+        sess.run(x.initializer)
+        value = sess.run(total, options=options, run_metadata=metadata)
+    placement = {dev.device: sorted(n.node_name for n in dev.node_stats if not n.node_name.startswith("_"))
+                 for dev in metadata.step_stats.dev_stats}
+    task_of = {op: dev.split("/task:")[1][0] for dev, ops in placement.items() for op in ops}
+    ctx.record(total=float(value), y_task=task_of.get("y_on_task1"), total_task=task_of.get("total_on_task0"))
+    return {"sum of squares of 1..4": value, "where each op ran": placement}
+
+
+@lesson.step("what placement logging shows, and where variables live")
+def variables(ctx):
+    """A Variable's value is held by the server it is placed on; any Session connected to the
+    cluster reads the same value. This is what parameter servers are: tasks that hold
+    Variables for workers that compute."""
+    with tf.Session(ctx.servers[1].target) as other:
+        seen_from_task1 = other.run(tf.get_default_graph().get_tensor_by_name("x:0"))
+    ctx.record(variable_seen_from_task1=seen_from_task1.tolist())
+    return {"x read through task 1's session": seen_from_task1}
+
+
+if __name__ == "__main__":
+    lesson.main()

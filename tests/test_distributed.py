@@ -1,0 +1,87 @@
+"""Real multi-process clusters on 127.0.0.1: training, a lost worker, a restarted chief, a lost ps."""
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tensorflow.compat.v1 as tf
+
+from lowtf.distributed import launcher
+
+
+def processes_mentioning(text: str) -> list:
+    """PIDs of live processes whose command line contains ``text`` (to check nothing is left)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def test_14_cluster_in_one_job(run_lesson):
+    s, _ = run_lesson("14")
+    assert s["total"] == 30.0 and s["y_task"] == "1" and s["total_task"] == "0"
+    assert s["variable_seen_from_task1"] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
+    s, logdir = run_lesson("15")
+    assert s["two_workers_test_accuracy"] >= 0.90
+    assert s["two_workers_final_global_step"] == 600
+    assert all(n > 0 for n in s["two_workers_local_steps"].values()) and len(s["two_workers_local_steps"]) == 2
+    assert s["after_kill_final_global_step"] == 600 and s["after_kill_workers_reporting"] == [0]
+    assert s["after_kill_test_accuracy"] >= 0.90
+    assert tf.train.latest_checkpoint(str(logdir / "two_workers")) is not None
+    assert processes_mentioning(str(logdir)) == []
+
+
+def _start(tmp_path, steps, extra=()):
+    out = launcher.Collector()
+    cluster = launcher.local_cluster(ps=1, workers=2)
+    command = [sys.executable, "-m", "lowtf.distributed.mnist_task", "--logdir", str(tmp_path / "run"),
+               "--steps", str(steps), "--checkpoint_steps", "50", *extra]
+    return out, launcher.start(cluster, command, out=out)
+
+
+def test_chief_killed_and_restarted_resumes_from_its_checkpoint(tmp_path):
+    out, tasks = _start(tmp_path, 900, ["--step_delay", "0.01"])
+    chief = next(t for t in tasks if t.name == "worker0")
+    try:
+        assert out.wait_for("[worker0] worker 0: 200 local steps", timeout=180)
+        deadline = time.monotonic() + 60
+        while tf.train.latest_checkpoint(str(tmp_path / "run")) is None:
+            assert time.monotonic() < deadline, "no checkpoint written"
+            time.sleep(0.2)
+        launcher.kill(chief)
+        saved_step = int(tf.train.latest_checkpoint(str(tmp_path / "run")).rsplit("-", 1)[1])
+        assert saved_step > 0
+        launcher.restart(chief, out=out)
+        chief.process.wait(timeout=300)
+        result = out.results()[0]
+        assert chief.process.returncode == 0
+        assert result["first_global_step"] >= saved_step  # resumed, not restarted from 0
+        assert result["final_global_step"] == 900 and result["test_accuracy"] >= 0.85
+    finally:
+        launcher.stop(tasks)
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
+    out, tasks = _start(tmp_path, 100_000, ["--step_delay", "0.01", "--timeout_ms", "5000"])
+    ps = next(t for t in tasks if t.job == "ps")
+    chief = next(t for t in tasks if t.name == "worker0")
+    try:
+        assert out.wait_for("[worker0] worker 0: 200 local steps", timeout=180)
+        launcher.kill(ps)
+        chief.process.wait(timeout=120)  # bounded: no progress for 3 x 5 s ends the worker
+        assert chief.process.returncode == 3
+        assert out.wait_for("the cluster is lost", timeout=5)
+        assert out.wait_for("resumes from the last checkpoint", timeout=5)
+    finally:
+        launcher.stop(tasks)
+    assert processes_mentioning(str(tmp_path)) == []
