@@ -9,7 +9,7 @@ import pytest
 import requests
 import tensorflow.compat.v1 as tf
 
-from conftest import PYTHON, free_port
+from conftest import PYTHON, free_port, stop_process
 from lowtf.serve.export import export_saved_model
 from lowtf.serve.model_store import load_version
 
@@ -65,12 +65,7 @@ def server(tmp_path_factory):
             time.sleep(0.3)
         yield base, model_dir, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
     assert proc.returncode is not None
 
 

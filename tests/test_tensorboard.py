@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 
 def get(url: str, timeout: float = 10.0):
@@ -40,12 +40,7 @@ def tensorboard(run_lesson):
             time.sleep(0.5)
         yield base, summary
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
 
 
 def test_scalar_series_and_graph_scopes(tensorboard):
