@@ -85,3 +85,14 @@ def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
     finally:
         launcher.stop(tasks)
     assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
+    s, logdir = run_lesson("16")
+    assert s["async_global_steps"] == s["sync_global_steps"] == 300
+    # async: one worker batch per global step; sync: one from each of the 2 workers per global step
+    assert sum(s["async_local_steps"].values()) == 300
+    assert sum(s["sync_local_steps"].values()) >= 2 * 300
+    assert all(n > 0 for n in s["sync_local_steps"].values())
+    assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
+    assert processes_mentioning(str(logdir)) == []

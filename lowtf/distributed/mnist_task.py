@@ -1,4 +1,4 @@
-"""One task of between-graph replicated, asynchronous MNIST training (ps + workers).
+"""One task of between-graph replicated MNIST training (ps + workers), asynchronous or (--sync) synchronous.
 
 Run under ``TF_CONFIG`` (``lowtf cluster local`` sets it)::
 
@@ -45,6 +45,8 @@ def parse_args(argv=None):
     p.add_argument("--step_delay", type=float, default=0.0, help="seconds to sleep per step (fault demos)")
     p.add_argument("--timeout_ms", type=int, default=30000, help="deadline for every remote operation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sync", action="store_true",
+                   help="synchronous: SyncReplicasOptimizer averages one gradient from every worker per step")
     return p.parse_args(argv)
 
 
@@ -59,10 +61,16 @@ def build(task, args):
         logits, _ = MODELS[args.model](images, tf.constant(False))
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
         accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
-        train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
+        optimizer = tf.train.GradientDescentOptimizer(args.learning_rate)
+        if args.sync:
+            # Each step waits for one gradient from every worker, averages them, applies once.
+            workers = len(task.cluster["worker"])
+            optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=workers,
+                                                       total_num_replicas=workers)
+        train_op = optimizer.minimize(loss, global_step=global_step)
         tf.summary.scalar("loss", loss)
         tf.summary.scalar("accuracy", accuracy)
-    return images, labels, global_step, loss, accuracy, train_op
+    return images, labels, global_step, loss, accuracy, train_op, optimizer
 
 
 class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
@@ -122,10 +130,12 @@ def run_worker(server, task, args) -> dict:
     splits = load_splits(validation_size=0)
     train_x, train_y = splits.train.images.astype(np.float32) / 255.0, splits.train.labels
     rng = np.random.RandomState(args.seed + task.index)  # each worker sees its own order
-    images, labels, global_step, loss, accuracy, train_op = build(task, args)
+    images, labels, global_step, loss, accuracy, train_op, optimizer = build(task, args)
     config = tf.ConfigProto(device_filters=["/job:ps", f"/job:worker/task:{task.index}"],
                             operation_timeout_in_ms=args.timeout_ms)
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
+    if args.sync:
+        hooks.append(optimizer.make_session_run_hook(task.is_chief))
     local_steps, step, started = 0, 0, time.perf_counter()
     # Waiting for the chief and starting up can take a while; after that a step is milliseconds.
     watchdog = Watchdog(max(120.0, 3 * args.timeout_ms / 1000),
