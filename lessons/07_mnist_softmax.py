@@ -41,7 +41,7 @@ def model(ctx):
 def fit(ctx):
     """The trainer runs the Session loop: train steps from tf.data, the test set evaluated
     every 200 steps, loss/accuracy in TensorBoard (train and test side by side)."""
-    steps = 300 if ctx.fast else 2000
+    steps = 300 if ctx.fast else 3000
     config = TrainConfig(steps=steps, batch_size=100, eval_every=200, resume=False, seed=0, progress=not ctx.fast)
     h = train(softmax_regression, ctx.splits, lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.5),
               config, ctx.logdir)

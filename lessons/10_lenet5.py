@@ -3,14 +3,16 @@ from lowtf.lesson import Lesson
 
 import inspect
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.augment import random_shift
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, lenet5
 from lowtf.train import FilterRecorder, TrainConfig, train
+from lowtf.train.predict import predict
 from lowtf.viz.filters import filter_gif
-from lowtf.viz.plots import training_curves
+from lowtf.viz.plots import confusion_matrix, plot_confusion, sample_grid, training_curves
 
 tf.disable_v2_behavior()
 
@@ -68,6 +70,27 @@ def fit(ctx):
             f"{h.train_seconds:.0f} / {h.seconds:.0f}", "images/s": round(h.images_per_second),
             "GIF": str(ctx.gif), "curves": str(curves),
             "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
+
+
+@lesson.step("where it goes wrong: the confusion matrix and the misclassified digits")
+def mistakes(ctx):
+    """Restore the final checkpoint into a fresh graph fed by a placeholder, predict the
+    whole test set, and count true-vs-predicted pairs. Most errors are digits that a
+    person would hesitate over too."""
+    checkpoint = tf.train.latest_checkpoint(str(ctx.logdir / "checkpoints"))
+    test = ctx.splits.test
+    predicted = predict(lenet5, checkpoint, test.images)
+    matrix = confusion_matrix(test.labels, predicted)
+    wrong = np.flatnonzero(predicted != test.labels)[:24]
+    plot_confusion(matrix, ctx.logdir / "confusion.png")
+    sample_grid(test.images[wrong], test.labels[wrong], ctx.logdir / "mistakes.png", predictions=predicted[wrong])
+    off_diagonal = matrix - np.diag(np.diag(matrix))
+    true, guess = np.unravel_index(off_diagonal.argmax(), matrix.shape)
+    ctx.record(errors=int((predicted != test.labels).sum()), most_confused=f"{true} read as {guess}",
+               confusion=str(ctx.logdir / "confusion.png"))
+    return {"errors on 10,000": int((predicted != test.labels).sum()),
+            "most frequent confusion": f"{true} read as {guess} ({off_diagonal.max()} times)",
+            "pictures": [str(ctx.logdir / "confusion.png"), str(ctx.logdir / "mistakes.png")]}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ def test_10_lenet5_fast(run_lesson):
     assert summary["test_accuracy"] >= 0.97
     assert len(imageio.mimread(summary["gif"])) == summary["gif_frames"] > 10
     assert (logdir / "checkpoints" / "checkpoint").exists()
+    # predictions restored from the checkpoint agree with the trainer's own test accuracy
+    assert abs(summary["errors"] - round((1 - summary["test_accuracy"]) * 10000)) <= 1
+    assert (logdir / "confusion.png").exists() and (logdir / "mistakes.png").exists()
 
 
 @pytest.mark.slow
