@@ -82,6 +82,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.to_accuracy is not None:
+        from lowtf.bench.time_to_accuracy import run as time_to_accuracy
+
+        result = time_to_accuracy(target=args.to_accuracy, out=Path(args.out.replace("throughput", "time_to_accuracy")))
+        return 0 if result["reached"] else 1
     from lowtf.bench.throughput import run
 
     run(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out))
@@ -144,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=40)
     bench.add_argument("--rounds", type=int, default=3)
     bench.add_argument("--out", default="runs/bench/throughput.json")
+    bench.add_argument("--to-accuracy", type=float, default=None, metavar="ACC",
+                       help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
     bench.set_defaults(func=_bench)
 
     cluster = sub.add_parser("cluster", help="distributed runs").add_subparsers(dest="action", required=True)

@@ -32,7 +32,9 @@ def test_14_cluster_in_one_job(run_lesson):
 def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
     s, logdir = run_lesson("15")
     assert s["two_workers_test_accuracy"] >= 0.90
-    assert s["two_workers_final_global_step"] == 600
+    # Asynchronous workers may both apply an update at step 599: the shared step can overshoot
+    # the target by up to (workers - 1), never more.
+    assert 600 <= s["two_workers_final_global_step"] <= 601
     assert all(n > 0 for n in s["two_workers_local_steps"].values()) and len(s["two_workers_local_steps"]) == 2
     assert s["after_kill_final_global_step"] == 600 and s["after_kill_workers_reporting"] == [0]
     assert s["after_kill_test_accuracy"] >= 0.90
@@ -89,9 +91,9 @@ def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
 
 def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     s, logdir = run_lesson("16")
-    assert s["async_global_steps"] == s["sync_global_steps"] == 300
+    assert 300 <= s["async_global_steps"] <= 301 and s["sync_global_steps"] == 300  # async may overshoot by 1
     # async: one worker batch per global step; sync: one from each of the 2 workers per global step
-    assert sum(s["async_local_steps"].values()) == 300
+    assert sum(s["async_local_steps"].values()) == s["async_global_steps"]
     assert sum(s["sync_local_steps"].values()) >= 2 * 300
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88

@@ -87,3 +87,9 @@ def test_history_and_summaries(small, tmp_path):
     assert "params/mlp/hidden1/weights" in train_events.Tags()["histograms"]
     assert [e.step for e in test_events.Scalars("accuracy")] == [20, 40]
     assert test_events.Scalars("accuracy")[-1].value == pytest.approx(h.final_test_accuracy, abs=1e-6)
+
+
+def test_stops_once_the_target_accuracy_is_reached(small, tmp_path):
+    h = train(mlp, small, adam, config(steps=400, eval_every=20, target_accuracy=0.5), tmp_path)
+    assert h.reached_target and h.final_step < 400
+    assert h.test_accuracy[-1] >= 0.5 and all(a < 0.5 for a in h.test_accuracy[:-1])

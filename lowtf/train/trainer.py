@@ -49,6 +49,7 @@ class TrainConfig:
     max_to_keep: int = 3
     seed: int = 0
     patience: Optional[int] = None      # evaluations without a better validation accuracy
+    target_accuracy: Optional[float] = None  # stop after an evaluation reaching this test accuracy
     resume: bool = True
     progress: bool = True
     threads: int = 0                    # intra/inter-op threads; 0 = TensorFlow's choice
@@ -73,6 +74,7 @@ class History:
     seconds: float = 0.0             # wall time of the whole run, evaluations included
     images_per_second: float = 0.0
     stopped_early: bool = False
+    reached_target: bool = False
     interrupted: bool = False
 
     @property
@@ -236,6 +238,9 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                         best, evals_since_best = (improved, 0) if improved > best else (best, evals_since_best + 1)
                     if config.patience is not None and evals_since_best >= config.patience:
                         history.stopped_early = True
+                        break
+                    if config.target_accuracy is not None and history.test_accuracy[-1] >= config.target_accuracy:
+                        history.reached_target = True
                         break
         except KeyboardInterrupt:
             history.interrupted = True
