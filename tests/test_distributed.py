@@ -93,7 +93,7 @@ def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     s, logdir = run_lesson("16")
     assert 300 <= s["async_global_steps"] <= 301 and s["sync_global_steps"] == 300  # async may overshoot by 1
     # async: one worker batch per global step; sync: one from each of the 2 workers per global step
-    assert sum(s["async_local_steps"].values()) == s["async_global_steps"]
+    assert abs(sum(s["async_local_steps"].values()) - s["async_global_steps"]) <= 1  # read while the other worker may step
     assert sum(s["sync_local_steps"].values()) >= 2 * 300
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
