@@ -22,7 +22,7 @@ import numpy as np
 
 from lowtf.data.idx import idx_bytes, read_idx
 from lowtf.data.restricted_pickle import loads_numpy
-from lowtf.data.store import DataError, DataFile, SourceUnavailable, check, data_dir, ensure
+from lowtf.data.store import DataError, DataFile, SourceUnavailable, data_dir, ensure
 
 TRAIN_IMAGES = DataFile("train-images-idx3-ubyte", 0x803, 47_040_016, "6bbc9ace898e44ae57da46a324031adb")
 TRAIN_LABELS = DataFile("train-labels-idx1-ubyte", 0x801, 60_008, "a25bea736e30d166cdddb491f175f624")
@@ -117,9 +117,4 @@ def load(split: str = "train", dest: Path | None = None, log: Callable[[str], No
     return read_idx(paths[img.name], img.magic), read_idx(paths[lab.name], lab.magic)
 
 
-def is_present(dest: Path | None = None) -> bool:
-    d = dest or folder()
-    return all(check(d / s.name, s) is None for s in FILES)
-
-
-__all__ = ["FILES", "fetch", "load", "folder", "is_present", "DataError"]
+__all__ = ["FILES", "fetch", "load", "folder", "DataError"]
