@@ -1,5 +1,6 @@
 """Lazy evaluation: a run executes only what its fetches need, and recomputes it every time."""
 from lowtf.lesson import Lesson
+from lowtf.run_metadata import executed_ops
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -7,12 +8,6 @@ import tensorflow.compat.v1 as tf
 tf.disable_v2_behavior()
 
 lesson = Lesson("03", "lazy evaluation")
-
-
-def executed_ops(run_metadata: tf.RunMetadata) -> list:
-    """Names of the graph's ops that actually ran, from a traced run's step stats."""
-    return sorted({node.node_name for dev in run_metadata.step_stats.dev_stats
-                   for node in dev.node_stats if not node.node_name.startswith("_")})
 
 
 @lesson.step("two branches from one input")

@@ -1,6 +1,7 @@
 """Devices: where ops run, how many threads they use, and soft placement."""
 from lowtf.errors import tf_error_line
 from lowtf.lesson import Lesson
+from lowtf.run_metadata import ops_by_device as placement
 
 import time
 
@@ -10,12 +11,6 @@ import tensorflow.compat.v1 as tf
 tf.disable_v2_behavior()
 
 lesson = Lesson("05", "devices")
-
-
-def placement(run_metadata: tf.RunMetadata) -> dict:
-    """{device: [op names]} for the ops a traced run executed."""
-    return {dev.device: sorted(n.node_name for n in dev.node_stats if not n.node_name.startswith("_"))
-            for dev in run_metadata.step_stats.dev_stats}
 
 
 @lesson.step("the devices this Session can use")

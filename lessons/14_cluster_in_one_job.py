@@ -1,23 +1,14 @@
 """A cluster in one job (seed 004): two tf.train.Servers, ops pinned to each task, one computation across both."""
 from lowtf.lesson import Lesson
 
-import socket
-
 import tensorflow.compat.v1 as tf
+
+from lowtf.distributed.launcher import free_ports
+from lowtf.run_metadata import ops_by_device
 
 tf.disable_v2_behavior()
 
 lesson = Lesson("14", "cluster in one job")
-
-
-def free_ports(n: int) -> list:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @lesson.step("a ClusterSpec names every task's address; a Server is one task")
@@ -47,8 +38,7 @@ def pinned(ctx):
     with tf.Session(ctx.servers[0].target) as sess:
         sess.run(x.initializer)
         value = sess.run(total, options=options, run_metadata=metadata)
-    placement = {dev.device: sorted(n.node_name for n in dev.node_stats if not n.node_name.startswith("_"))
-                 for dev in metadata.step_stats.dev_stats}
+    placement = ops_by_device(metadata)
     task_of = {op: dev.split("/task:")[1][0] for dev, ops in placement.items() for op in ops}
     ctx.record(total=float(value), y_task=task_of.get("y_on_task1"), total_task=task_of.get("total_on_task0"))
     return {"sum of squares of 1..4": value, "where each op ran": placement}

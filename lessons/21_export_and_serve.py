@@ -1,7 +1,6 @@
 """Export and serve: a SavedModel in versioned folders, saved_model_cli, and `lowtf serve` answering HTTP."""
 from lowtf.lesson import Lesson
 
-import socket
 import statistics
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
+from lowtf.distributed.launcher import free_ports
 from lowtf.models import lenet5
 from lowtf.serve.export import export_saved_model
 from lowtf.train import TrainConfig, train
@@ -20,12 +20,6 @@ from lowtf.train import TrainConfig, train
 tf.disable_v2_behavior()
 
 lesson = Lesson("21", "export and serve")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @lesson.step("train LeNet-5 (briefly) with the usual trainer")
@@ -91,7 +85,7 @@ def serve(ctx):
     """The server loads the highest version and answers TF Serving's REST requests, so a
     client written for TF Serving works unchanged: POST {"instances": [...]} to
     /v1/models/lenet5:predict and read "predictions"."""
-    port = free_port()
+    port = free_ports(1)[0]
     ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
     ctx.server = subprocess.Popen([sys.executable, "-m", "lowtf", "serve", "--model_base_path", str(ctx.model_dir),
                                    "--model_name", "lenet5", "--port", str(port)],

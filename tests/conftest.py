@@ -1,14 +1,13 @@
 """Shared fixtures: graph mode, a fresh graph per test, lessons run in-process, free ports."""
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import lowtf  # noqa: F401  (sets TensorFlow's environment before TensorFlow is imported)
 import pytest
+from lowtf.distributed.launcher import free_ports
 import tensorflow.compat.v1 as tf
 
 tf.disable_v2_behavior()
@@ -40,9 +39,7 @@ def run_lesson(tmp_path):
 
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 15.0) -> None:

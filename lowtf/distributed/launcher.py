@@ -177,13 +177,18 @@ def stop(tasks: Sequence[Task], grace: float = 5.0) -> None:
         t.pump.join(timeout=5)
 
 
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM (a scheduler stopping us) tears the cluster down like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def run(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[int]] = None,
         timeout: Optional[float] = None, env: Optional[dict] = None, out=sys.stdout) -> int:
     """Run the cluster until every worker exits; return 0 if all of them succeeded."""
     cluster = local_cluster(ps, workers, ports)
     out.write(f"cluster: {cluster}\n")
     tasks = start(cluster, command, env, out)
-    previous = signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     code = 0
     try:
         deadline = time.monotonic() + timeout if timeout else None

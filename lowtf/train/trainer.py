@@ -233,7 +233,7 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                 if step % config.checkpoint_every == 0:
                     g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
                 if step % config.eval_every == 0 or step == config.steps:
-                    improved = _evaluate_and_log(sess, g, splits, step, history, test_writer, best)
+                    improved = _evaluate_and_log(sess, g, splits, step, history, test_writer)
                     if improved is not None:
                         best, evals_since_best = (improved, 0) if improved > best else (best, evals_since_best + 1)
                     if config.patience is not None and evals_since_best >= config.patience:
@@ -249,7 +249,7 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
             g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
             if not history.eval_steps or history.eval_steps[-1] != step:
                 if not history.interrupted:
-                    _evaluate_and_log(sess, g, splits, step, history, test_writer, best)
+                    _evaluate_and_log(sess, g, splits, step, history, test_writer)
             train_writer.close()
             test_writer.close()
     history.final_step = step
@@ -260,7 +260,7 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
     return history
 
 
-def _evaluate_and_log(sess, g: _Graph, splits: Splits, step: int, history: History, writer, best: float):
+def _evaluate_and_log(sess, g: _Graph, splits: Splits, step: int, history: History, writer):
     """Evaluate test (and validation), log to the test writer; return the validation accuracy."""
     test_acc, test_loss = evaluate(sess, g, splits.test)
     values = {"accuracy": test_acc, "loss": test_loss}
