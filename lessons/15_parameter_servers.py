@@ -20,7 +20,9 @@ def program(ctx):
 
 @lesson.step("one worker, then two: who did how many steps, and how fast")
 def compare(ctx):
-    """The workers share one global_step and stop together when it reaches the target.
+    """The workers share one global_step and stop when it reaches the target. Each local
+    step adds exactly one to it, but a worker reads it while the other is still stepping, so
+    asynchronous training stops a few steps past the target, never exactly on it.
     On one 2-core machine two workers compete for the same cores, so the job is not twice
     as fast; on two machines each worker brings its own cores."""
     steps = 600 if ctx.fast else 2000

@@ -32,9 +32,13 @@ def test_14_cluster_in_one_job(run_lesson):
 def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
     s, logdir = run_lesson("15")
     assert s["two_workers_test_accuracy"] >= 0.90
-    # Asynchronous workers may both apply an update at step 599: the shared step can overshoot
-    # the target by up to (workers - 1), never more.
-    assert 600 <= s["two_workers_final_global_step"] <= 601
+    # Every local step applies exactly one update to the shared global_step, so the local steps add
+    # up to the job's total. Each worker stops on the first global_step it reads at or past 600,
+    # and that read can lag the other worker's updates: the job overshoots by a few steps, and the
+    # chief's final read may come before the other worker's last update lands.
+    total = sum(s["two_workers_local_steps"].values())
+    assert 600 <= s["two_workers_final_global_step"] <= total
+    assert total - 600 <= 10  # a worker that ignored the shared step would run on for hundreds
     assert all(n > 0 for n in s["two_workers_local_steps"].values()) and len(s["two_workers_local_steps"]) == 2
     assert s["after_kill_final_global_step"] == 600 and s["after_kill_workers_reporting"] == [0]
     assert s["after_kill_test_accuracy"] >= 0.90
@@ -91,9 +95,11 @@ def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
 
 def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     s, logdir = run_lesson("16")
-    assert 300 <= s["async_global_steps"] <= 301 and s["sync_global_steps"] == 300  # async may overshoot by 1
-    # async: one worker batch per global step; sync: one from each of the 2 workers per global step
-    assert abs(sum(s["async_local_steps"].values()) - s["async_global_steps"]) <= 1  # read while the other worker may step
+    # sync: one global step per aggregated update, exactly on target; async: one global step per
+    # worker batch, stopping a few steps past the target (each worker reads the shared step late).
+    assert s["sync_global_steps"] == 300
+    async_total = sum(s["async_local_steps"].values())
+    assert 300 <= s["async_global_steps"] <= async_total and async_total - 300 <= 10
     assert sum(s["sync_local_steps"].values()) >= 2 * 300
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
