@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from lowtf.models import MODELS, count_parameters
+from lowtf.models import MODELS, count_parameters, lenet5
 from lowtf.nn import conv2d, dense, dropout, flatten, max_pool, training_flag
 
 
@@ -73,3 +73,32 @@ def test_convnet_takes_other_input_shapes():
     assert logits.shape.as_list() == [2, 10]
     assert variables["convnet/conv1_1/weights"].shape.as_list() == [3, 3, 3, 32]
     assert variables["convnet/fc/weights"].shape.as_list() == [8 * 8 * 64, 512]
+
+
+def test_he_init_scales_each_layer_to_its_fan_in():
+    tf.set_random_seed(0)
+    x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+    _, he = lenet5(x, training_flag(), init="he")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        values = sess.run(he)
+    for name, fan_in in [("conv1", 25), ("conv2", 800), ("fc1", 3136), ("logits", 1024)]:
+        w = values[f"lenet5/{name}/weights"]
+        assert abs(w.std() / np.sqrt(2 / fan_in) - 1) < 0.05, name  # the truncation is compensated
+        assert not values[f"lenet5/{name}/biases"].any()
+    with pytest.raises(ValueError, match="init must be 'seed' or 'he'"):
+        lenet5(x, training_flag(), init="xavier")
+
+
+def test_he_weights_keep_a_relu_layers_output_scale():
+    # A dense ReLU layer with He weights: the mean square of its output equals that of its input
+    # (to sampling error), where stddev 0.1 with 3136 inputs multiplies it by about 16.
+    tf.set_random_seed(0)
+    x = tf.random_normal([512, 3136], seed=1)
+    he_out, _ = dense(x, 1024, "he", stddev="he", bias=0.0)
+    seed_out, _ = dense(x, 1024, "seed", stddev=0.1, bias=0.0)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        xv, hv, sv = sess.run([x, he_out, seed_out])
+    assert abs(np.mean(hv ** 2) / np.mean(xv ** 2) - 1) < 0.1
+    assert np.mean(sv ** 2) / np.mean(xv ** 2) > 10

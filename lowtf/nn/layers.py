@@ -1,28 +1,39 @@
 """Dense, convolution, pooling, dropout and flatten layers from raw ops.
 
 Each layer opens a ``name_scope`` of its own, creates named Variables there
-(truncated-normal weights with a chosen stddev, constant biases), and returns its
+(truncated-normal weights with a chosen stddev, or "he" for one scaled to the layer's
+fan-in, and constant biases), and returns its
 output together with the Variables, so lessons and pictures can reach the weights.
 Randomness comes from the graph-level seed (``tf.set_random_seed``): build the same
 graph in the same order and the initial weights repeat.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 Activation = Optional[Callable[[tf.Tensor], tf.Tensor]]
+Stddev = Union[float, str]  # a number, or "he"
 
 
-def _weights_and_biases(shape: list, stddev: float, bias: float) -> tuple[tf.Variable, tf.Variable]:
+def he_stddev(fan_in: int) -> float:
+    """He et al. (2015): weights with variance 2 / fan_in keep a ReLU layer's output
+    variance equal to its input's, so no layer starts saturated or silent. Truncating the
+    normal at 2 standard deviations shrinks its spread by 0.88; dividing by it restores it."""
+    return float(np.sqrt(2.0 / fan_in) / 0.8796)
+
+
+def _weights_and_biases(shape: list, stddev: Stddev, bias: float) -> tuple[tf.Variable, tf.Variable]:
+    if stddev == "he":
+        stddev = he_stddev(int(np.prod(shape[:-1])))  # fan-in: every input that feeds one unit
     w = tf.Variable(tf.truncated_normal(shape, stddev=stddev), name="weights")
     b = tf.Variable(tf.constant(bias, shape=[shape[-1]]), name="biases")
     return w, b
 
 
-def dense(x: tf.Tensor, units: int, name: str, stddev: float = 0.1, bias: float = 0.1,
+def dense(x: tf.Tensor, units: int, name: str, stddev: Stddev = 0.1, bias: float = 0.1,
           activation: Activation = tf.nn.relu) -> tuple[tf.Tensor, list[tf.Variable]]:
     """``activation(x @ W + b)``: x ``[N, D]`` -> ``[N, units]``; returns (output, [W, b])."""
     with tf.name_scope(name):
@@ -32,7 +43,7 @@ def dense(x: tf.Tensor, units: int, name: str, stddev: float = 0.1, bias: float 
 
 
 def conv2d(x: tf.Tensor, filters: int, kernel_size: int, name: str, strides: int = 1, padding: str = "SAME",
-           stddev: float = 0.1, bias: float = 0.1, activation: Activation = tf.nn.relu
+           stddev: Stddev = 0.1, bias: float = 0.1, activation: Activation = tf.nn.relu
            ) -> tuple[tf.Tensor, list[tf.Variable]]:
     """2-D convolution: x ``[N, H, W, C]`` -> ``[N, H', W', filters]``; returns (output, [W, b]).
 

