@@ -32,7 +32,8 @@ class Recipe:
         return make
 
 
-# LeNet-5 (architecture unchanged) to 0.992 test accuracy in 1.75 epochs, measured on 2 cores:
-# He initialisation, all 60,000 training images, Adam on a one-cycle rate peaking at 2e-3.
-LENET5_FAST = Recipe(epochs=1.75, batch_size=128, peak_learning_rate=2e-3, warmup=0.2, init="he",
+# LeNet-5 (architecture unchanged) past 0.992 test accuracy, measured on 2 cores: He initialisation,
+# all 60,000 training images, Adam on a one-cycle rate peaking at 2e-3. Two seeds each: 1.75 epochs
+# 0.9922 / 0.9918, 2 epochs 0.9918 / 0.9924, 2.5 epochs 0.9925 / 0.9926: 2.5 clears 0.992 with margin.
+LENET5_FAST = Recipe(epochs=2.5, batch_size=128, peak_learning_rate=2e-3, warmup=0.2, init="he",
                      validation_size=0)
