@@ -28,6 +28,14 @@ def _to_float(images, labels):
     return tf.cast(images, tf.float32) / 255.0, labels
 
 
+# Fixed parallelism instead of tf.data's autotuner. The autotuner's background thread can hold up
+# Session.close() (the iterator's destructor waits for it): measured here, closing the trainer's
+# Session took 13-18 s in 3 of 7 runs with it and under 0.6 s in all 8 runs without, at the same
+# training speed.
+_FIXED = tf.data.Options()
+_FIXED.autotune.enabled = False
+
+
 def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed: int,
                 augment: Optional[Callable] = None, image_dtype=tf.uint8) -> Inputs:
     """Build the two pipelines and the feedable iterator over them.
@@ -45,17 +53,18 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
                  .repeat()
                  .batch(batch_size, drop_remainder=True)
                  .skip(skip)
-                 .map(_to_float, num_parallel_calls=tf.data.AUTOTUNE))
+                 .map(_to_float, num_parallel_calls=2))
         if augment is not None:
-            train = train.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        train = train.prefetch(2)
+            train = train.map(augment, num_parallel_calls=2)
+        train = train.prefetch(2).with_options(_FIXED)
 
         eval_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="eval_images")
         eval_y = tf.placeholder(tf.int64, [None], name="eval_labels")
         evaluation = (tf.data.Dataset.from_tensor_slices((eval_x, eval_y))
                       .batch(eval_batch_size)
                       .map(_to_float)
-                      .prefetch(2))
+                      .prefetch(2)
+                      .with_options(_FIXED))
 
         handle = tf.placeholder(tf.string, [], name="iterator_handle")
         iterator = tf.data.Iterator.from_string_handle(
