@@ -72,7 +72,8 @@ class History:
     final_step: int = 0
     train_seconds: float = 0.0       # time inside training steps only
     seconds: float = 0.0             # wall time of the whole run, evaluations included
-    images_per_second: float = 0.0
+    first_step_seconds: float = 0.0  # the first step also optimises the graph and sets up kernels
+    images_per_second: float = 0.0   # steady state: the first step left out
     stopped_early: bool = False
     reached_target: bool = False
     interrupted: bool = False
@@ -214,7 +215,10 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                     fetches["details"] = g.detail_summary
                 t0 = time.perf_counter()
                 out = sess.run(fetches, feed)
-                history.train_seconds += time.perf_counter() - t0
+                seconds = time.perf_counter() - t0
+                history.train_seconds += seconds
+                if step == history.start_step:
+                    history.first_step_seconds = seconds
                 step += 1
                 if "scalars" in out:
                     train_writer.add_summary(out["scalars"], step)
@@ -255,7 +259,8 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
     history.final_step = step
     history.seconds = time.perf_counter() - started
     done = step - history.start_step
-    history.images_per_second = done * config.batch_size / history.train_seconds if done else 0.0
+    steady_seconds = history.train_seconds - history.first_step_seconds
+    history.images_per_second = (done - 1) * config.batch_size / steady_seconds if done > 1 else 0.0
     history.save(logdir / "history.json")
     return history
 
