@@ -10,9 +10,9 @@ import tensorflow.compat.v1 as tf
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, lenet5
 from lowtf.train import FilterRecorder, TrainConfig, train
+from lowtf.train.predict import predict
 from lowtf.train.recipes import LENET5_FAST
 from lowtf.train.schedules import one_cycle
-from lowtf.train.predict import predict
 from lowtf.viz.filters import filter_gif
 from lowtf.viz.plots import confusion_matrix, plot_confusion, sample_grid, training_curves
 
@@ -62,8 +62,9 @@ def fit(ctx):
     with --fast), writes train/test summaries and checkpoints, and calls the
     FilterRecorder hook every N steps."""
     recorder = FilterRecorder("lenet5/conv1/weights", every=max(10, ctx.steps // 40))
-    config = TrainConfig(steps=ctx.steps, batch_size=ctx.recipe.batch_size, eval_every=ctx.steps if ctx.fast else ctx.steps // 4,
-                         resume=False, seed=0, progress=not ctx.fast)
+    eval_every = ctx.steps if ctx.fast else ctx.steps // 4
+    config = TrainConfig(steps=ctx.steps, batch_size=ctx.recipe.batch_size, eval_every=eval_every, resume=False,
+                         seed=0, progress=not ctx.fast)
     model = functools.partial(lenet5, init=ctx.recipe.init)
     ctx.history = h = train(model, ctx.splits, ctx.optimizer, config, ctx.logdir, hooks=[recorder])
     ctx.gif = filter_gif(recorder.frames, recorder.steps, ctx.logdir / "conv1_filters.gif")
