@@ -71,7 +71,9 @@ def test_chief_killed_and_restarted_resumes_from_its_checkpoint(tmp_path):
         result = out.results()[0]
         assert chief.process.returncode == 0
         assert result["first_global_step"] >= saved_step  # resumed, not restarted from 0
-        assert result["final_global_step"] == 600 and result["test_accuracy"] >= 0.85
+        # worker 1 still trains beside the chief: an update of its in flight when the chief reaches
+        # 600 lands after it (the asynchronous overshoot of test_15)
+        assert 600 <= result["final_global_step"] <= 610 and result["test_accuracy"] >= 0.85
     finally:
         launcher.stop(tasks)
     assert processes_mentioning(str(tmp_path)) == []
