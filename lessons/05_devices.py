@@ -5,7 +5,6 @@ from lowtf.run_metadata import ops_by_device as placement
 
 import time
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 tf.disable_v2_behavior()

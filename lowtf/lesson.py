@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import sys
 import textwrap
 import time
 from dataclasses import dataclass, field

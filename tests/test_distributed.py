@@ -4,7 +4,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import tensorflow.compat.v1 as tf
 
 from lowtf.distributed import launcher

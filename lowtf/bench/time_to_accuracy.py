@@ -10,8 +10,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import tensorflow.compat.v1 as tf
-
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train

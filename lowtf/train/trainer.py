@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
