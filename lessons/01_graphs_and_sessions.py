@@ -1,11 +1,46 @@
-"""Graphs and sessions: `a + b` is a Tensor until a Session runs it."""
-from lowtf.lesson import Lesson
+"""Graphs and sessions: eager TensorFlow 2 computes at once; the course's graph mode builds first, runs later."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
-tf.disable_v2_behavior()
-
 lesson = Lesson("01", "graphs and sessions")
+
+
+@lesson.step("TensorFlow 2 runs eagerly: a + b is a number at once")
+def eager(ctx):
+    """TensorFlow 2 starts in eager mode: every call computes its value immediately, like
+    numpy. tf.function traces a Python function once into a graph and then runs the
+    graph; it is how TensorFlow 2 still gets graphs' speed. The old tutorials this course
+    follows (and its source articles) were written for TensorFlow 1, where you built the
+    graph yourself and ran it in a Session: that is what the rest of the course does.
+    (When it loads, TensorFlow prints start-up lines about CPU kernels and missing CUDA
+    drivers; they are not errors, and the course hides them. LOWTF_VERBOSE=1 shows them.)"""
+    if not tf2.executing_eagerly():
+        raise RuntimeError("lesson 01 starts in eager mode, so it must be the first lesson in its process: "
+                           "run it on its own (lowtf lesson 01)")
+    eager_sum = tf2.constant(2.0) + tf2.constant(3.0)
+
+    @tf2.function
+    def add(a, b):
+        return a + b
+
+    traced = add.get_concrete_function(tf2.TensorSpec([], tf2.float32), tf2.TensorSpec([], tf2.float32))
+    ops = [op.type for op in traced.graph.get_operations()]
+    ctx.record(eager_a_plus_b=float(eager_sum.numpy()))
+    return {"eager a + b": eager_sum, "its value, already computed": eager_sum.numpy(),
+            "the graph tf.function traced from add(a, b)": ops}
+
+
+@lesson.step("switch to graph mode: tensorflow.compat.v1 and disable_v2_behavior()")
+def graph_mode(ctx):
+    """tensorflow.compat.v1 keeps TensorFlow 1's API (placeholders, Sessions, Savers) inside
+    TensorFlow 2. disable_v2_behavior() turns eager execution off for the whole process,
+    along with the other TF2 defaults, so TF 1.x code runs as written. Call it once,
+    before building any graph: every later lesson starts with these two lines."""
+    tf.disable_v2_behavior()
+    ctx.record(eager_after_disable=tf.executing_eagerly())
+    return {"executing eagerly": tf.executing_eagerly()}
 
 
 @lesson.step("a + b builds a node in a graph; it computes nothing")
@@ -70,5 +105,20 @@ def context_manager(ctx):
     return {"inside the block": inside, "after the block": after}
 
 
+@lesson.step("the same ideas in TensorFlow 2: a map")
+def tf2_map(ctx):
+    """Everything this course builds by hand has a TensorFlow 2 form. Knowing both lets you
+    read old tutorials and new code alike; the Keras lessons at the end use the right
+    column."""
+    return {"TF 1.x graph mode (this course)": "TensorFlow 2",
+            "tf.Session().run(fetch)": "call the function (eager) or a tf.function",
+            "tf.placeholder + feed_dict": "function arguments",
+            "tf.global_variables_initializer()": "tf.Variable(...) is initialised when created",
+            "tf.train.Saver": "tf.train.Checkpoint / keras Model.save",
+            "tf.summary.FileWriter + add_summary": "tf.summary.create_file_writer + tf.summary.scalar(step=)",
+            "optimizer.minimize(loss)": "tf.GradientTape + optimizer.apply_gradients, or Model.fit",
+            "tf.saved_model.Builder / simple_save": "tf.saved_model.save / Model.export"}
+
+
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

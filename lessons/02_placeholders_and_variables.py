@@ -23,14 +23,23 @@ def placeholder(ctx):
     return {"x.shape (static)": ctx.x.shape, "2 rows": two, "5 rows": five}
 
 
-@lesson.step("-1 in a reshape is inferred; None in a shape is unknown")
+@lesson.step("-1 in a reshape is inferred; None in a shape is unknown; -1 in a placeholder is an error")
 def minus_one(ctx):
     """reshape's -1 means 'whatever makes the element count work out'. The static
-    shape keeps what can be known before running: here the batch stays unknown (?)."""
+    shape keeps what can be known before running: here the batch stays unknown (?).
+    The two are easy to mix up (one of the course's source articles did): a
+    placeholder's unknown dimension is None, and -1 there is rejected at once."""
     grid = tf.reshape(ctx.x, [-1, 2, 2], name="as_2x2")
     with tf.Session() as sess:
         value = sess.run(grid, feed_dict={ctx.x: np.arange(8).reshape(2, 4)})
-    return {"static shape": grid.shape, "run-time shape": value.shape}
+    try:
+        tf.placeholder(tf.float32, shape=[-1, 2])
+        minus_one_error = "no error (unexpected)"
+    except ValueError as e:
+        minus_one_error = f"ValueError: {str(e).splitlines()[0]}"
+    ctx.record(placeholder_minus_one_error=minus_one_error)
+    return {"static shape": grid.shape, "run-time shape": value.shape,
+            "tf.placeholder(tf.float32, shape=[-1, 2])": minus_one_error}
 
 
 @lesson.step("a wrong shape is caught at build time or at feed time, never silently")
@@ -61,6 +70,7 @@ def variables(ctx):
     ctx.b = tf.Variable(tf.zeros([2]), name="b")
     ctx.y = tf.matmul(ctx.x, ctx.w) + ctx.b
     ctx.sess = tf.Session()
+    ctx.on_exit(ctx.sess.close)  # closed when the lesson ends, however it ends
     try:
         ctx.sess.run(ctx.y, feed_dict={ctx.x: np.ones((1, 4))})
         before = "ran (unexpected)"
@@ -72,8 +82,9 @@ def variables(ctx):
 
 @lesson.step("Variable.load and assign change a Variable's value")
 def assign(ctx):
-    """Variable.load(value, sess) writes a numpy value straight in. tf.assign and
-    assign_add are ops: they change the Variable each time they are run."""
+    """Variable.load(value, sess) writes a numpy value straight in (TensorFlow 2 marks it
+    deprecated: "Prefer Variable.assign which has equivalent behavior in 2.X"). tf.assign
+    and assign_add are ops: they change the Variable each time they are run."""
     ctx.w.load(np.full((4, 2), 0.5, np.float32), ctx.sess)
     y = ctx.sess.run(ctx.y, feed_dict={ctx.x: np.ones((1, 4))})
     counter = tf.Variable(0, name="counter")
@@ -85,11 +96,10 @@ def assign(ctx):
     after_three = ctx.sess.run(counter)
     ctx.sess.run(reset)
     after_reset = ctx.sess.run(counter)
-    ctx.sess.close()
     ctx.record(counter_after_three=int(after_three), counter_after_assign=int(after_reset))
     return {"y with w loaded to 0.5": y, "counter after 3 increments": after_three,
             "counter after assign(10)": after_reset}
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -52,5 +52,34 @@ def recomputed(ctx):
     return {"run 1": first, "run 2": second, "[r, r] in one run": twice, "Variable, two runs": (kept1, kept2)}
 
 
+@lesson.step("the graph-growth pitfall: building ops inside the loop, and finalize()")
+def graph_growth(ctx):
+    """Every tf.* call adds nodes, also inside a training loop. A loop that writes
+    `sess.run(tf.reduce_sum(v))` adds a new op on every pass: the graph grows, each run
+    gets slower and memory climbs, and nothing reports it. Build every op before the
+    loop; graph.finalize() then makes the graph read-only, so a stray op becomes an
+    error at the line that made it."""
+    with tf.Graph().as_default() as g:
+        v = tf.Variable(tf.ones([100]), name="v")
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            sizes = []
+            for _ in range(5):
+                sess.run(tf.reduce_sum(v))          # the mistake: a new op on every pass
+                sizes.append(len(g.get_operations()))
+            total = tf.reduce_sum(v)                # the fix: build it once, before the loop
+            g.finalize()
+            for _ in range(5):
+                sess.run(total)
+            try:
+                tf.reduce_sum(v)
+                finalized = "no error (unexpected)"
+            except RuntimeError as e:
+                finalized = f"RuntimeError: {e}"
+    ctx.record(ops_per_pass=sizes, finalize_error=finalized)
+    return {"ops in the graph after each pass of the bad loop": sizes,
+            "a new op after finalize()": finalized}
+
+
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -85,4 +85,4 @@ def other_summaries(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -26,8 +26,11 @@ def devices(ctx):
 @lesson.step("tf.device pins ops; the run's metadata shows where each op ran")
 def pinning(ctx):
     """Ops created inside `with tf.device(...)` are placed there. The classic way to see
-    placement is ConfigProto(log_device_placement=True), which logs every op at
-    Session creation; a traced run's metadata gives the same facts as data."""
+    placement, ConfigProto(log_device_placement=True), prints a line per op of the graph
+    with its device ("product: (MatMul): .../device:CPU:0") when it first runs. A traced
+    run's metadata is not the same list: it holds the ops that actually executed, after
+    TensorFlow's graph optimiser has folded constants and pruned what the fetch does not
+    need, so it is shorter."""
     target = "/gpu:0" if ctx.gpu else "/cpu:0"
     with tf.device("/cpu:0"):
         a = tf.random_normal([512, 512], seed=1, name="a")
@@ -38,15 +41,20 @@ def pinning(ctx):
     with tf.Session(config=tf.ConfigProto(log_device_placement=True)) as sess:
         sess.run(ctx.product, options=options, run_metadata=metadata)
     where = placement(metadata)
-    ctx.record(product_device=next(d for d, ops in where.items() if "product" in ops))
-    return {"placement": where}
+    graph_ops = [op.name for op in tf.get_default_graph().get_operations()]
+    ctx.record(product_device=next(d for d, ops in where.items() if "product" in ops),
+               graph_op_count=len(graph_ops), executed_op_count=sum(len(ops) for ops in where.values()))
+    return {"ops in the graph": graph_ops, "ops that ran, by device (metadata)": where}
 
 
 @lesson.step("thread settings: intra-op threads split one op, inter-op threads run ops side by side")
 def threads(ctx):
     """intra_op_parallelism_threads is how many threads one big op (a matmul) may use;
     inter_op_parallelism_threads how many independent ops run at once. 0 means
-    'one per core'. Timing the same matmul with 1 and with all threads shows the gain."""
+    'one per core'. Whether more threads pay depends on the op's size and on how many
+    cores are free: a big matmul on idle cores gains, a small one on a busy 2-core
+    machine may gain nothing or lose to the threads' overhead. Time it, as here,
+    rather than assume."""
     n = 512 if ctx.fast else 1024
     with tf.device("/cpu:0"):
         m = tf.Variable(tf.random_normal([n, n], seed=2))
@@ -63,8 +71,11 @@ def threads(ctx):
                 sess.run(product)
             seconds = (time.perf_counter() - start) / repeats
         rates["all cores" if intra == 0 else "1 thread"] = round(2 * n ** 3 / seconds / 1e9, 1)
-    ctx.record(matmul_gflops=rates)
-    return {f"{n}x{n} matmul GFLOP/s": rates}
+    speedup = rates["all cores"] / rates["1 thread"]
+    verdict = (f"all cores ran {speedup:.2f}x as fast as 1 thread" if speedup > 1.1 else
+               f"no gain from more threads here ({speedup:.2f}x): the cores were busy or the op too small")
+    ctx.record(matmul_gflops=rates, threads_speedup=round(speedup, 2))
+    return {f"{n}x{n} matmul GFLOP/s": rates, "measured": verdict}
 
 
 @lesson.step("soft placement: asking for a GPU that is not there")
@@ -90,4 +101,4 @@ def soft_placement(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

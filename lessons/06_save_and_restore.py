@@ -88,4 +88,4 @@ def mismatch(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -1,60 +1,207 @@
-"""MNIST softmax regression (seed 002): one matmul, cross-entropy, gradient descent; >= 0.92."""
-from lowtf.lesson import Lesson
+"""MNIST softmax regression, as the TF 1.x tutorials wrote it: the loss, backprop, the feed_dict loop; about 92%."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
-from lowtf.data.splits import load_splits
-from lowtf.train import TrainConfig, train
+from lowtf.data import mnist as mnist_store
+from lowtf.tutorials.mnist import input_data
 
 tf.disable_v2_behavior()
 
 lesson = Lesson("07", "mnist softmax")
 
+# --- knobs -----------------------------------------------------------------------------
+BATCH_SIZE = 100          # the tutorials' batch
+LEARNING_RATE = 0.5       # gradient descent on the mean loss (TF 1.x mnist_softmax.py)
+STEPS = {"fast": 300, "full": 3000}
+EVAL_EVERY = 50           # steps between validation checks (and TensorBoard points)
+PATIENCE = 6              # validation checks without a new best before stopping early
+SEED = 0
 
-def softmax_regression(images, training):
-    """The seed's model with raw ops: y = softmax(x W + b), W and b starting at zero."""
-    x = tf.reshape(images, [-1, 784])
-    W = tf.Variable(tf.zeros([784, 10]), name="W")
-    b = tf.Variable(tf.zeros([10]), name="b")
-    logits = tf.matmul(x, W) + b
-    return logits, {"W": W, "b": b}
 
-
-@lesson.step("the data: 55,000 training, 5,000 validation and 10,000 test digits")
+@lesson.step("the data: read_data_sets, as the TF 1.x tutorials loaded MNIST")
 def data(ctx):
-    """MNIST comes from lowtf's verified store as uint8 [N, 28, 28, 1]; the trainer's
-    tf.data pipeline shuffles, batches and scales it to [0, 1] inside the graph."""
-    ctx.splits = load_splits(validation_size=5000)
-    return {"train": ctx.splits.train.images.shape, "validation": ctx.splits.validation.images.shape,
-            "test": ctx.splits.test.images.shape, "first labels": ctx.splits.train.labels[:10]}
+    """read_data_sets gives three DataSets: train (55,000), validation (5,000, the first
+    rows of the training file) and test (10,000). Each image is a row of 784 floats in
+    [0, 1]; with one_hot=True each label is a row of 10 with a single 1 (the digit 3 is
+    [0,0,0,1,0,0,0,0,0,0]), the form the cross-entropy below compares against.
+    The files come from the course's verified offline copy of MNIST."""
+    ctx.mnist = input_data.read_data_sets(str(mnist_store.folder()), one_hot=True, seed=SEED)
+    ctx.steps = STEPS["fast" if ctx.fast else "full"]
+    return {"train": ctx.mnist.train.images.shape, "validation": ctx.mnist.validation.images.shape,
+            "test": ctx.mnist.test.images.shape, "first label (one-hot)": ctx.mnist.train.labels[0],
+            "pixel range": (ctx.mnist.train.images.min(), ctx.mnist.train.images.max())}
 
 
-@lesson.step("the model: logits = x W + b; the loss: softmax cross-entropy")
+@lesson.step("the model: y = softmax(x W + b)")
 def model(ctx):
-    """Softmax regression has 7,850 parameters. Its cross-entropy loss is convex, so
-    plain gradient descent with a large step (0.5, as the seed used) converges."""
-    import inspect
-    return {"model code": inspect.getsource(softmax_regression)}
+    """Softmax regression: one matrix multiply gives 10 scores (logits) per image, and
+    softmax turns them into probabilities that sum to 1. W [784, 10] and b [10] start at
+    zero (a convex model needs no random start): 7,850 parameters. x and y_ are
+    placeholders, filled with a batch on every run."""
+    tf.set_random_seed(SEED)
+    ctx.x = tf.placeholder(tf.float32, [None, 784], name="x")
+    ctx.y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
+    ctx.W = tf.Variable(tf.zeros([784, 10]), name="W")
+    ctx.b = tf.Variable(tf.zeros([10]), name="b")
+    ctx.logits = tf.matmul(ctx.x, ctx.W) + ctx.b
+    ctx.y = tf.nn.softmax(ctx.logits)
+    return {"logits": ctx.logits, "y": ctx.y, "parameters": 784 * 10 + 10}
 
 
-@lesson.step("train with gradient descent from 0.5, halved each epoch, batches of 100")
-def fit(ctx):
-    """The trainer runs the Session loop: train steps from tf.data, the test set evaluated
-    every 200 steps, loss/accuracy in TensorBoard (train and test side by side).
-    The seed kept the step at 0.5 throughout; then the result is wherever the last noisy
-    step lands (measured 0.917-0.920 after 1,000-3,000 steps). Halving the rate every
-    epoch (550 steps) lets it settle: 0.922 after 2,000 steps."""
-    steps = 300 if ctx.fast else 2000
-    config = TrainConfig(steps=steps, batch_size=100, eval_every=200, resume=False, seed=0, progress=not ctx.fast)
-    def optimizer(step, steps_per_epoch):
-        rate = tf.train.exponential_decay(0.5, step, steps_per_epoch, 0.5, staircase=True)
-        return tf.train.GradientDescentOptimizer(rate)
-    h = train(softmax_regression, ctx.splits, optimizer, config, ctx.logdir)
-    ctx.record(test_accuracy=round(h.final_test_accuracy, 4), steps=h.final_step,
-               train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))
-    return {"test accuracy": h.final_test_accuracy, "seconds": round(h.seconds, 1),
+@lesson.step("the loss as the tutorial first wrote it, -sum(y_ * log(y)), and where it breaks")
+def naive_loss(ctx):
+    """Cross-entropy compares the predicted distribution y with the true one y_:
+    -sum(y_ * log(y)). Written that way it fails on a confident wrong answer: softmax of
+    logits [1000, 0, ...] is exactly [1, 0, ...] in float32, log(0) = -inf, and 0 * -inf
+    is NaN, which then spreads into every weight. The fused op computes
+    log(softmax(z)) as z - max(z) - log(sum(exp(z - max(z)))): every exponent is <= 0, so
+    nothing overflows and the log never sees 0. It takes the logits, not y.
+    (The first positional argument of the v1 op is not labels: always name them.)"""
+    z = tf.constant([[1000.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])   # the model is sure it is a 0 ...
+    label = tf.one_hot([1], 10)                                # ... and it is a 1
+    naive = -tf.reduce_sum(label * tf.log(tf.nn.softmax(z)))
+    shifted = z - tf.reduce_max(z, axis=1, keepdims=True)
+    by_hand = -tf.reduce_sum(label * (shifted - tf.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))))
+    fused = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(labels=label, logits=z))
+    with tf.Session() as sess:
+        naive_value, by_hand_value, fused_value = sess.run([naive, by_hand, fused])
+    ctx.record(naive_loss_confident_wrong=float(naive_value), stable_loss_confident_wrong=float(fused_value),
+               stable_by_hand_loss=float(by_hand_value))
+    return {"-sum(y_ * log(softmax(z)))": naive_value, "max-shifted, by hand": by_hand_value,
+            "softmax_cross_entropy_with_logits_v2": fused_value}
+
+
+@lesson.step("the loss we train: the fused op, averaged over the batch")
+def loss(ctx):
+    """One cross-entropy per image, then the mean over the batch. The mean keeps the
+    loss (and the step size below) independent of the batch size."""
+    with tf.name_scope("cross_entropy"):
+        ctx.cross_entropy = tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_, logits=ctx.logits))
+    with tf.name_scope("accuracy"):
+        correct_prediction = tf.equal(tf.argmax(ctx.y, 1), tf.argmax(ctx.y_, 1))
+        ctx.accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
+    return {"cross_entropy": ctx.cross_entropy, "accuracy": ctx.accuracy}
+
+
+@lesson.step("backpropagation: tf.gradients, checked by hand, and one step of gradient descent")
+def backprop(ctx):
+    """Training is forward (x -> logits -> loss) then backward: the chain rule, applied
+    from the loss back to every Variable, gives the gradient. tf.gradients builds those
+    backward ops. For softmax cross-entropy the chain rule works out to
+    dloss/dlogits = (softmax - y_) / N, so dloss/dW = x^T (softmax - y_) / N: numpy
+    gets the same numbers. One gradient-descent step is W <- W - rate * dloss/dW;
+    done by hand with tf.assign it matches what optimizer.minimize does."""
+    grad_W, grad_b = tf.gradients(ctx.cross_entropy, [ctx.W, ctx.b])
+    by_hand_step = tf.group(tf.assign_sub(ctx.W, LEARNING_RATE * grad_W),
+                            tf.assign_sub(ctx.b, LEARNING_RATE * grad_b))
+    minimize_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(ctx.cross_entropy)
+    start_W = np.random.RandomState(SEED).normal(0, 0.01, (784, 10)).astype(np.float32)
+    xs, ys = ctx.mnist.train.images[:BATCH_SIZE], ctx.mnist.train.labels[:BATCH_SIZE]
+    feed = {ctx.x: xs, ctx.y_: ys}
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        ctx.W.load(start_W, sess)
+        tf_grad, probs = sess.run([grad_W, ctx.y], feed)
+        numpy_grad = xs.T @ (probs - ys) / len(xs)
+        sess.run(by_hand_step, feed)
+        W_by_hand = sess.run(ctx.W)
+        ctx.W.load(start_W, sess)
+        sess.run(tf.variables_initializer([ctx.b]))
+        sess.run(minimize_step, feed)
+        W_minimize = sess.run(ctx.W)
+    grad_diff = float(np.abs(tf_grad - numpy_grad).max())
+    step_diff = float(np.abs(W_by_hand - W_minimize).max())
+    ctx.record(gradient_vs_numpy_max_diff=grad_diff, hand_step_vs_minimize_max_diff=step_diff)
+    return {"dloss/dW": tf_grad.shape, "max |tf.gradients - numpy|": grad_diff,
+            "max |W after the hand step - W after minimize|": step_diff}
+
+
+@lesson.step("sum or mean: the same learning rate means a different step")
+def sum_or_mean(ctx):
+    """The course's source article trains with GradientDescentOptimizer(0.01) on the
+    loss -reduce_sum(y_ * log(y)): a sum over the batch of 100. A sum's gradient is 100
+    times the mean's, so 0.01 on the sum is the step of 1.0 on the mean, twice the
+    0.5-on-the-mean of TensorFlow's own mnist_softmax.py. A learning rate means nothing
+    without the loss's reduction (and the batch size, when the loss is a sum)."""
+    summed = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_, logits=ctx.logits))
+    grad_sum, = tf.gradients(summed, [ctx.W])
+    grad_mean, = tf.gradients(ctx.cross_entropy, [ctx.W])
+    feed = {ctx.x: ctx.mnist.train.images[:BATCH_SIZE], ctx.y_: ctx.mnist.train.labels[:BATCH_SIZE]}
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        g_sum, g_mean = sess.run([grad_sum, grad_mean], feed)
+    ratio = float(np.linalg.norm(g_sum) / np.linalg.norm(g_mean))
+    ctx.record(sum_over_mean_gradient_ratio=round(ratio, 3))
+    return {"|gradient of the sum| / |gradient of the mean|": ratio,
+            "0.01 on the sum = this rate on the mean": round(0.01 * ratio, 3)}
+
+
+@lesson.step("the training loop: next_batch, feed_dict, and a look at validation")
+def train(ctx):
+    """The loop every TF 1.x tutorial wrote: fetch a batch of 100, run the train op with
+    the batch fed into the placeholders. Fetching the loss and the merged summaries in
+    the same run costs nothing extra. Every 50 steps the validation set is scored, into
+    its own FileWriter so TensorBoard draws the two curves side by side. The test set is
+    not looked at here: choosing anything by its score would make that score optimistic.
+    Early stopping: keep the weights of the best validation score (a Saver), and stop
+    once several checks in a row bring no new best."""
+    train_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(ctx.cross_entropy)
+    tf.summary.scalar("loss", ctx.cross_entropy)
+    tf.summary.scalar("accuracy", ctx.accuracy)
+    merged = tf.summary.merge_all()
+    saver = tf.train.Saver(max_to_keep=1)
+    best_path = str(ctx.logdir / "best" / "model")
+    ctx.sess = sess = tf.Session()
+    ctx.on_exit(sess.close)
+    train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), sess.graph)
+    validation_writer = tf.summary.FileWriter(str(ctx.logdir / "validation"))
+    ctx.on_exit(train_writer.close)
+    ctx.on_exit(validation_writer.close)
+    validation_feed = {ctx.x: ctx.mnist.validation.images, ctx.y_: ctx.mnist.validation.labels}
+
+    sess.run(tf.global_variables_initializer())
+    tf.get_default_graph().finalize()   # no op may be added inside the loop
+    best, best_step, checks_since_best = -1.0, 0, 0
+    for i in range(1, ctx.steps + 1):
+        batch_xs, batch_ys = ctx.mnist.train.next_batch(BATCH_SIZE)
+        _, loss_value, summary = sess.run([train_step, ctx.cross_entropy, merged],
+                                          feed_dict={ctx.x: batch_xs, ctx.y_: batch_ys})
+        if i % EVAL_EVERY == 0:
+            train_writer.add_summary(summary, i)
+            validation_accuracy, summary = sess.run([ctx.accuracy, merged], feed_dict=validation_feed)
+            validation_writer.add_summary(summary, i)
+            if validation_accuracy > best:
+                best, best_step, checks_since_best = validation_accuracy, i, 0
+                saver.save(sess, best_path)
+            else:
+                checks_since_best += 1
+            if i % 200 == 0:
+                print(f"   step {i:4d}: batch loss {loss_value:.3f}, validation accuracy {validation_accuracy:.4f}")
+            if checks_since_best >= PATIENCE:
+                print(f"   stopping early at step {i}: no better validation score since step {best_step}")
+                break
+    ctx.best_path, ctx.saver = best_path, saver
+    ctx.record(steps=i, best_validation_accuracy=round(float(best), 4), best_step=best_step,
+               stopped_early=i < ctx.steps)
+    return {"steps run": i, "best validation accuracy": best, "at step": best_step,
             "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
 
 
+@lesson.step("evaluate once on the test set, with TensorFlow and with numpy")
+def evaluate(ctx):
+    """Restore the best weights, then score the 10,000 test images: accuracy is the mean of
+    argmax(y) == argmax(y_), computed by the graph or, from the fetched y, by numpy.
+    The source article promises about 91%; TensorFlow's own tutorial about 92%."""
+    ctx.saver.restore(ctx.sess, ctx.best_path)
+    test_feed = {ctx.x: ctx.mnist.test.images, ctx.y_: ctx.mnist.test.labels}
+    accuracy, output = ctx.sess.run([ctx.accuracy, ctx.y], feed_dict=test_feed)
+    numpy_accuracy = np.mean(np.argmax(output, 1) == np.argmax(ctx.mnist.test.labels, 1))
+    ctx.record(test_accuracy=round(float(accuracy), 4))
+    return {"test accuracy (graph)": accuracy, "test accuracy (numpy)": numpy_accuracy}
+
+
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

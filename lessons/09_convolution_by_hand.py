@@ -77,4 +77,4 @@ def save(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

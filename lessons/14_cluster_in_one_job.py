@@ -56,4 +56,4 @@ def variables(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -54,4 +54,4 @@ def worker_fault(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

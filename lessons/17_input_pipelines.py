@@ -141,4 +141,4 @@ def throughput(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -106,4 +106,4 @@ def stream(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

@@ -145,4 +145,4 @@ def new_version(ctx):
 
 
 if __name__ == "__main__":
-    lesson.main()
+    raise SystemExit(lesson.main())

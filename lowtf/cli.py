@@ -8,6 +8,8 @@ import argparse
 import sys
 import time
 
+from lowtf.catalog import NoLessonsError
+
 
 def _data_fetch(args: argparse.Namespace) -> int:
     from lowtf.data import fashion_mnist, mnist
@@ -26,7 +28,7 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from lowtf.lesson import describe, find_lessons
+    from lowtf.catalog import describe, find_lessons
 
     for number, path in find_lessons().items():
         print(f"{number}  {path.name:<40} {describe(path)}")
@@ -35,26 +37,33 @@ def _lessons(args: argparse.Namespace) -> int:
 
 
 def _lesson(args: argparse.Namespace) -> int:
-    from lowtf.lesson import find_lessons, load_lesson
+    from lowtf.catalog import find_lessons, load_lesson
 
     lessons = find_lessons()
     number = args.number.zfill(2)
     if number not in lessons:
         print(f"error: no lesson {args.number}; `lowtf lessons` lists them", file=sys.stderr)
         return 2
-    load_lesson(lessons[number]).main(args.rest)
-    return 0
+    return load_lesson(lessons[number]).main(args.rest)
 
 
 def _tour(args: argparse.Namespace) -> int:
     """Run lessons first..last one after another, each on its own fresh graph."""
-    from lowtf.lesson import find_lessons, load_lesson
+    from lowtf.catalog import find_lessons, load_lesson
 
+    lessons = find_lessons()
+    chosen = [(n, p) for n, p in lessons.items() if args.first <= int(n) <= args.last]
+    if not chosen:
+        print(f"error: no lessons between --first {args.first} and --last {args.last}; "
+              f"the lessons are numbered {min(lessons)}-{max(lessons)} (`lowtf lessons` lists them)", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    chosen = [(n, p) for n, p in find_lessons().items() if args.first <= int(n) <= args.last]
-    for number, path in chosen:
-        load_lesson(path).run(fast=args.fast)
-        print()
+    try:
+        for number, path in chosen:
+            load_lesson(path).run(fast=args.fast)
+            print()
+    except KeyboardInterrupt:
+        return 130
     print(f"Tour of lessons {chosen[0][0]}-{chosen[-1][0]} done in {time.perf_counter() - started:.1f} s.")
     print("See what they wrote: tensorboard --logdir runs")
     return 0
@@ -62,9 +71,12 @@ def _tour(args: argparse.Namespace) -> int:
 
 def _flagship(args: argparse.Namespace) -> int:
     """LeNet-5 on MNIST with summaries, checkpoints and the filter GIF: lesson 10, full run."""
-    from lowtf.lesson import find_lessons, load_lesson
+    from lowtf.catalog import find_lessons, load_lesson
 
-    summary = load_lesson(find_lessons()["10"]).run(fast=False, logdir=args.logdir)
+    try:
+        summary = load_lesson(find_lessons()["10"]).run(fast=False, logdir=args.logdir)
+    except KeyboardInterrupt:
+        return 130
     print(f"\nLeNet-5 test accuracy {summary['test_accuracy']:.4f} after {summary['steps']} steps; "
           f"{summary['train_seconds']:.0f} s training, {summary['run_seconds']:.0f} s in all "
           f"({summary['images_per_second']} img/s).")
@@ -167,7 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    if args.command in ("lesson", "tour", "main", "serve", "bench"):
+        from lowtf import console
+
+        console.load_tensorflow()   # before anything imports TensorFlow: a quiet console
+    try:
+        return args.func(args) or 0
+    except NoLessonsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,23 +15,37 @@ its explanation and whose body is the code being taught; it receives the shared
     if __name__ == "__main__":
         lesson.main()
 
-Command line: ``--step`` explains each step, runs it, prints its output and waits for
-Enter (``q`` quits); ``--fast`` shrinks the work (for tests); ``--logdir`` chooses where
-TensorBoard events go (default ``runs/NN_name/``). At the end the key numbers recorded
-with ``ctx.record`` are printed and written to ``LOGDIR/summary.json``.
+Command line: ``--step`` shows each step's explanation and code, runs it, prints what it
+made and waits for Enter (``q`` quits); ``--fast`` shrinks the work (for tests);
+``--logdir`` chooses where TensorBoard events go (default ``runs/NN_name/``). At the end
+the key numbers recorded with ``ctx.record`` are printed and written to
+``LOGDIR/summary.json``; ``seconds`` there is computing time, not reading time.
+
+Importing this module loads TensorFlow quietly (``lowtf.console``), so a lesson's first
+line, ``from lowtf.lesson import Lesson``, comes before its ``import tensorflow``.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import json
+import math
+import signal
+import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-SUMMARY_PREFIX = "LOWTF_SUMMARY "
+import numpy as np
+
+from lowtf import console
+
+console.load_tensorflow()
+
+INTERRUPTED_EXIT = 130   # what a shell reports for a program stopped by Ctrl-C
 
 
 @dataclass
@@ -61,14 +75,89 @@ class Step:
     def explanation(self) -> str:
         return textwrap.dedent(inspect.getdoc(self.fn) or "").strip()
 
+    @property
+    def code(self) -> str:
+        """The step's body as written in the lesson file, without its def line and docstring."""
+        source = textwrap.dedent(inspect.getsource(self.fn))
+        body = ast.parse(source).body[0].body
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        if not body:
+            return ""
+        lines = source.splitlines()[body[0].lineno - 1:]
+        return textwrap.dedent("\n".join(lines)).strip("\n")
+
 
 class QuitLesson(Exception):
     """Raised when the learner types q at a --step prompt."""
 
 
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else value
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: stop like Ctrl-C, running every cleanup on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python numbers and lists, recursively (for printing and JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+def show(value: Any) -> str:
+    """How the runner prints a value: numbers as numbers (0.922, not np.float64(0.922))."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, np.ndarray) and value.size > 64:
+        text = f"array of shape {value.shape}, {value.dtype}:\n" + np.array2string(value, precision=4, threshold=64)
+    else:
+        text = _format(plain(value))
     return text if len(text) < 2000 else text[:2000] + " ..."
+
+
+def _format(value: Any) -> str:
+    if type(value).__name__ == "TensorShape":
+        return str(value)   # (?, 2, 2), as TensorFlow prints shapes
+    if isinstance(value, float):
+        if value == 0 or math.isnan(value) or math.isinf(value) or 1e-4 <= abs(value) < 1e9:
+            return repr(round(value, 6))
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_format(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_format(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become null: summary.json stays valid JSON."""
+    value = plain(value)
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None or isinstance(value, float):
+        return value
+    return str(value)
+
+
+def read_summary(logdir: str | Path) -> dict:
+    """The key numbers a lesson run wrote to ``LOGDIR/summary.json``."""
+    return json.loads((Path(logdir) / "summary.json").read_text())
 
 
 class Lesson:
@@ -92,22 +181,36 @@ class Lesson:
 
     def run(self, fast: bool = False, logdir: str | Path | None = None, interactive: bool = False,
             out: Callable[[str], None] = print, ask: Callable[[str], str] = input) -> dict:
-        """Run every step in order on a fresh default graph; return the recorded summary."""
+        """Run every step in order on a fresh default graph; return the recorded summary.
+
+        The summary holds ``seconds`` (time spent inside the steps) and, if the run did not
+        finish, ``interrupted`` and ``stopped_at_step``; Ctrl-C and SIGTERM are re-raised
+        after the cleanups have run and summary.json is written.
+        """
         import tensorflow.compat.v1 as tf
 
         ctx = LessonContext(fast=fast, logdir=Path(logdir or Path("runs") / self.slug))
-        ctx.logdir.mkdir(parents=True, exist_ok=True)
+        _make_logdir(ctx.logdir)
         tf.reset_default_graph()  # each lesson starts from an empty graph
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
-        started = time.perf_counter()
+        computing = 0.0
+        stop: BaseException | None = None
+        i = 0
         try:
             for i, step in enumerate(self.steps, 1):
                 out(f"\n== Step {i}/{len(self.steps)}: {step.title}")
-                if interactive and step.explanation:
-                    out(textwrap.indent(step.explanation, "   "))
-                produced = step.fn(ctx)
+                if interactive:
+                    if step.explanation:
+                        out(textwrap.indent(step.explanation, "   "))
+                    if step.code:
+                        out("\n" + textwrap.indent(step.code, "   | ") + "\n")
+                started = time.perf_counter()
+                try:
+                    produced = step.fn(ctx)
+                finally:
+                    computing += time.perf_counter() - started
                 for key, value in (produced or {}).items():
-                    out(f"   {key}: {_show(value)}")
+                    out(textwrap.indent(f"{key}: {show(value)}", "   "))
                 if interactive and i < len(self.steps):
                     try:
                         answer = ask("   [Enter: next step, q: quit] ")
@@ -117,58 +220,63 @@ class Lesson:
                         raise QuitLesson
         except QuitLesson:
             out("\nStopped at your request.")
+            ctx.record(stopped_at_step=i)
+        except (KeyboardInterrupt, Terminated) as e:
+            stop = e
+            why = "Ctrl-C" if isinstance(e, KeyboardInterrupt) else str(e)
+            out(f"\nInterrupted ({why}) during step {i}: the steps after it did not run, "
+                "and the numbers below are from an unfinished lesson.")
+            ctx.record(interrupted=True, stopped_at_step=i)
         finally:
             for fn in reversed(ctx.cleanups):
                 fn()
             tf.reset_default_graph()
-        ctx.record(seconds=round(time.perf_counter() - started, 2))
-        (ctx.logdir / "summary.json").write_text(json.dumps(ctx.summary, indent=2, default=float))
+        ctx.record(seconds=round(computing, 2))
+        (ctx.logdir / "summary.json").write_text(json.dumps(_json_safe(ctx.summary), indent=2))
         out("\nKey numbers:")
         for key, value in ctx.summary.items():
-            out(f"   {key}: {value}")
-        out(SUMMARY_PREFIX + json.dumps(ctx.summary, default=float))
+            out(f"   {key}: {show(value)}")
+        if stop is not None:
+            raise stop
         return ctx.summary
 
-    def main(self, argv: list[str] | None = None) -> dict:
-        """Parse ``--step / --fast / --logdir`` and run."""
+    def main(self, argv: list[str] | None = None) -> int:
+        """Parse ``--step / --fast / --logdir`` and run; 130 when interrupted (as a shell reports Ctrl-C)."""
         parser = argparse.ArgumentParser(description=f"Lesson {self.number}: {self.name}")
-        parser.add_argument("--step", action="store_true", help="explain and pause before each step")
+        parser.add_argument("--step", action="store_true", help="show each step's explanation and code, pause")
         parser.add_argument("--fast", action="store_true", help="shrink the work (used by the tests)")
         parser.add_argument("--logdir", default=None, help=f"where events go (default runs/{self.slug})")
         args = parser.parse_args(argv)
-        return self.run(fast=args.fast, logdir=args.logdir, interactive=args.step)
+
+        def terminate(signum, frame):
+            raise Terminated(signum)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, terminate)
+        try:
+            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step)
+        except KeyboardInterrupt:
+            return INTERRUPTED_EXIT
+        except Terminated as e:
+            return 128 + e.signum
+        except LogdirError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
 
 
-def parse_summary(stdout: str) -> dict:
-    """Find the machine-readable summary line in a lesson's output."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(SUMMARY_PREFIX):
-            return json.loads(line[len(SUMMARY_PREFIX):])
-    raise ValueError("no summary line in the lesson's output")
+class LogdirError(ValueError):
+    """The logdir cannot be used: it names a file, or it cannot be created or written."""
 
 
-def lessons_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "lessons"
-
-
-def find_lessons() -> dict[str, Path]:
-    """``{"01": lessons/01_graphs_and_sessions.py, ...}`` in order."""
-    return {p.name[:2]: p for p in sorted(lessons_dir().glob("[0-9][0-9]_*.py"))}
-
-
-def load_lesson(path: Path) -> Lesson:
-    """Import a lesson script (its name starts with a digit, so not with ``import``)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"lowtf_lesson_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lesson
-
-
-def describe(path: Path) -> str:
-    """A lesson's one-line description: the first line of its docstring, read without running it."""
-    import ast
-
-    doc = ast.get_docstring(ast.parse(path.read_text())) or path.stem
-    return doc.strip().splitlines()[0]
+def _make_logdir(logdir: Path) -> None:
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        probe = logdir / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except FileExistsError:
+        raise LogdirError(f"--logdir {logdir} is a file (or lies under one); give a folder path") from None
+    except NotADirectoryError:
+        raise LogdirError(f"--logdir {logdir} lies under a file, not a folder; give a folder path") from None
+    except OSError as e:
+        raise LogdirError(f"cannot write to --logdir {logdir} ({e.strerror}); give a folder you can write to") from None

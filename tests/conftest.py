@@ -27,7 +27,7 @@ def fresh_graph():
 @pytest.fixture
 def run_lesson(tmp_path):
     """run_lesson("04") runs that lesson in --fast mode into a temporary logdir; returns (summary, logdir)."""
-    from lowtf.lesson import find_lessons, load_lesson
+    from lowtf.catalog import find_lessons, load_lesson
 
     def run(number: str, fast: bool = True):
         logdir = tmp_path / f"lesson{number}"

@@ -1,9 +1,9 @@
 """Filter grids tile as expected; GIFs hold one labelled frame per recorded step."""
-import imageio.v2 as imageio
+import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from lowtf.viz.filters import filter_gif, filter_grid, grid_shape
+from lowtf.viz.filters import filter_gif, filter_grid, grid_shape, relative_change
 from lowtf.viz.plots import confusion_matrix
 
 
@@ -29,16 +29,24 @@ def test_filter_grid_rejects_wrong_rank():
         filter_grid(np.zeros((5, 5, 32)))
 
 
-def test_gif_frames_match_what_was_recorded(tmp_path):
+def test_gif_frames_match_what_was_recorded_play_at_a_visible_pace_and_differ(tmp_path):
     rng = np.random.RandomState(1)
-    frames = [rng.randn(5, 5, 1, 8) for _ in range(7)]
+    frames = [rng.randn(5, 5, 1, 8) + 0.3 * i for i in range(7)]   # weights that drift
     path = filter_gif(frames, [0, 10, 20, 30, 40, 50, 60], tmp_path / "f.gif", scale=4)
-    read = imageio.mimread(path)
+    read = iio.imread(path, index=None)
     assert len(read) == 7
     grid_h, grid_w = filter_grid(frames[0], scale=4).shape
-    assert read[0].shape[:2] == (grid_h + 14, grid_w)
+    assert read.shape[1:3] == (grid_h + 14, 2 * grid_w + 8)       # filters | change since the start
+    durations = [iio.immeta(path, index=i)["duration"] for i in range(7)]
+    assert all(d >= 100 for d in durations) and durations[-1] == 2000   # milliseconds, not 0
+    assert all(np.abs(read[i].astype(int) - read[0]).mean() > 1 for i in range(1, 7))
     with pytest.raises(ValueError, match="one step per frame"):
         filter_gif(frames, [0], tmp_path / "g.gif")
+
+
+def test_relative_change():
+    w = np.ones((5, 5, 1, 4))
+    assert relative_change(w, w) == 0 and relative_change(w, 1.5 * w) == pytest.approx(0.5)
 
 
 def test_confusion_matrix_counts():

@@ -40,22 +40,31 @@ OptimizerFn = Callable[[tf.Tensor, int], tf.train.Optimizer]
 class TrainConfig:
     steps: int                          # stop at this global step
     batch_size: int = 128
-    eval_every: int = 500               # steps between evaluations (and at the end)
+    eval_every: Optional[int] = None    # steps between test evaluations; None: steps // eval_points
+    eval_points: int = 20               # evaluations in a run when eval_every is None (curves need points)
+    eval_subset: Optional[int] = 2000   # test images scored during training (None: all); the end uses all
     eval_batch_size: int = 500         # measured fastest for LeNet-5 on 2 cores (2000: 4,200 img/s, 500: 6,100)
-    summary_every: int = 100            # loss/accuracy scalars
-    histogram_every: int = 500          # weight histograms and filter images (costlier)
+    summary_every: Optional[int] = None  # train-curve points (mean since the last one); None: steps // 50
+    histogram_every: Optional[int] = None  # weight histograms and filter images; None: steps // 10
     checkpoint_every: int = 1000
     max_to_keep: int = 3
     seed: int = 0
-    patience: Optional[int] = None      # evaluations without a better validation accuracy
+    patience: Optional[int] = None      # evaluations without a better validation accuracy (needs a validation split)
     target_accuracy: Optional[float] = None  # stop after an evaluation reaching this test accuracy
-    resume: bool = True
+    resume: bool = False                # continue from logdir/checkpoints (only when asked)
     progress: bool = True
-    threads: int = 0                    # intra/inter-op threads; 0 = TensorFlow's choice
+    name: str = ""                      # shown on the progress bar and the final line
+    trace_step: Optional[int] = 2       # write this step's run metadata (compute time, memory) for TensorBoard
     augment: Optional[Callable] = None  # (images, labels) -> (images, labels) on float batches
     warm_start: Optional[str] = None    # checkpoint to copy model Variables from before step 1
     warm_start_vars: Optional[Sequence[str]] = None  # name prefixes to copy (None: all the model's)
     train_only: Optional[Sequence[str]] = None       # name prefixes the optimizer may change (None: all)
+
+    def every(self) -> tuple[int, int, int]:
+        """(eval_every, summary_every, histogram_every) with the defaults filled in."""
+        return (self.eval_every or max(1, self.steps // self.eval_points),
+                self.summary_every or max(1, self.steps // 50),
+                self.histogram_every or max(1, self.steps // 10))
 
 
 @dataclass
@@ -96,7 +105,7 @@ class _Graph:
     eval_sums: tuple
     global_step: tf.Tensor
     train_op: tf.Operation
-    scalar_summary: tf.Tensor
+    graph_summaries: Optional[tf.Tensor]   # what the model and optimizer defined (the learning rate, say)
     detail_summary: tf.Tensor
     saver: tf.train.Saver
 
@@ -109,21 +118,21 @@ def _filter_images(params: dict) -> list:
             kernels = tf.transpose(v, [3, 0, 1, 2])
             lo = tf.reduce_min(kernels, axis=[1, 2, 3], keepdims=True)
             hi = tf.reduce_max(kernels, axis=[1, 2, 3], keepdims=True)
-            out.append(tf.summary.image(name.replace("/", "_"), (kernels - lo) / (hi - lo + 1e-8), max_outputs=8))
+            out.append(tf.summary.image(name.replace("/", "_"), (kernels - lo) / (hi - lo + 1e-8),
+                                        max_outputs=int(v.shape[3])))
     return out
 
 
 def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn, steps_per_epoch: int,
                 config: TrainConfig) -> _Graph:
-    """Everything the loop runs, in a new graph."""
+    """Everything the loop runs, in a new graph: the graph lesson 10 builds by hand, in the same order
+    (seed, input pipeline, training flag, model), so the same seed gives the same numbers."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
         inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed, config.augment)
         training = training_flag()
         logits, params = model_fn(inputs.images, training)
-        # Scope names differ from the summary names, so the tags stay "loss" and
-        # "accuracy" (a taken name gets a _1 suffix) and match the test writer's tags.
         with tf.name_scope("cross_entropy"):
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=inputs.labels, logits=logits)
             loss = tf.reduce_mean(losses)
@@ -141,14 +150,17 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         with tf.name_scope("train"):
             train_op = optimizer_fn(global_step, steps_per_epoch).minimize(loss, global_step=global_step,
                                                                            var_list=var_list)
-        scalar_summary = tf.summary.merge([tf.summary.scalar("loss", loss), tf.summary.scalar("accuracy", accuracy)])
+        # merge_all, not merge of our own list: summaries the model or the optimizer defined
+        # (a learning-rate schedule's) are written too. Loss and accuracy are written as
+        # means over the steps since the last point, so they are not graph summaries.
+        graph_summaries = tf.summary.merge_all()
         details = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
         details += _filter_images(params)
         details.append(tf.summary.image("inputs", inputs.images, max_outputs=4))
         detail_summary = tf.summary.merge(details)
         saver = tf.train.Saver(max_to_keep=config.max_to_keep)
     return _Graph(graph, inputs, training, params, loss, accuracy, eval_sums, global_step, train_op,
-                  scalar_summary, detail_summary, saver)
+                  graph_summaries, detail_summary, saver)
 
 
 def evaluate(sess: tf.Session, g: _Graph, split: Split) -> tuple[float, float]:
@@ -170,75 +182,95 @@ def _scalars(**values: float) -> tf.Summary:
     return tf.Summary(value=[tf.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
 
 
+@dataclass
+class _Writers:
+    train: tf.summary.FileWriter
+    test: tf.summary.FileWriter
+    validation: Optional[tf.summary.FileWriter]
+
+    def close(self) -> None:
+        for w in (self.train, self.test, self.validation):
+            if w is not None:
+                w.close()
+
+
 def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: TrainConfig,
           logdir: str | Path, hooks: Sequence = ()) -> History:
-    """Train ``model_fn`` on ``splits`` until ``config.steps`` (or early stop, or Ctrl-C)."""
+    """Train ``model_fn`` on ``splits`` until ``config.steps`` (or an early stop); the loop of lesson 10, packaged.
+
+    Ctrl-C saves a checkpoint, closes the writers and re-raises KeyboardInterrupt: an
+    interrupted run is never reported as a finished one.
+    """
     logdir = Path(logdir)
     ckpt_dir = logdir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    has_validation = splits.validation is not None and len(splits.validation) > 0
+    if config.patience is not None and not has_validation:
+        raise ValueError("early stopping (patience) watches the validation split, and these splits have none: "
+                         "load them with a validation_size, or leave patience unset")
+    eval_every, summary_every, histogram_every = config.every()
     steps_per_epoch = max(1, len(splits.train) // config.batch_size)
     g = build_graph(model_fn, splits.train.images.shape[1:], optimizer_fn, steps_per_epoch, config)
     history = History()
-    session_config = tf.ConfigProto(intra_op_parallelism_threads=config.threads,
-                                    inter_op_parallelism_threads=config.threads)
     started = time.perf_counter()
-    with tf.Session(graph=g.graph, config=session_config) as sess:
-        sess.run(tf.variables_initializer(g.graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)))
-        latest = tf.train.latest_checkpoint(str(ckpt_dir)) if config.resume else None
-        if latest:
-            g.saver.restore(sess, latest)
-        elif config.warm_start:
-            names = [n for n in g.params if config.warm_start_vars is None or n.startswith(tuple(config.warm_start_vars))]
-            tf.train.Saver(var_list={n: g.params[n] for n in names}).restore(sess, config.warm_start)
-        step = history.start_step = int(sess.run(g.global_step))
-        sess.run(g.inputs.train_iterator.initializer, {
-            g.inputs.train_feed["images"]: splits.train.images,
-            g.inputs.train_feed["labels"]: splits.train.labels,
-            g.inputs.train_feed["skip"]: step})
-        train_handle = sess.run(g.inputs.train_iterator.string_handle())
-        train_writer = tf.summary.FileWriter(str(logdir / "train"), g.graph)
-        test_writer = tf.summary.FileWriter(str(logdir / "test"))
-        feed = {g.inputs.handle: train_handle, g.training: True}
-        best, evals_since_best = -1.0, 0
-        # disable=None: tqdm switches itself off when stderr is not a terminal (logs, CI).
-        bar = tqdm(total=config.steps, initial=step, disable=None if config.progress else True, unit="step",
-                   dynamic_ncols=True, leave=False)
+    with tf.Session(graph=g.graph) as sess:
+        # --- start: initialise, or restore a checkpoint (only when asked), or copy weights in
+        step = history.start_step = _start(sess, g, splits, config, ckpt_dir)
+        writers = _Writers(tf.summary.FileWriter(str(logdir / "train"), g.graph),
+                           tf.summary.FileWriter(str(logdir / "test")),
+                           tf.summary.FileWriter(str(logdir / "validation")) if has_validation else None)
+        test_subset = splits.test if config.eval_subset is None else splits.test.take(config.eval_subset)
+        if step == 0:   # every curve starts at step 0, before any training
+            _log_evaluation(sess, g, splits, test_subset, 0, history, writers, train_point=True)
         for hook in hooks:
             hook(sess, step, g.params)
+        bar = tqdm(total=config.steps, initial=step, desc=config.name or None, unit="step", dynamic_ncols=True,
+                   disable=None if config.progress else True)  # None: off when stderr is not a terminal
+        best, evals_since_best, sums, count = -1.0, 0, [0.0, 0.0], 0
+        feed = {g.inputs.handle: sess.run(g.inputs.train_iterator.string_handle()), g.training: True}
         try:
             while step < config.steps:
+                # --- one training step (traced once, for TensorBoard's compute-time view)
                 fetches = {"train": g.train_op, "loss": g.loss, "accuracy": g.accuracy}
-                if (step + 1) % config.summary_every == 0:
-                    fetches["scalars"] = g.scalar_summary
-                if (step + 1) % config.histogram_every == 0:
+                if (step + 1) % histogram_every == 0:
                     fetches["details"] = g.detail_summary
+                if g.graph_summaries is not None and (step + 1) % summary_every == 0:
+                    fetches["graph"] = g.graph_summaries
+                trace = step + 1 == config.trace_step
+                metadata = tf.RunMetadata() if trace else None
+                options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE) if trace else None
                 t0 = time.perf_counter()
-                out = sess.run(fetches, feed)
+                out = sess.run(fetches, feed, options=options, run_metadata=metadata)
                 seconds = time.perf_counter() - t0
                 history.train_seconds += seconds
                 if step == history.start_step:
                     history.first_step_seconds = seconds
                 step += 1
-                if "scalars" in out:
-                    train_writer.add_summary(out["scalars"], step)
+                sums, count = [sums[0] + out["loss"], sums[1] + out["accuracy"]], count + 1
+                if trace:
+                    writers.train.add_run_metadata(metadata, f"step{step}", step)
+                # --- train-curve points: the mean over the steps since the last point
+                if step % summary_every == 0:
+                    loss, accuracy = sums[0] / count, sums[1] / count
+                    writers.train.add_summary(_scalars(loss=loss, accuracy=accuracy), step)
                     history.steps.append(step)
-                    history.loss.append(float(out["loss"]))
-                    history.accuracy.append(float(out["accuracy"]))
-                if "details" in out:
-                    train_writer.add_summary(out["details"], step)
+                    history.loss.append(float(loss))
+                    history.accuracy.append(float(accuracy))
+                    sums, count = [0.0, 0.0], 0
+                for key in ("details", "graph"):
+                    if key in out:
+                        writers.train.add_summary(out[key], step)
                 for hook in hooks:
                     if step % hook.every == 0:
                         hook(sess, step, g.params)
-                if step % 20 == 0 and config.progress:
-                    rate = (step - history.start_step) * config.batch_size / max(history.train_seconds, 1e-9)
-                    bar.set_postfix(loss=f"{out['loss']:.3f}", acc=f"{out['accuracy']:.3f}", img_s=f"{rate:.0f}")
-                bar.update(1)
+                _show_progress(bar, out, step, history, config)
                 if step % config.checkpoint_every == 0:
                     g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
-                if step % config.eval_every == 0 or step == config.steps:
-                    improved = _evaluate_and_log(sess, g, splits, step, history, test_writer)
-                    if improved is not None:
-                        best, evals_since_best = (improved, 0) if improved > best else (best, evals_since_best + 1)
+                # --- evaluate: a test subset during the run, the whole test set at the end
+                if step % eval_every == 0 and step < config.steps:
+                    val_acc = _log_evaluation(sess, g, splits, test_subset, step, history, writers)
+                    if val_acc is not None:
+                        best, evals_since_best = (val_acc, 0) if val_acc > best else (best, evals_since_best + 1)
                     if config.patience is not None and evals_since_best >= config.patience:
                         history.stopped_early = True
                         break
@@ -248,34 +280,78 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         except KeyboardInterrupt:
             history.interrupted = True
         finally:
+            # --- finish: a checkpoint whatever happened; the full test set unless interrupted
             bar.close()
             g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
-            if not history.eval_steps or history.eval_steps[-1] != step:
-                if not history.interrupted:
-                    _evaluate_and_log(sess, g, splits, step, history, test_writer)
-            train_writer.close()
-            test_writer.close()
+            if not history.interrupted:
+                _log_evaluation(sess, g, splits, splits.test, step, history, writers, full=True)
+            writers.close()
     history.final_step = step
     history.seconds = time.perf_counter() - started
     done = step - history.start_step
     steady_seconds = history.train_seconds - history.first_step_seconds
     history.images_per_second = (done - 1) * config.batch_size / steady_seconds if done > 1 else 0.0
     history.save(logdir / "history.json")
+    if history.interrupted:
+        raise KeyboardInterrupt
+    if config.progress:
+        _final_line(history, config)
     return history
 
 
-def _evaluate_and_log(sess, g: _Graph, splits: Splits, step: int, history: History, writer):
-    """Evaluate test (and validation), log to the test writer; return the validation accuracy."""
-    test_acc, test_loss = evaluate(sess, g, splits.test)
-    values = {"accuracy": test_acc, "loss": test_loss}
+def _start(sess: tf.Session, g: _Graph, splits: Splits, config: TrainConfig, ckpt_dir: Path) -> int:
+    """Initialise the Variables, restore or warm-start them, feed the training pipeline; return the step."""
+    sess.run(tf.variables_initializer(g.graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)))
+    state = tf.train.get_checkpoint_state(str(ckpt_dir)) if config.resume else None
+    if state and state.model_checkpoint_path:
+        # The Saver forgets older checkpoints when a process ends; telling it about them keeps
+        # max_to_keep true across restarts (otherwise each restart leaves its checkpoints behind).
+        g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
+        g.saver.restore(sess, state.model_checkpoint_path)
+    elif config.warm_start:
+        names = [n for n in g.params if config.warm_start_vars is None or n.startswith(tuple(config.warm_start_vars))]
+        tf.train.Saver(var_list={n: g.params[n] for n in names}).restore(sess, config.warm_start)
+    step = int(sess.run(g.global_step))
+    sess.run(g.inputs.train_iterator.initializer, {
+        g.inputs.train_feed["images"]: splits.train.images,
+        g.inputs.train_feed["labels"]: splits.train.labels,
+        g.inputs.train_feed["skip"]: step})
+    return step
+
+
+def _log_evaluation(sess, g: _Graph, splits: Splits, test: Split, step: int, history: History, writers: _Writers,
+                    train_point: bool = False, full: bool = False) -> Optional[float]:
+    """Score the test images (and validation; and a training subset at step 0); write and record them.
+    Returns the validation accuracy, or None without a validation split."""
+    if full and history.eval_steps and history.eval_steps[-1] == step:
+        for values in (history.eval_steps, history.test_accuracy, history.test_loss, history.validation_accuracy):
+            values.pop()   # the last evaluation was a subset at this very step: the full one replaces it
+    test_acc, test_loss = evaluate(sess, g, test)
+    writers.test.add_summary(_scalars(accuracy=test_acc, loss=test_loss), step)
+    writers.test.flush()
     val_acc = None
-    if splits.validation is not None and len(splits.validation):
-        val_acc, _ = evaluate(sess, g, splits.validation)
-        values["validation_accuracy"] = val_acc
-    writer.add_summary(_scalars(**values), step)
-    writer.flush()
+    if writers.validation is not None:
+        val_acc, val_loss = evaluate(sess, g, splits.validation)
+        writers.validation.add_summary(_scalars(accuracy=val_acc, loss=val_loss), step)
+    if train_point:
+        train_acc, train_loss = evaluate(sess, g, splits.train.take(len(test)))
+        writers.train.add_summary(_scalars(accuracy=train_acc, loss=train_loss), step)
     history.eval_steps.append(step)
     history.test_accuracy.append(test_acc)
     history.test_loss.append(test_loss)
     history.validation_accuracy.append(val_acc if val_acc is not None else math.nan)
-    return val_acc if val_acc is not None else test_acc
+    return val_acc
+
+
+def _show_progress(bar, out: dict, step: int, history: History, config: TrainConfig) -> None:
+    if step % 20 == 0 and not bar.disable:
+        rate = (step - history.start_step) * config.batch_size / max(history.train_seconds, 1e-9)
+        bar.set_postfix(loss=f"{out['loss']:.3f}", acc=f"{out['accuracy']:.3f}", img_s=f"{rate:.0f}")
+    bar.update(1)
+
+
+def _final_line(h: History, config: TrainConfig) -> None:
+    """One line that stays on screen after the bar: what the run did, in numbers."""
+    loss = f"train loss {h.loss[-1]:.3f}, " if h.loss else ""
+    print(f"   {config.name or 'training'}: {h.final_step} steps, {loss}test accuracy {h.final_test_accuracy:.4f}, "
+          f"{h.images_per_second:,.0f} img/s training (+{h.seconds - h.train_seconds:.1f} s evaluating and saving)")

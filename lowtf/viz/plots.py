@@ -21,27 +21,30 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def training_curves(histories: Mapping[str, object], path: str | Path, title: str = "") -> Path:
-    """Accuracy (train dashed, test solid) and train loss against step, one colour per run."""
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    """Accuracy and loss against step, train (dashed: the mean since the last point) and test
+    (solid, with markers), one colour per run; the two panels share the step axis."""
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
     for (name, h), colour in zip(histories.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
-        acc_ax.plot(h.steps, h.accuracy, "--", color=colour, alpha=0.6, label=f"{name} train")
-        acc_ax.plot(h.eval_steps, h.test_accuracy, "-o", color=colour, markersize=3, label=f"{name} test")
-        loss_ax.plot(h.steps, h.loss, color=colour, label=name)
-    acc_ax.set(xlabel="step", ylabel="accuracy", title="accuracy")
-    loss_ax.set(xlabel="step", ylabel="train loss", title="loss", yscale="log")
-    acc_ax.legend(fontsize=8)
-    loss_ax.legend(fontsize=8)
+        acc_ax.plot(h.steps, h.accuracy, "--", color=colour, alpha=0.7, label=f"{name}: train")
+        acc_ax.plot(h.eval_steps, h.test_accuracy, "-o", color=colour, markersize=3, label=f"{name}: test")
+        loss_ax.plot(h.steps, h.loss, "--", color=colour, alpha=0.7, label=f"{name}: train")
+        loss_ax.plot(h.eval_steps, h.test_loss, "-o", color=colour, markersize=3, label=f"{name}: test")
+    acc_ax.set(xlabel="training step", ylabel="accuracy", title="accuracy")
+    loss_ax.set(xlabel="training step", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
+    for ax in (acc_ax, loss_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
 
 
 def sample_grid(images: np.ndarray, labels: Sequence[int], path: str | Path,
-                predictions: Optional[Sequence[int]] = None, cols: int = 8) -> Path:
-    """Images ``[N, H, W(, 1)]`` with their labels (and predictions: red when wrong)."""
+                predictions: Optional[Sequence[int]] = None, cols: int = 8, title: str = "") -> Path:
+    """Images ``[N, H, W(, 1)]`` with their labels (and predictions: "true→predicted", red when wrong)."""
     n = len(images)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.35), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.35 + 0.5), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -51,7 +54,11 @@ def sample_grid(images: np.ndarray, labels: Sequence[int], path: str | Path,
         if predictions is not None:
             text = f"{labels[i]}→{predictions[i]}"
             colour = "black" if predictions[i] == labels[i] else "red"
-        ax.set_title(text, fontsize=8, color=colour)
+        ax.set_title(text, fontsize=9, color=colour)
+    if predictions is not None:
+        title = (title + "\n" if title else "") + "each image: true label → the model's prediction (red: wrong)"
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 
@@ -62,14 +69,23 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int =
     return m
 
 
-def plot_confusion(matrix: np.ndarray, path: str | Path, names: Optional[Sequence[str]] = None) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ax.imshow(np.log1p(matrix), cmap="Blues")
+def plot_confusion(matrix: np.ndarray, path: str | Path, names: Optional[Sequence[str]] = None,
+                   title: str = "") -> Path:
+    """The confusion matrix with every count written on its cell (dark text on light cells,
+    white on dark), titled with the error count."""
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    shade = np.log1p(matrix)
+    ax.imshow(shade, cmap="Blues")
+    dark = shade.max() * 0.6
     for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=6)
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=9,
+                    color="white" if shade[i, j] > dark else "black")
     ticks = range(len(matrix))
     ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true")
     if names:
-        ax.set_xticklabels(names, rotation=90, fontsize=7)
-        ax.set_yticklabels(names, fontsize=7)
+        ax.set_xticklabels(names, rotation=90, fontsize=8)
+        ax.set_yticklabels(names, fontsize=8)
+    errors = int(matrix.sum() - np.trace(matrix))
+    ax.set_title((title + ": " if title else "") + f"{errors} errors in {int(matrix.sum()):,} test images")
     return _save(fig, path)

@@ -1,0 +1,38 @@
+"""The lessons on disk: find them, describe them without running them, load one."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+
+class NoLessonsError(RuntimeError):
+    """The lessons folder is not where a checkout of the course keeps it."""
+
+
+def lessons_dir() -> Path:
+    """``lessons/`` beside the package: lessons are scripts of a checkout, not installed files."""
+    folder = Path(__file__).resolve().parents[1] / "lessons"
+    if not folder.is_dir():
+        raise NoLessonsError(f"no lessons folder at {folder}: the lessons live in a checkout of the course "
+                             "(git clone it, then `make run` there); an installed lowtf does not carry them")
+    return folder
+
+
+def find_lessons() -> dict[str, Path]:
+    """``{"01": lessons/01_graphs_and_sessions.py, ...}`` in order."""
+    return {p.name[:2]: p for p in sorted(lessons_dir().glob("[0-9][0-9]_*.py"))}
+
+
+def load_lesson(path: Path):
+    """Import a lesson script (its name starts with a digit, so not with ``import``); return its ``Lesson``."""
+    spec = importlib.util.spec_from_file_location(f"lowtf_lesson_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lesson
+
+
+def describe(path: Path) -> str:
+    """A lesson's one-line description: the first line of its docstring, read without running it."""
+    doc = ast.get_docstring(ast.parse(path.read_text())) or path.stem
+    return doc.strip().splitlines()[0]

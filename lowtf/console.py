@@ -1,0 +1,60 @@
+"""A clean console for the learner: TensorFlow loaded without its start-up and deprecation noise.
+
+TensorFlow 2.21 prints several lines from C++ while it loads, before any log level applies
+to them ("All log messages before absl::InitializeLog() ...", the oneDNN notice, "Could not
+find cuda drivers"), an ``E0000 ... failed call to cuInit`` line the first time a Session
+looks for a GPU on a machine without one, and Python warnings when a ``compat.v1`` API the
+course teaches is marked deprecated. None of them is an error in the learner's code.
+
+``load_tensorflow()`` imports TensorFlow with the process's stderr pointed at /dev/null,
+looks for GPUs once while it is still there (so the cuInit line goes too), then turns
+TensorFlow's Python logger down to errors. Real errors still show: they are Python
+exceptions, raised after stderr is back. ``LOWTF_VERBOSE=1`` shows everything.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import warnings
+
+
+def verbose() -> bool:
+    """True when the learner asked to see everything TensorFlow prints (``LOWTF_VERBOSE=1``)."""
+    return os.environ.get("LOWTF_VERBOSE", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the block (C++ writes there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def load_tensorflow() -> None:
+    """Import TensorFlow once, quietly (see the module docstring); a no-op after the first call."""
+    if "tensorflow" in sys.modules and getattr(load_tensorflow, "done", False):
+        return
+    if verbose():
+        import tensorflow  # noqa: F401
+    else:
+        with stderr_silenced():
+            import tensorflow as tf
+            # The CUDA platform is initialised on the first device query; on a machine
+            # without a GPU driver that prints the cuInit line, so do it here, silenced.
+            tf.config.list_physical_devices("GPU")
+        tf.get_logger().setLevel(logging.ERROR)   # "... is deprecated", AutoGraph's notices
+        tf.autograph.set_verbosity(0)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+    load_tensorflow.done = True
