@@ -1,41 +1,62 @@
-"""Filter evolution: GIFs of conv1 and conv2 filters of LeNet-5 and of the seed ConvNet as they train."""
-from lowtf.lesson import Lesson
+"""Filter evolution: GIFs of the conv filters of LeNet-5 and of the source article's ConvNet as they train."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5, seed_convnet
-from lowtf.train import FilterRecorder, TrainConfig, train
-from lowtf.viz.filters import filter_gif
+from lowtf.train import Hook, TrainConfig, train
+from lowtf.viz.filters import filter_gif, relative_change
 
 tf.disable_v2_behavior()
 
 lesson = Lesson("12", "filter evolution")
 
+# --- knobs -----------------------------------------------------------------------------
+STEPS = {"fast": 60, "full": 1200}
+SNAPSHOTS = 40
+RUNS = {"lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
+        "convnet": (seed_convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}
 
-@lesson.step("record the filters every few steps while training")
+
+@lesson.step("record the filters every few steps while training, and measure how far they move")
 def record(ctx):
-    """A FilterRecorder hook copies a conv layer's weights out of the Session every N
-    steps. First-layer filters start as noise and turn into stroke and edge detectors;
-    second-layer filters (shown for input channel 0) change more slowly."""
+    """A hook is a function the trainer calls every N steps with the Session: here it
+    copies the conv weights out. The source article expected first-layer filters to
+    turn into edge detectors, and found its first layer barely changed. How far a layer
+    moved is a number, |W_end - W_start| / |W_start|, and it depends on the network, its
+    initialisation and the optimizer: the numbers below say which layers moved, and the
+    GIFs show each filter beside its change since step 0."""
     splits = load_splits(validation_size=0, test_size=2000)
-    steps = 60 if ctx.fast else 1200
-    every = max(5, steps // 40)
-    runs = {"lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
-            "convnet": (seed_convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}
-    ctx.gifs = {}
-    for name, (model, variables) in runs.items():
-        recorders = [FilterRecorder(v, every) for v in variables]
-        config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, resume=False, seed=0,
-                             progress=not ctx.fast)
+    steps = STEPS["fast" if ctx.fast else "full"]
+    every = max(5, steps // SNAPSHOTS)
+    ctx.gifs, moved = {}, {}
+    for name, (model, variables) in RUNS.items():
+        snapshots = {v: [] for v in variables}
+        snapshot_steps = []
+
+        def snapshot(sess, step, params):            # called before step 1 and every `every` steps
+            snapshot_steps.append(step)
+            for v in variables:
+                snapshots[v].append(sess.run(params[v]))
+
+        config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, seed=0, progress=not ctx.fast,
+                             name=name)
         h = train(model, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.logdir / name,
-                  hooks=recorders)
-        for r in recorders:
-            layer = r.variable.split("/")[1]
-            ctx.gifs[f"{name}_{layer}"] = filter_gif(r.frames, r.steps, ctx.logdir / f"{name}_{layer}.gif")
+                  hooks=[Hook(every, snapshot)])
+        for v, frames in snapshots.items():
+            layer = f"{name}_{v.split('/')[1]}"
+            ctx.gifs[layer] = filter_gif(frames, snapshot_steps, ctx.logdir / f"{layer}.gif")
+            moved[layer] = round(relative_change(frames[0], frames[-1]), 3)
         ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4)})
-    ctx.record(gifs={k: str(v) for k, v in ctx.gifs.items()}, frames=len(recorders[0].frames))
-    return {"GIFs": {k: str(v) for k, v in ctx.gifs.items()}}
+    ctx.record(gifs={k: str(v) for k, v in ctx.gifs.items()}, frames=len(snapshot_steps), relative_change=moved)
+    reading = {}
+    for name, (_, variables) in RUNS.items():
+        first, second = (f"{name}_{v.split('/')[1]}" for v in variables)
+        ratio = moved[second] / max(moved[first], 1e-9)
+        reading[name] = (f"the deeper layer moved {ratio:.1f}x as far as the first" if ratio >= 1 else
+                         f"the first layer moved {1 / ratio:.1f}x as far as the deeper one")
+    return {"GIFs": {k: str(v) for k, v in ctx.gifs.items()}, "relative weight change": moved, "reading": reading}
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""A cluster in one job (seed 004): two tf.train.Servers, ops pinned to each task, one computation across both."""
-from lowtf.lesson import Lesson
+"""A cluster in one job (the computation-framework article): two tf.train.Servers, ops pinned to each task, one computation across both."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import tensorflow.compat.v1 as tf
 
@@ -13,25 +13,25 @@ lesson = Lesson("14", "cluster in one job")
 
 @lesson.step("a ClusterSpec names every task's address; a Server is one task")
 def servers(ctx):
-    """Seed 004 ran two tasks of a job called 'local', each a tf.train.Server on its own
-    port, started from two terminals. Here both servers live in this process; the next
+    """The course's source article ran two tasks of a job called 'my_job', each a
+    tf.train.Server on its own port, started from two terminals. Here both servers live in this process; the next
     lessons put each task in its own process, as on real machines."""
     ports = free_ports(2)
-    ctx.cluster = tf.train.ClusterSpec({"local": [f"127.0.0.1:{p}" for p in ports]})
-    ctx.servers = [tf.train.Server(ctx.cluster, job_name="local", task_index=i) for i in range(2)]
+    ctx.cluster = tf.train.ClusterSpec({"my_job": [f"127.0.0.1:{p}" for p in ports]})
+    ctx.servers = [tf.train.Server(ctx.cluster, job_name="my_job", task_index=i) for i in range(2)]
     return {"cluster": ctx.cluster.as_dict(), "server targets": [s.target for s in ctx.servers]}
 
 
-@lesson.step("pin ops with tf.device('/job:local/task:N'); one run crosses both tasks")
+@lesson.step("pin ops with tf.device('/job:my_job/task:N'); one run crosses both tasks")
 def pinned(ctx):
     """x lives on task 0, y is computed on task 1 from x, and the sum back on task 0: the
     tensors travel between the servers over gRPC. The Session connects to task 0's target
     and the runtime does the rest."""
-    with tf.device("/job:local/task:0"):
+    with tf.device("/job:my_job/task:0"):
         x = tf.Variable(tf.range(1.0, 5.0), name="x")
-    with tf.device("/job:local/task:1"):
+    with tf.device("/job:my_job/task:1"):
         y = tf.square(x, name="y_on_task1")
-    with tf.device("/job:local/task:0"):
+    with tf.device("/job:my_job/task:0"):
         total = tf.reduce_sum(y, name="total_on_task0")
     options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
     metadata = tf.RunMetadata()
@@ -44,7 +44,7 @@ def pinned(ctx):
     return {"sum of squares of 1..4": value, "where each op ran": placement}
 
 
-@lesson.step("what placement logging shows, and where variables live")
+@lesson.step("where variables live: any task's Session reads the same value")
 def variables(ctx):
     """A Variable's value is held by the server it is placed on; any Session connected to the
     cluster reads the same value. This is what parameter servers are: tasks that hold

@@ -78,9 +78,9 @@ def _flagship(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     print(f"\nLeNet-5 test accuracy {summary['test_accuracy']:.4f} after {summary['steps']} steps; "
-          f"{summary['train_seconds']:.0f} s training, {summary['run_seconds']:.0f} s in all "
-          f"({summary['images_per_second']} img/s).")
-    print(f"Filter GIF: {summary['gif']}")
+          f"{summary['train_seconds']:.0f} s training ({summary['images_per_second']} img/s), "
+          f"{summary['seconds']:.0f} s for the whole lesson.")
+    print(f"Filter GIFs: {summary['gifs']['conv1']}, {summary['gifs']['conv2']}")
     print(f"TensorBoard: .venv/bin/tensorboard --logdir {args.logdir} --host 127.0.0.1")
     return 0
 

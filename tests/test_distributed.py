@@ -102,6 +102,7 @@ def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     async_total = sum(s["async_local_steps"].values())
     assert 300 <= s["async_global_steps"] <= async_total and async_total - 300 <= 10
     assert sum(s["sync_local_steps"].values()) >= 2 * 300
+    assert s["sync_local_per_global"] >= 2.0       # each step averages replicas_to_aggregate = 2 gradients
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
     assert processes_mentioning(str(logdir)) == []

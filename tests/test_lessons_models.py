@@ -1,12 +1,26 @@
 """Lessons 07-13 in --fast mode, with the accuracy thresholds they promise; lesson 10 in full is slow."""
-import imageio.v2 as imageio
+import math
+
+import imageio.v3 as iio
+import numpy as np
 import pytest
 
+from conftest import REPO
 
-def test_07_softmax(run_lesson):
+
+def test_07_softmax_by_hand(run_lesson):
     summary, logdir = run_lesson("07")
     assert summary["test_accuracy"] >= 0.90
-    assert list((logdir / "train").glob("events.*")) and list((logdir / "test").glob("events.*"))
+    assert math.isnan(summary["naive_loss_confident_wrong"])                     # the textbook formula breaks
+    assert summary["stable_loss_confident_wrong"] == pytest.approx(1000.0)         # the fused op does not
+    assert summary["stable_by_hand_loss"] == pytest.approx(1000.0)
+    assert summary["gradient_vs_numpy_max_diff"] < 1e-6                          # backprop = the chain rule
+    assert summary["hand_step_vs_minimize_max_diff"] < 1e-6                      # minimize = W - rate * grad
+    assert summary["sum_over_mean_gradient_ratio"] == pytest.approx(100.0, rel=1e-3)
+    assert summary["best_step"] <= summary["steps"]
+    assert list((logdir / "train").glob("events.*")) and list((logdir / "validation").glob("events.*"))
+    source = (REPO / "lessons/07_mnist_softmax.py").read_text()
+    assert "sess.run([train_step, ctx.cross_entropy, merged]" in source and "next_batch(BATCH_SIZE)" in source
 
 
 def test_08_mlp(run_lesson):
@@ -25,15 +39,33 @@ def test_09_convolution_sizes(run_lesson):
     assert (logdir / "feature_maps.png").stat().st_size > 10_000
 
 
-def test_10_lenet5_fast(run_lesson):
+def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(run_lesson):
     summary, logdir = run_lesson("10")
     assert summary["parameters"] == 3_274_634
     assert summary["test_accuracy"] >= 0.97
-    assert len(imageio.mimread(summary["gif"])) == summary["gif_frames"] > 10
+    # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses
+    np.testing.assert_allclose(summary["packaged_first_losses"], summary["by_hand_first_losses"], rtol=1e-4)
+    source = (REPO / "lessons/10_lenet5.py").read_text()
+    assert "sess.run(fetches, feed" in source and "ctx.train_op = " in source and "tf.train.Saver(" in source
+    gif = iio.imread(summary["gif"], index=None)
+    assert len(gif) == summary["gif_frames"] > 10
+    assert iio.immeta(summary["gif"], index=0)["duration"] > 0
+    assert set(summary["relative_change"]) == {"conv1", "conv2"}
     assert (logdir / "checkpoints" / "checkpoint").exists()
-    # predictions restored from the checkpoint agree with the trainer's own test accuracy
+    # predictions restored from the checkpoint agree with the loop's own test accuracy
     assert abs(summary["errors"] - round((1 - summary["test_accuracy"]) * 10000)) <= 1
-    assert (logdir / "confusion.png").exists() and (logdir / "mistakes.png").exists()
+    for picture in ("confusion.png", "mistakes.png", "curves.png"):
+        image = iio.imread(logdir / picture)
+        assert image.shape[0] > 300 and image.std() > 10     # drawn, not blank
+    # TensorBoard: the last test point is the printed accuracy; the learning rate and a traced step are there
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    test = EventAccumulator(str(logdir / "test"), size_guidance={"scalars": 0}).Reload()
+    train = EventAccumulator(str(logdir / "train"), size_guidance={"scalars": 0}).Reload()
+    points = test.Scalars("accuracy")
+    assert points[0].step == 0 and len(points) == summary["test_points"] >= 7
+    assert points[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
+    assert "train/learning_rate" in train.Tags()["scalars"] and train.Scalars("loss")[0].step == 0
+    assert "step2" in train.Tags()["run_metadata"]
 
 
 @pytest.mark.slow
@@ -48,14 +80,20 @@ def test_11_dropout_narrows_the_overfitting_gap(run_lesson):
     gap_with = s["dropout_train_accuracy"] - s["dropout_test_accuracy"]
     assert s["no_dropout_train_accuracy"] > 0.95 and gap_without > 0.05
     assert gap_with < gap_without
+    assert s["test_loss_rise"]["no_dropout"] >= s["test_loss_rise"]["dropout"]
+    assert s["dropout_keep_prob_0_2_kept"] == pytest.approx(0.2, abs=0.01)   # v1: the probability to keep
+    assert s["dropout_rate_0_2_kept"] == pytest.approx(0.8, abs=0.01)        # rate: the probability to drop
     assert (logdir / "no_dropout" / "train").is_dir() and (logdir / "dropout" / "test").is_dir()
 
 
-def test_12_filter_gifs(run_lesson):
+def test_12_filter_gifs_and_how_far_each_layer_moved(run_lesson):
     summary, _ = run_lesson("12")
     assert set(summary["gifs"]) == {"lenet5_conv1", "lenet5_conv2", "convnet_conv1_1", "convnet_conv2_1"}
     for path in summary["gifs"].values():
-        assert len(imageio.mimread(path)) == summary["frames"]
+        frames = iio.imread(path, index=None)
+        assert len(frames) == summary["frames"]
+        assert np.abs(frames[-1].astype(int) - frames[0]).mean() > 0.5    # the picture changes
+    assert all(0 < v < 5 for v in summary["relative_change"].values())
 
 
 def test_13_momentum_and_adam_beat_plain_gradient_descent(run_lesson):

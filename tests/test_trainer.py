@@ -32,7 +32,7 @@ def weights(logdir):
 def test_resume_continues_the_global_step_and_matches_an_uninterrupted_run(small, tmp_path):
     whole = train(mlp, small, adam, config(), tmp_path / "whole")
     first = train(mlp, small, adam, config(steps=20), tmp_path / "split")
-    second = train(mlp, small, adam, config(), tmp_path / "split")
+    second = train(mlp, small, adam, config(resume=True), tmp_path / "split")
     assert (first.final_step, second.start_step, second.final_step) == (20, 20, 40)
     assert second.steps[0] == 21
     np.testing.assert_allclose(second.loss, whole.loss[20:], rtol=1e-4)
@@ -53,7 +53,22 @@ def test_early_stopping_when_validation_stops_improving(small, tmp_path):
     frozen = lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.0)  # noqa: E731
     h = train(mlp, small, frozen, config(steps=200, eval_every=10, patience=2), tmp_path)
     assert h.stopped_early and h.final_step == 30
-    assert h.eval_steps == [10, 20, 30] and len(set(h.validation_accuracy)) == 1
+    assert h.eval_steps == [0, 10, 20, 30] and len(set(h.validation_accuracy)) == 1
+
+
+def test_early_stopping_needs_a_validation_split_never_the_test_set(small, tmp_path):
+    from lowtf.data.splits import Splits
+    no_validation = Splits(small.train, None, small.test)
+    with pytest.raises(ValueError, match="watches the validation split"):
+        train(mlp, no_validation, adam, config(patience=2), tmp_path)
+
+
+def test_a_fresh_run_does_not_resume_unless_asked(small, tmp_path):
+    train(mlp, small, adam, config(steps=20), tmp_path)
+    again = train(mlp, small, adam, config(steps=20), tmp_path / "other")
+    assert again.start_step == 0
+    fresh = train(mlp, small, adam, config(steps=20), tmp_path)
+    assert fresh.start_step == 0 and fresh.final_step == 20
 
 
 def test_no_early_stop_while_improving(small, tmp_path):
@@ -61,32 +76,60 @@ def test_no_early_stop_while_improving(small, tmp_path):
     assert not h.stopped_early and h.final_step == 60
 
 
-def test_ctrl_c_saves_a_checkpoint_and_closes_writers(small, tmp_path):
+def test_ctrl_c_saves_a_checkpoint_closes_writers_and_is_not_reported_as_success(small, tmp_path):
     def interrupt(sess, step, params):
         if step == 15:
             raise KeyboardInterrupt
-    h = train(mlp, small, adam, config(steps=100), tmp_path, hooks=[Hook(every=15, fn=interrupt)])
-    assert h.interrupted and h.final_step == 15
+    with pytest.raises(KeyboardInterrupt):
+        train(mlp, small, adam, config(steps=100), tmp_path, hooks=[Hook(every=15, fn=interrupt)])
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("model-15")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     events = EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0}).Reload()
-    assert [e.step for e in events.Scalars("loss")] == list(range(1, 16))  # flushed and closed
-    resumed = train(mlp, small, adam, config(steps=20), tmp_path)
+    assert [e.step for e in events.Scalars("loss")] == list(range(0, 16))  # flushed and closed
+    resumed = train(mlp, small, adam, config(steps=20, resume=True), tmp_path)
     assert resumed.start_step == 15 and resumed.final_step == 20
+
+
+def test_resume_keeps_max_to_keep_across_restarts(small, tmp_path):
+    for steps in (20, 40, 60, 80, 100):
+        train(mlp, small, adam, config(steps=steps, resume=True, max_to_keep=2), tmp_path)
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("model-*.index"))
+    assert kept == ["model-100.index", "model-80.index"]
 
 
 def test_history_and_summaries(small, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    h = train(mlp, small, adam, config(steps=40), tmp_path)
-    assert h.steps == list(range(1, 41)) and h.eval_steps == [20, 40]
+    h = train(mlp, small, adam, config(steps=40, summary_every=4), tmp_path)
+    assert h.steps == list(range(4, 41, 4)) and h.eval_steps == [0, 20, 40]
     assert 0 < h.final_test_accuracy <= 1 and h.images_per_second > 0
     assert (tmp_path / "history.json").exists()
     train_events = EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0}).Reload()
     test_events = EventAccumulator(str(tmp_path / "test"), size_guidance={"scalars": 0}).Reload()
     assert {"loss", "accuracy"} <= set(train_events.Tags()["scalars"])
+    assert [e.step for e in train_events.Scalars("loss")] == [0] + h.steps   # a step-0 point, then means
     assert "params/mlp/hidden1/weights" in train_events.Tags()["histograms"]
-    assert [e.step for e in test_events.Scalars("accuracy")] == [20, 40]
+    assert "step2" in train_events.Tags()["run_metadata"]
+    assert [e.step for e in test_events.Scalars("accuracy")] == [0, 20, 40]
     assert test_events.Scalars("accuracy")[-1].value == pytest.approx(h.final_test_accuracy, abs=1e-6)
+
+
+def test_train_points_are_means_since_the_last_point(small, tmp_path):
+    every = train(mlp, small, adam, config(steps=12, summary_every=1), tmp_path / "a")
+    means = train(mlp, small, adam, config(steps=12, summary_every=4), tmp_path / "b")
+    np.testing.assert_allclose(means.loss, np.reshape(every.loss, (3, 4)).mean(axis=1), rtol=1e-4)
+
+
+def test_summaries_the_optimizer_defines_are_written(small, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def scheduled(step, per_epoch):
+        rate = tf.train.exponential_decay(1e-3, step, 10, 0.5)
+        tf.summary.scalar("learning_rate", rate)
+        return tf.train.AdamOptimizer(rate)
+    train(mlp, small, scheduled, config(steps=20, summary_every=5), tmp_path)
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0}).Reload()
+    rates = [e.value for e in events.Scalars("train/learning_rate")]  # made inside the "train" scope
+    assert len(rates) == 4 and rates[0] > rates[-1]
 
 
 def test_stops_once_the_target_accuracy_is_reached(small, tmp_path):

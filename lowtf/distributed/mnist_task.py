@@ -23,8 +23,11 @@ import sys
 import threading
 import time
 
-import lowtf  # noqa: F401  (TensorFlow environment defaults)
-import numpy as np
+from lowtf import console
+
+console.load_tensorflow()   # before TensorFlow's own import: fast CPU kernels, no start-up noise
+
+import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
@@ -46,7 +49,7 @@ def parse_args(argv=None):
     p.add_argument("--timeout_ms", type=int, default=30000, help="deadline for every remote operation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sync", action="store_true",
-                   help="synchronous: SyncReplicasOptimizer averages one gradient from every worker per step")
+                   help="synchronous: SyncReplicasOptimizer averages as many gradients as there are workers per step")
     return p.parse_args(argv)
 
 
@@ -63,7 +66,8 @@ def build(task, args):
         accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
         optimizer = tf.train.GradientDescentOptimizer(args.learning_rate)
         if args.sync:
-            # Each step waits for one gradient from every worker, averages them, applies once.
+            # Each step waits for `workers` fresh gradients (from whichever workers push them),
+            # averages them and applies once; stale ones are dropped.
             workers = len(task.cluster["worker"])
             optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=workers,
                                                        total_num_replicas=workers)
