@@ -1,5 +1,5 @@
 """Transfer learning: LeNet-5's MNIST conv layers, frozen, under a new head for Fashion-MNIST; then fine-tuning."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -37,9 +37,10 @@ def pretrain(ctx):
 
 @lesson.step("a small Fashion-MNIST training set")
 def fashion(ctx):
-    """Transfer pays off when the new task has little data: here a few thousand images."""
+    """Transfer is meant to pay off when the new task has little data: here a few hundred
+    or a few thousand labelled images."""
     fashion_mnist.fetch(log=lambda m: None)
-    ctx.fashion = load_splits("fashion_mnist", validation_size=0, train_size=1000 if ctx.fast else 5000,
+    ctx.fashion = load_splits("fashion_mnist", validation_size=0, train_size=300 if ctx.fast else 5000,
                               test_size=1000 if ctx.fast else None)
     return {"train": len(ctx.fashion.train), "test": len(ctx.fashion.test), "classes": fashion_mnist.CLASSES}
 
@@ -73,7 +74,8 @@ def fine_tune(ctx):
 
 @lesson.step("against training from scratch for as many steps as both stages together")
 def compare(ctx):
-    """Same data, same architecture, random start. One plot: each stage and the baseline."""
+    """Same data, same architecture, random start. One plot: each stage and the baseline.
+    Whether transfer won is read from the numbers, not assumed."""
     config = TrainConfig(steps=2 * ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False,
                          seed=0, progress=not ctx.fast)
     scratch = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch")
@@ -83,9 +85,18 @@ def compare(ctx):
     tuned.eval_steps = [s + ctx.steps for s in tuned.eval_steps]
     path = training_curves({"frozen conv + new head": ctx.h_frozen, "fine-tuned": tuned, "from scratch": scratch},
                            ctx.logdir / "transfer.png", "Fashion-MNIST, small training set")
-    ctx.record(scratch_test_accuracy=round(scratch.final_test_accuracy, 4), plot=str(path))
+    parameters = {n: int(np.prod(v)) for n, v in tf.train.list_variables(ctx.mnist_ckpt) if n.startswith("lenet5/")}
+    frozen_share = sum(v for n, v in parameters.items() if n.startswith(tuple(CONV))) / sum(parameters.values())
+    gain = ctx.h_tuned.final_test_accuracy - scratch.final_test_accuracy
+    verdict = (f"transfer helped: fine-tuned {gain:+.3f} over scratch" if gain > 0.005 else
+               f"transfer did not help here ({gain:+.3f}): the copied conv layers are only "
+               f"{frozen_share:.1%} of the network; the new head (fc1 + logits) must still be learnt from "
+               "the few labels. Transfer pays when a large, general base is reused under a small head.")
+    ctx.record(scratch_test_accuracy=round(scratch.final_test_accuracy, 4), plot=str(path),
+               frozen_share=round(frozen_share, 4), transfer_gain=round(gain, 4), verdict=verdict)
     return {"from scratch": scratch.final_test_accuracy, "frozen": ctx.h_frozen.final_test_accuracy,
-            "fine-tuned": ctx.h_tuned.final_test_accuracy, "plot": str(path)}
+            "fine-tuned": ctx.h_tuned.final_test_accuracy, "share of parameters copied and frozen": frozen_share,
+            "what the numbers say": verdict, "plot": str(path)}
 
 
 if __name__ == "__main__":

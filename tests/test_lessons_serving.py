@@ -2,6 +2,7 @@
 import glob
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
@@ -58,6 +59,10 @@ def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
     # and the head did train: fc1 differs from the MNIST one it was not copied from
     assert not np.array_equal(before.get_tensor("lenet5/fc1/weights"), after.get_tensor("lenet5/fc1/weights"))
     assert s["frozen_test_accuracy"] > 0.7 and s["fine_tuned_test_accuracy"] > 0.7
+    # the lesson's verdict is read from its own numbers
+    assert s["frozen_share"] < 0.02
+    assert s["transfer_gain"] == pytest.approx(s["fine_tuned_test_accuracy"] - s["scratch_test_accuracy"], abs=1e-3)
+    assert s["verdict"].startswith("transfer helped" if s["transfer_gain"] > 0.005 else "transfer did not help")
 
 
 def test_21_export_cli_serve_and_new_version(run_lesson):

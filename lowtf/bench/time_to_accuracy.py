@@ -24,7 +24,7 @@ def run(target: float = 0.992, recipe: Recipe = LENET5_FAST, evaluations: int = 
     steps = recipe.total_steps(len(splits.train))
     per_epoch = len(splits.train) / recipe.batch_size
     config = TrainConfig(steps=steps, batch_size=recipe.batch_size, eval_every=max(1, steps // evaluations),
-                         resume=False, seed=seed, target_accuracy=target, progress=False)
+                         eval_subset=None, seed=seed, target_accuracy=target, progress=False)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as logdir:
         h = train(functools.partial(lenet5, init=recipe.init), splits, recipe.optimizer(steps), config, logdir)

@@ -81,7 +81,7 @@ def lowtf_trainer(steps: int, batch: int) -> float:
     splits = Splits(Split(images, y.astype(np.int64)), None, Split(images[:batch], y[:batch].astype(np.int64)))
     with tempfile.TemporaryDirectory() as logdir:
         config = TrainConfig(steps=steps + WARMUP, batch_size=batch, eval_every=10 ** 9, checkpoint_every=10 ** 9,
-                             resume=False, progress=False)
+                             histogram_every=10 ** 9, summary_every=10 ** 9, trace_step=None, progress=False)
         h = train(lenet5, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, logdir)
     return h.images_per_second
 
