@@ -1,5 +1,5 @@
 """Lazy evaluation: a run executes only what its fetches need, and recomputes it every time."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 from lowtf.run_metadata import executed_ops
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Name scopes and TensorBoard: tidy graphs, and summaries you can watch."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -33,7 +33,7 @@ def random_walk(ctx):
     steps = 100 if ctx.fast else 1000
     with tf.name_scope("random_walk"):
         position = tf.Variable(0.0, name="position")
-        stride = tf.random_uniform([], 0.0, 1.0, seed=4, name="stride")
+        stride = tf.random_uniform([], -1.0, 1.0, seed=4, name="stride")   # a step back or forward
         move = tf.assign_add(position, stride, name="move")
         # Summarise move's output, not `position`: in one run the two would race,
         # since nothing orders a read of the Variable after the assign.
@@ -47,7 +47,8 @@ def random_walk(ctx):
         final = float(sess.run(position))
     ctx.writer.flush()
     ctx.record(walk_steps=steps, walk_final=round(final, 4), walk_tag=ctx.walk_summary.op.name)
-    return {"steps": steps, "final position": final, "events in": str(ctx.logdir)}
+    return {"steps": steps, "final position": final, "events in": str(ctx.logdir),
+            "in TensorBoard": "Scalars tab, random_walk/distance (set smoothing to 0 to see each step)"}
 
 
 @lesson.step("histogram, image, text and audio summaries; merge versus merge_all")
@@ -60,10 +61,11 @@ def other_summaries(ctx):
         # A normal distribution whose mean drifts with the step.
         samples = tf.random_normal([1000], mean=step / 10.0, seed=5)
         hist = tf.summary.histogram("drifting_normal", samples)
-        # Three 28x28 gradients that brighten with the step.
-        ramp = tf.tile(tf.linspace(0.0, 1.0, 28)[None, :], [28, 1])
-        images = tf.stack([ramp, tf.transpose(ramp), ramp * tf.transpose(ramp)])[..., None]
-        image = tf.summary.image("gradients", tf.minimum(images * (step / 10.0 + 0.1), 1.0), max_outputs=3)
+        # A bright spot that moves right with the step: drag the Images tab's step slider.
+        grid = tf.range(28, dtype=tf.float32)
+        xs, ys = tf.meshgrid(grid, grid)
+        spot = tf.exp(-((xs - 4.0 - 5.0 * step) ** 2 + (ys - 14.0) ** 2) / 8.0)
+        image = tf.summary.image("moving_spot", spot[None, :, :, None], max_outputs=1)
         note = tf.summary.text("note", tf.strings.format("step {}", step))
         # One second of a 440 Hz tone at 8 kHz; audio summaries take [batch, frames, channels].
         t = tf.range(8000, dtype=tf.float32) / 8000.0

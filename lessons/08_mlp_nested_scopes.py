@@ -1,5 +1,5 @@
 """A 784-500-100-10 MLP (seed 004) in nested name scopes, trained with Adam; >= 0.97."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import inspect
 
@@ -39,7 +39,8 @@ def fit(ctx):
     square; 1e-3 is the usual default."""
     splits = load_splits(validation_size=5000)
     steps = 600 if ctx.fast else 2000
-    config = TrainConfig(steps=steps, batch_size=128, eval_every=500, resume=False, seed=0, progress=not ctx.fast)
+    config = TrainConfig(steps=steps, batch_size=128, eval_every=steps // 20, seed=0, progress=not ctx.fast,
+                         name="mlp")
     h = train(mlp, splits, lambda step, per_epoch: tf.train.AdamOptimizer(1e-3), config, ctx.logdir)
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4), steps=h.final_step,
                train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))

@@ -1,5 +1,5 @@
 """Convolution and pooling by hand on a real photograph: filters, SAME vs VALID, max-pooling."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 from pathlib import Path
 

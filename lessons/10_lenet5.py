@@ -95,8 +95,9 @@ def build(ctx):
     ctx.global_step = tf.train.get_or_create_global_step()
     with tf.name_scope("train"):
         ctx.train_op = ctx.optimizer(ctx.global_step, None).minimize(ctx.loss, global_step=ctx.global_step)
-    ctx.graph_summaries = tf.summary.merge_all()
-    ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
+    with tf.name_scope("summaries"):
+        ctx.graph_summaries = tf.summary.merge_all()
+        ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
     ctx.saver = tf.train.Saver(max_to_keep=3)
     return {"loss": ctx.loss, "train op": ctx.train_op.name, "summaries": ctx.graph_summaries,
             "ops in the graph": len(tf.get_default_graph().get_operations())}
@@ -153,6 +154,7 @@ def fit(ctx):
     log_test(0, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
     accuracy, loss = evaluate(sess, ctx, train_split.images[:TEST_SUBSET], train_split.labels[:TEST_SUBSET])
     train_writer.add_summary(scalars(accuracy=accuracy, loss=loss), 0)
+    train_writer.add_summary(sess.run(ctx.histograms), 0)
     filters = {"conv1": [sess.run(ctx.params["lenet5/conv1/weights"])],
                "conv2": [sess.run(ctx.params["lenet5/conv2/weights"])]}
     ctx.snapshot_steps = [0]

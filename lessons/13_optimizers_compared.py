@@ -1,5 +1,5 @@
 """Optimisers compared: gradient descent, momentum and Adam on the same MLP and the same batches."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import tensorflow.compat.v1 as tf
 
@@ -31,7 +31,7 @@ def compare(ctx):
     ctx.histories = {}
     for name, optimizer in OPTIMIZERS.items():
         config = TrainConfig(steps=steps, batch_size=128, eval_every=max(50, steps // 10), summary_every=20,
-                             resume=False, seed=0, progress=not ctx.fast)
+                             seed=0, progress=not ctx.fast, name=name)
         h = ctx.histories[name] = train(mlp, splits, optimizer, config, ctx.logdir / name)
         ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
                       f"{name}_final_loss": round(h.loss[-1], 4)})

@@ -3,7 +3,7 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 
 import tensorflow.compat.v1 as tf
 
-from lowtf.distributed.launcher import free_ports
+from lowtf.ports import free_ports
 from lowtf.run_metadata import ops_by_device
 
 tf.disable_v2_behavior()

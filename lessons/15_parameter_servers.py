@@ -1,5 +1,5 @@
 """Parameter servers and workers: asynchronous between-graph training of MNIST, one OS process per task."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import inspect
 

@@ -1,5 +1,5 @@
 """TFRecord: MNIST as sharded files of tf.train.Example, parsed back byte-exact, streamed from disk."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf

@@ -1,5 +1,5 @@
 """Two heads, two losses: one trunk, a softmax head for the digit and a sigmoid head for its attributes."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf

@@ -1,5 +1,5 @@
 """Export and serve: a SavedModel in versioned folders, saved_model_cli, and `lowtf serve` answering HTTP."""
-from lowtf.lesson import Lesson
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import statistics
 import subprocess
@@ -12,7 +12,7 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
-from lowtf.distributed.launcher import free_ports
+from lowtf.ports import free_ports
 from lowtf.models import lenet5
 from lowtf.serve.export import export_saved_model
 from lowtf.train import TrainConfig, train
@@ -28,7 +28,7 @@ def fit(ctx):
     ctx.splits = load_splits(validation_size=0)
     ctx.train_dir = ctx.logdir / "training"
     ctx.steps = 100 if ctx.fast else 1000
-    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, resume=False, seed=0,
+    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0, name="lenet5",
                          progress=not ctx.fast)
     h = train(lenet5, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lowtf  # noqa: F401  (sets TensorFlow's environment before TensorFlow is imported)
 import pytest
-from lowtf.distributed.launcher import free_ports
+from lowtf.ports import free_ports
 import tensorflow.compat.v1 as tf
 
 tf.disable_v2_behavior()
@@ -35,6 +35,17 @@ def run_lesson(tmp_path):
         return summary, logdir
 
     return run
+
+
+@pytest.fixture(scope="session")
+def lesson10_fast(tmp_path_factory):
+    """Lesson 10 in --fast mode, run once for the tests that read what it wrote: (summary, logdir)."""
+    from lowtf.catalog import find_lessons, load_lesson
+
+    logdir = tmp_path_factory.mktemp("lesson10")
+    tf.reset_default_graph()
+    summary = load_lesson(find_lessons()["10"]).run(fast=True, logdir=logdir, out=lambda s: None)
+    return summary, logdir
 
 
 def free_port() -> int:

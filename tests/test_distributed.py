@@ -1,8 +1,13 @@
 """Real multi-process clusters on 127.0.0.1: training, a lost worker, a restarted chief, a lost ps."""
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 import tensorflow.compat.v1 as tf
 
@@ -106,3 +111,81 @@ def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
     assert processes_mentioning(str(logdir)) == []
+
+
+SERVE_FOREVER = """
+import json, os
+from lowtf import console
+console.load_tensorflow()
+import tensorflow.compat.v1 as tf
+config = json.loads(os.environ["TF_CONFIG"])
+server = tf.train.Server(tf.train.ClusterSpec(config["cluster"]), job_name=config["task"]["type"],
+                         task_index=config["task"]["index"])
+print("serving", flush=True)
+server.join()
+"""
+
+
+def listening_ports(pid="self") -> set:
+    """TCP ports in LISTEN state in the network namespace of process ``pid``."""
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _serve(isolate):
+    out = launcher.Collector()
+    cluster = launcher.local_cluster(ps=1, workers=1)
+    tasks = launcher.start(cluster, [sys.executable, "-c", SERVE_FOREVER, "marker-serve"], out=out, isolate=isolate)
+    deadline = time.monotonic() + 90
+    while sum("serving" in line for line in out.lines) < 2:
+        assert time.monotonic() < deadline, out.lines
+        time.sleep(0.2)
+    ports = {int(a.rsplit(":", 1)[1]) for addresses in cluster.values() for a in addresses}
+    return out, tasks, ports
+
+
+def test_local_cluster_listens_only_inside_its_own_network_namespace():
+    """tf.train.Server binds 0.0.0.0; the launcher's private namespace keeps it off every host interface."""
+    out, tasks, ports = _serve(isolate=True)
+    try:
+        assert launcher.ISOLATED in "\n".join(out.lines) + "\n"
+        task = next(t for t in tasks if t.job == "worker")
+        assert ports <= listening_ports(task.process.pid)      # the servers listen, in the namespace
+        assert not ports & listening_ports()                   # and on no interface of this machine
+        for port in ports:
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    finally:
+        launcher.stop(tasks)
+    # control: without the namespace the same servers listen on this machine's interfaces
+    out, tasks, ports = _serve(isolate=False)
+    try:
+        assert ports <= listening_ports()
+    finally:
+        launcher.stop(tasks)
+    assert processes_mentioning("marker-serve") == []
+
+
+def test_a_killed_launcher_leaves_no_task_behind(tmp_path):
+    """SIGKILL and SIGHUP of `lowtf cluster local`: every task (ps included) dies with it."""
+    for signum in (signal.SIGKILL, signal.SIGHUP):
+        marker = f"marker-{signum}"
+        proc = subprocess.Popen([sys.executable, "-m", "lowtf", "cluster", "local", "--ps", "1", "--workers", "1",
+                                 "--", sys.executable, "-c", SERVE_FOREVER, marker],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen, deadline = [], time.monotonic() + 90
+        while sum("serving" in line for line in seen) < 2:
+            assert time.monotonic() < deadline, seen
+            seen.append(proc.stdout.readline())
+        assert len(processes_mentioning(marker)) >= 2
+        proc.send_signal(signum)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while processes_mentioning(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(marker) == []

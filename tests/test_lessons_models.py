@@ -39,8 +39,8 @@ def test_09_convolution_sizes(run_lesson):
     assert (logdir / "feature_maps.png").stat().st_size > 10_000
 
 
-def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(run_lesson):
-    summary, logdir = run_lesson("10")
+def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
+    summary, logdir = lesson10_fast
     assert summary["parameters"] == 3_274_634
     assert summary["test_accuracy"] >= 0.97
     # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses

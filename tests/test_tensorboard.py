@@ -1,8 +1,10 @@
-"""A real TensorBoard reads what lesson 04 wrote, over its HTTP API."""
+"""A real TensorBoard reads what lessons 04 and 10 wrote, over its HTTP API."""
+import contextlib
 import json
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -17,9 +19,9 @@ def get(url: str, timeout: float = 10.0):
     return json.loads(body) if body[:1] in (b"[", b"{") else body.decode()
 
 
-@pytest.fixture
-def tensorboard(run_lesson):
-    summary, logdir = run_lesson("04")
+@contextlib.contextmanager
+def tensorboard(logdir: Path):
+    """A tensorboard process on 127.0.0.1 serving ``logdir``; yields its base URL once scalars load."""
     port = free_port()
     exe = Path(sys.executable).with_name("tensorboard")
     proc = subprocess.Popen([str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
@@ -38,22 +40,44 @@ def tensorboard(run_lesson):
             if time.monotonic() > deadline:
                 pytest.fail("tensorboard did not serve scalars within 90 s")
             time.sleep(0.5)
-        yield base, summary
+        yield base
     finally:
         stop_process(proc)
 
 
-def test_scalar_series_and_graph_scopes(tensorboard):
-    base, summary = tensorboard
-    tags = get(base + "/data/plugin/scalars/tags")
-    run = next(iter(tags))
-    assert summary["walk_tag"] in tags[run]
-    series = get(f"{base}/data/plugin/scalars/scalars?run={run}&tag={summary['walk_tag']}")
-    assert [point[1] for point in series] == list(range(summary["walk_steps"]))
-    values = [point[2] for point in series]
-    assert all(b >= a for a, b in zip(values, values[1:]))  # increments are in [0, 1)
-    assert values[-1] == pytest.approx(summary["walk_final"], abs=1e-3)
+def scalars(base: str, run: str, tag: str) -> list:
+    query = urllib.parse.urlencode({"run": run, "tag": tag})
+    return get(f"{base}/data/plugin/scalars/scalars?{query}")
 
-    assert get(base + "/data/plugin/graphs/info")[run]["run_graph"] is True
-    graph = get(f"{base}/data/plugin/graphs/graph?run={run}&conceptual=false")
-    assert 'name: "model/layer1/weights"' in graph and 'name: "model/layer1_1/same_scope_name_again"' in graph
+
+def test_04_scalar_series_and_graph_scopes(run_lesson):
+    summary, logdir = run_lesson("04")
+    with tensorboard(logdir) as base:
+        tags = get(base + "/data/plugin/scalars/tags")
+        run = next(iter(tags))
+        assert summary["walk_tag"] in tags[run]
+        series = scalars(base, run, summary["walk_tag"])
+        assert [point[1] for point in series] == list(range(summary["walk_steps"]))
+        values = [point[2] for point in series]
+        steps = [b - a for a, b in zip(values, values[1:])]
+        assert min(steps) < 0 < max(steps)          # the walk goes both ways
+        assert values[-1] == pytest.approx(summary["walk_final"], abs=1e-3)
+        assert get(base + "/data/plugin/graphs/info")[run]["run_graph"] is True
+        graph = get(f"{base}/data/plugin/graphs/graph?run={run}&conceptual=false")
+        assert 'name: "model/layer1/weights"' in graph and 'name: "model/layer1_1/same_scope_name_again"' in graph
+
+
+def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
+    summary, logdir = lesson10_fast
+    with tensorboard(logdir) as base:
+        tags = get(base + "/data/plugin/scalars/tags")
+        assert {"train", "test"} <= set(tags)
+        test_points = scalars(base, "test", "accuracy")
+        assert len(test_points) == summary["test_points"] and test_points[0][1] == 0
+        assert test_points[-1][1] == summary["steps"]
+        assert test_points[-1][2] == pytest.approx(summary["test_accuracy"], abs=1e-4)
+        rates = scalars(base, "train", "train/learning_rate")
+        assert max(r[2] for r in rates) > rates[-1][2]       # the one-cycle schedule, falling at the end
+        assert scalars(base, "train", "loss")[0][1] == 0
+        info = get(base + "/data/plugin/graphs/info")
+        assert info["train"]["run_graph"] is True and "step2" in info["train"]["tags"]

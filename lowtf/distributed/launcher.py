@@ -1,15 +1,16 @@
 """``lowtf cluster local``: every task of a cluster as its own OS process on 127.0.0.1.
 
 Each task gets ``TF_CONFIG`` for its role and a free port; its output is streamed with a
-``[worker1]`` prefix. The launcher owns its processes: when every worker has exited, or
-one fails, or on Ctrl-C / SIGTERM, it stops all of them (ps tasks never exit by
-themselves: they serve until killed), so no process is left behind.
+``[worker1]`` prefix. The tasks share a private network namespace (``sandbox``), because
+tf.train.Server listens on every interface: only they can reach each other. The launcher
+owns its processes: when every worker has exited, or one fails, or on Ctrl-C / SIGTERM /
+SIGHUP, it stops all of them (ps tasks never exit by themselves: they serve until killed),
+and each task has a parent-death signal, so even a SIGKILLed launcher leaves no task behind.
 """
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,35 +18,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from lowtf.distributed import sandbox
 from lowtf.distributed.cluster import ClusterError, tf_config, validate
+from lowtf.ports import free_ports, port_is_free
 
 
 class PortInUse(ClusterError):
     pass
 
 
-def free_ports(n: int) -> list[int]:
-    """n distinct ports that were free on 127.0.0.1 a moment ago."""
-    sockets, ports = [], []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in sockets:
-            s.close()
-    return ports
-
-
 def check_free(port: int) -> None:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            raise PortInUse(f"port 127.0.0.1:{port} is already in use by another program; "
-                            "pick other --ports or leave them out to get free ones") from None
+    if not port_is_free(port):
+        raise PortInUse(f"port {port} is already in use by another program; "
+                        "pick other --ports or leave them out to get free ones")
 
 
 def local_cluster(ps: int, workers: int, ports: Optional[Sequence[int]] = None) -> dict:
@@ -92,14 +77,33 @@ def _spawn(task: Task, out) -> Task:
     return task
 
 
-def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out=sys.stdout) -> list[Task]:
-    """Start one process per task, each in its own process group, with its TF_CONFIG."""
-    tasks = []
+ISOLATED = "[launcher] the tasks share a private network namespace: they reach each other on 127.0.0.1, " \
+           "and nothing else reaches them\n"
+
+
+def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out=sys.stdout,
+          isolate: bool = True) -> list[Task]:
+    """Start one process per task, each in its own process group, with its TF_CONFIG.
+
+    With ``isolate`` (the default) the tasks run in a private network namespace; the
+    namespace's holder process comes first in the returned list, as job "netns"."""
+    tasks, holder_pid = [], 0
+    if isolate:
+        try:
+            holder = sandbox.start_holder()
+            tasks.append(Task("netns", 0, holder, pump=threading.Thread(target=holder.stdout.read, daemon=True)))
+            tasks[0].pump.start()
+            holder_pid = holder.pid
+            out.write(ISOLATED)
+        except sandbox.IsolationUnavailable as e:
+            out.write(f"[launcher] warning: could not give the cluster a private network ({e}); "
+                      "tf.train.Server listens on every network interface, so other machines can reach "
+                      "these tasks while they run\n")
     for job, addresses in cluster.items():
         for index in range(len(addresses)):
             task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
                         "PYTHONUNBUFFERED": "1"}
-            tasks.append(_spawn(Task(job, index, None, list(command), task_env), out))
+            tasks.append(_spawn(Task(job, index, None, sandbox.wrap(command, holder_pid), task_env), out))
     return tasks
 
 
@@ -178,7 +182,7 @@ def stop(tasks: Sequence[Task], grace: float = 5.0) -> None:
 
 
 def _terminate_as_interrupt(signum, frame):
-    """SIGTERM (a scheduler stopping us) tears the cluster down like Ctrl-C does."""
+    """SIGTERM (a scheduler stopping us) or SIGHUP (the terminal closed) tears the cluster down like Ctrl-C."""
     raise KeyboardInterrupt
 
 
@@ -188,7 +192,7 @@ def run(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[
     cluster = local_cluster(ps, workers, ports)
     out.write(f"cluster: {cluster}\n")
     tasks = start(cluster, command, env, out)
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    previous = {s: signal.signal(s, _terminate_as_interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     code = 0
     try:
         deadline = time.monotonic() + timeout if timeout else None
@@ -216,5 +220,6 @@ def run(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[
         code = 130
     finally:
         stop(tasks)
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return code

@@ -70,6 +70,8 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
         iterator = tf.data.Iterator.from_string_handle(
             handle, tf.data.get_output_types(train), tf.data.get_output_shapes(evaluation))
         images, labels = iterator.get_next()
-    return Inputs(images, labels, handle,
-                  tf.data.make_initializable_iterator(train), tf.data.make_initializable_iterator(evaluation),
+        # Inside the scope, so TensorBoard's graph folds the whole pipeline into one "input" box.
+        train_iterator = tf.data.make_initializable_iterator(train)
+        eval_iterator = tf.data.make_initializable_iterator(evaluation)
+    return Inputs(images, labels, handle, train_iterator, eval_iterator,
                   {"images": train_x, "labels": train_y, "skip": skip}, {"images": eval_x, "labels": eval_y})

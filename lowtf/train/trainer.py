@@ -106,7 +106,8 @@ class _Graph:
     global_step: tf.Tensor
     train_op: tf.Operation
     graph_summaries: Optional[tf.Tensor]   # what the model and optimizer defined (the learning rate, say)
-    detail_summary: tf.Tensor
+    param_summary: tf.Tensor               # weight histograms and first-layer filter images
+    detail_summary: tf.Tensor              # those and a few input images
     saver: tf.train.Saver
 
 
@@ -154,13 +155,16 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         # (a learning-rate schedule's) are written too. Loss and accuracy are written as
         # means over the steps since the last point, so they are not graph summaries.
         graph_summaries = tf.summary.merge_all()
-        details = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
-        details += _filter_images(params)
-        details.append(tf.summary.image("inputs", inputs.images, max_outputs=4))
-        detail_summary = tf.summary.merge(details)
+        with tf.name_scope("summaries"):
+            weights = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
+            weights += _filter_images(params)
+            param_summary = tf.summary.merge(weights)
+            # The input images come from the training stream: fetched only with a training step.
+            detail_summary = tf.summary.merge([param_summary, tf.summary.image("inputs", inputs.images,
+                                                                               max_outputs=4)])
         saver = tf.train.Saver(max_to_keep=config.max_to_keep)
     return _Graph(graph, inputs, training, params, loss, accuracy, eval_sums, global_step, train_op,
-                  graph_summaries, detail_summary, saver)
+                  graph_summaries, param_summary, detail_summary, saver)
 
 
 def evaluate(sess: tf.Session, g: _Graph, split: Split) -> tuple[float, float]:
@@ -220,8 +224,9 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                            tf.summary.FileWriter(str(logdir / "test")),
                            tf.summary.FileWriter(str(logdir / "validation")) if has_validation else None)
         test_subset = splits.test if config.eval_subset is None else splits.test.take(config.eval_subset)
-        if step == 0:   # every curve starts at step 0, before any training
+        if step == 0:   # every curve and histogram starts at step 0, before any training
             _log_evaluation(sess, g, splits, test_subset, 0, history, writers, train_point=True)
+            writers.train.add_summary(sess.run(g.param_summary), 0)
         for hook in hooks:
             hook(sess, step, g.params)
         bar = tqdm(total=config.steps, initial=step, desc=config.name or None, unit="step", dynamic_ncols=True,
