@@ -31,6 +31,7 @@ TEST_POINTS = {"fast": 6, "full": 24}   # test evaluations during the run (a cur
 TEST_SUBSET = 2000         # test images scored during the run; all 10,000 at the end
 TRAIN_POINTS = 50          # train-curve points, each the mean over the steps since the last
 SNAPSHOTS = 40             # filter snapshots for the GIFs
+CHECKPOINT_SECONDS = {"fast": 5, "full": 60}   # a killed run loses at most this much training
 SEED = 0
 COMPARE_STEPS = 10         # steps the packaged trainer repeats, to compare with the loop here
 
@@ -95,9 +96,8 @@ def build(ctx):
     ctx.global_step = tf.train.get_or_create_global_step()
     with tf.name_scope("train"):
         ctx.train_op = ctx.optimizer(ctx.global_step, None).minimize(ctx.loss, global_step=ctx.global_step)
-    with tf.name_scope("summaries"):
-        ctx.graph_summaries = tf.summary.merge_all()
-        ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
+    ctx.graph_summaries = tf.summary.merge_all()
+    ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
     ctx.saver = tf.train.Saver(max_to_keep=3)
     return {"loss": ctx.loss, "train op": ctx.train_op.name, "summaries": ctx.graph_summaries,
             "ops in the graph": len(tf.get_default_graph().get_operations())}
@@ -129,16 +129,26 @@ def fit(ctx):
     score step 0. Each step: one sess.run of the train op, fetching the loss and accuracy
     with it (no extra cost). Every few steps: a train-curve point (the mean since the last
     point, not one noisy batch), a test point on 2,000 test images, a snapshot of the conv
-    filters for the GIFs, a checkpoint. Step 2 is traced: TensorBoard's Graph tab colours
-    nodes by that step's compute time and memory. At the end: the full test set."""
+    filters for the GIFs. Step 2 is traced: TensorBoard's Graph tab colours nodes by that
+    step's compute time and memory. A checkpoint every minute: a run killed midway loses
+    at most that, and `--resume` restores the Variables (Adam's moments and the global
+    step included), skips the batches already seen, and tells TensorBoard to drop the
+    killed run's points after the checkpoint (SessionLog.START). At the end: the full
+    test set."""
     test, train_split = ctx.splits.test, ctx.splits.train
     log_every, snap_every = max(1, ctx.steps // TRAIN_POINTS), max(1, ctx.steps // SNAPSHOTS)
+    checkpoint_path = str(ctx.logdir / "checkpoints" / "model")
     sess = ctx.sess = tf.Session()
     ctx.on_exit(sess.close)
     sess.run(tf.global_variables_initializer())
+    latest = tf.train.get_checkpoint_state(str(ctx.logdir / "checkpoints")) if ctx.resume else None
+    if latest:
+        ctx.saver.recover_last_checkpoints(list(latest.all_model_checkpoint_paths))  # so max_to_keep still holds
+        ctx.saver.restore(sess, latest.model_checkpoint_path)
+    start = int(sess.run(ctx.global_step))
     sess.run(ctx.inputs.train_iterator.initializer, {ctx.inputs.train_feed["images"]: train_split.images,
                                                      ctx.inputs.train_feed["labels"]: train_split.labels,
-                                                     ctx.inputs.train_feed["skip"]: 0})
+                                                     ctx.inputs.train_feed["skip"]: start})
     train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), sess.graph)
     test_writer = tf.summary.FileWriter(str(ctx.logdir / "test"))
     ctx.on_exit(train_writer.close)
@@ -151,17 +161,22 @@ def fit(ctx):
         test_writer.add_summary(scalars(accuracy=accuracy, loss=loss), step)
         h["eval_steps"].append(step), h["test_accuracy"].append(accuracy), h["test_loss"].append(loss)
 
-    log_test(0, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
-    accuracy, loss = evaluate(sess, ctx, train_split.images[:TEST_SUBSET], train_split.labels[:TEST_SUBSET])
-    train_writer.add_summary(scalars(accuracy=accuracy, loss=loss), 0)
-    train_writer.add_summary(sess.run(ctx.histograms), 0)
+    if start == 0:
+        log_test(0, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
+        accuracy, loss = evaluate(sess, ctx, train_split.images[:TEST_SUBSET], train_split.labels[:TEST_SUBSET])
+        train_writer.add_summary(scalars(accuracy=accuracy, loss=loss), 0)
+        train_writer.add_summary(sess.run(ctx.histograms), 0)
+    else:
+        print(f"   resuming at step {start} from {latest.model_checkpoint_path}")
+        for writer in (train_writer, test_writer):
+            writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), start)
     filters = {"conv1": [sess.run(ctx.params["lenet5/conv1/weights"])],
                "conv2": [sess.run(ctx.params["lenet5/conv2/weights"])]}
-    ctx.snapshot_steps = [0]
+    ctx.snapshot_steps = [start]
     feed = {ctx.inputs.handle: sess.run(ctx.inputs.train_iterator.string_handle()), ctx.training: True}
-    train_seconds, sums, count = 0.0, np.zeros(2), 0
-    bar = tqdm(total=ctx.steps, desc="lenet5", unit="step", disable=None if not ctx.fast else True)
-    for step in range(1, ctx.steps + 1):
+    train_seconds, sums, count, last_save = 0.0, np.zeros(2), 0, time.perf_counter()
+    bar = tqdm(total=ctx.steps, initial=start, desc="lenet5", unit="step", disable=None if not ctx.fast else True)
+    for step in range(start + 1, ctx.steps + 1):
         fetches = [ctx.train_op, ctx.loss, ctx.accuracy, ctx.graph_summaries]
         if step == 2:
             metadata = tf.RunMetadata()
@@ -170,7 +185,7 @@ def fit(ctx):
             metadata = options = None
         started = time.perf_counter()
         _, loss, accuracy, summary = sess.run(fetches, feed, options=options, run_metadata=metadata)
-        if step > 1:   # step 1 also optimises the graph and sets up kernels: not training speed
+        if step > start + 1:   # the first step also optimises the graph and sets up kernels
             train_seconds += time.perf_counter() - started
         h["step_losses"].append(float(loss))
         sums, count = sums + (loss, accuracy), count + 1
@@ -189,17 +204,18 @@ def fit(ctx):
             for layer in filters:
                 filters[layer].append(sess.run(ctx.params[f"lenet5/{layer}/weights"]))
             ctx.snapshot_steps.append(step)
-        if step % 1000 == 0:
-            ctx.saver.save(sess, str(ctx.logdir / "checkpoints" / "model"), global_step=step)
+        if time.perf_counter() - last_save > CHECKPOINT_SECONDS["fast" if ctx.fast else "full"]:
+            ctx.saver.save(sess, checkpoint_path, global_step=step)
+            last_save = time.perf_counter()
         if step % ctx.eval_every == 0 and step < ctx.steps:
             log_test(step, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
         bar.update(1)
     bar.close()
-    ctx.checkpoint = ctx.saver.save(sess, str(ctx.logdir / "checkpoints" / "model"), global_step=ctx.steps)
+    ctx.checkpoint = ctx.saver.save(sess, checkpoint_path, global_step=ctx.steps)
     log_test(ctx.steps, test.images, test.labels)    # the last point: all 10,000 test images
     ctx.filters = filters
-    images_per_second = (ctx.steps - 1) * RECIPE.batch_size / train_seconds
-    ctx.record(test_accuracy=round(h["test_accuracy"][-1], 4), steps=ctx.steps,
+    images_per_second = (ctx.steps - start - 1) * RECIPE.batch_size / train_seconds
+    ctx.record(test_accuracy=round(h["test_accuracy"][-1], 4), steps=ctx.steps, resumed_from_step=start,
                train_seconds=round(train_seconds, 1), images_per_second=round(images_per_second),
                test_points=len(h["eval_steps"]))
     print(f"   lenet5: {ctx.steps} steps, test accuracy {h['test_accuracy'][-1]:.4f}, "
@@ -241,6 +257,8 @@ def packaged(ctx):
     pipeline, same evaluations), so later lessons can call it in one line. With the same
     seed its first losses are the ones above, to float rounding: the proof that nothing
     else is hidden in it."""
+    if ctx.summary["resumed_from_step"]:
+        return {"skipped": "this run resumed midway; the comparison needs the losses from step 1"}
     config = TrainConfig(steps=COMPARE_STEPS, batch_size=RECIPE.batch_size, eval_every=ctx.eval_every,
                          eval_subset=TEST_SUBSET, summary_every=1, seed=SEED, progress=False)
     packaged_run = train(functools.partial(lenet5, init=RECIPE.init), ctx.splits, ctx.optimizer, config,

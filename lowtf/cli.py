@@ -74,7 +74,7 @@ def _flagship(args: argparse.Namespace) -> int:
     from lowtf.catalog import find_lessons, load_lesson
 
     try:
-        summary = load_lesson(find_lessons()["10"]).run(fast=False, logdir=args.logdir)
+        summary = load_lesson(find_lessons()["10"]).run(fast=False, logdir=args.logdir, resume=args.resume)
     except KeyboardInterrupt:
         return 130
     print(f"\nLeNet-5 test accuracy {summary['test_accuracy']:.4f} after {summary['steps']} steps; "
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     main_job = sub.add_parser("main", help="the flagship: LeNet-5 on MNIST (lesson 10 in full)")
     main_job.add_argument("--logdir", default="runs/flagship")
+    main_job.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     main_job.set_defaults(func=_flagship)
 
     srv = sub.add_parser("serve", help="serve SavedModels over TF Serving's REST API")
@@ -183,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
         from lowtf import console
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console
+    if args.command in ("tour", "main"):
+        from lowtf.lesson import LogdirError, Terminated, stop_on_termination
+
+        stop_on_termination()
+        try:
+            return args.func(args) or 0
+        except LogdirError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except Terminated as e:
+            return 128 + e.signum
     try:
         return args.func(args) or 0
     except NoLessonsError as e:

@@ -54,6 +54,7 @@ class LessonContext:
 
     fast: bool
     logdir: Path
+    resume: bool = False      # continue the interrupted run in logdir (lessons that checkpoint: 10)
     summary: dict = field(default_factory=dict)
     cleanups: list = field(default_factory=list)
 
@@ -99,6 +100,14 @@ class Terminated(BaseException):
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+def stop_on_termination() -> None:
+    """Make SIGTERM and SIGHUP (a closed terminal) raise Terminated, so cleanups run as on Ctrl-C."""
+    def terminate(signum, frame):
+        raise Terminated(signum)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, terminate)
 
 
 def plain(value: Any) -> Any:
@@ -180,7 +189,7 @@ class Lesson:
         return register
 
     def run(self, fast: bool = False, logdir: str | Path | None = None, interactive: bool = False,
-            out: Callable[[str], None] = print, ask: Callable[[str], str] = input) -> dict:
+            out: Callable[[str], None] = print, ask: Callable[[str], str] = input, resume: bool = False) -> dict:
         """Run every step in order on a fresh default graph; return the recorded summary.
 
         The summary holds ``seconds`` (time spent inside the steps) and, if the run did not
@@ -189,8 +198,13 @@ class Lesson:
         """
         import tensorflow.compat.v1 as tf
 
-        ctx = LessonContext(fast=fast, logdir=Path(logdir or Path("runs") / self.slug))
+        ctx = LessonContext(fast=fast, logdir=Path(logdir or Path("runs") / self.slug), resume=resume)
         _make_logdir(ctx.logdir)
+        if not resume:
+            moved = _move_previous_run(ctx.logdir)
+            if moved:
+                out(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix the two; "
+                    "--resume would have continued it.)")
         tf.reset_default_graph()  # each lesson starts from an empty graph
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
@@ -246,14 +260,14 @@ class Lesson:
         parser.add_argument("--step", action="store_true", help="show each step's explanation and code, pause")
         parser.add_argument("--fast", action="store_true", help="shrink the work (used by the tests)")
         parser.add_argument("--logdir", default=None, help=f"where events go (default runs/{self.slug})")
+        parser.add_argument("--resume", action="store_true",
+                            help="continue the interrupted run in the logdir from its last checkpoint "
+                                 "(lessons that checkpoint; otherwise a previous run is moved aside)")
         args = parser.parse_args(argv)
 
-        def terminate(signum, frame):
-            raise Terminated(signum)
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, terminate)
+        stop_on_termination()
         try:
-            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step)
+            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step, resume=args.resume)
         except KeyboardInterrupt:
             return INTERRUPTED_EXIT
         except Terminated as e:
@@ -262,6 +276,27 @@ class Lesson:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
+
+
+def _move_previous_run(logdir: Path) -> Path | None:
+    """Move an earlier lesson run out of ``logdir`` (to ``logdir.1``, ``.2``, ...); return where, or None.
+
+    A folder holding anything else is refused: the runner never moves or deletes what it did not write."""
+    entries = [p for p in logdir.iterdir()]
+    if not entries:
+        return None
+    ours = any(p.name in ("summary.json", "checkpoints", "train", "test") or p.name.startswith("events.out.tfevents")
+               for p in entries)
+    if not ours:
+        raise LogdirError(f"--logdir {logdir} is not empty and holds no earlier lesson run; "
+                          "give an empty or new folder")
+    n = 1
+    while logdir.with_name(f"{logdir.name}.{n}").exists():
+        n += 1
+    target = logdir.with_name(f"{logdir.name}.{n}")
+    logdir.rename(target)
+    logdir.mkdir()
+    return target
 
 
 class LogdirError(ValueError):

@@ -3,6 +3,7 @@ import os
 import subprocess
 
 import numpy as np
+import pytest
 
 from conftest import PYTHON, REPO
 from lowtf.lesson import read_summary
@@ -146,3 +147,43 @@ def test_bad_logdir_and_tour_range_are_clear_errors(tmp_path):
     run = subprocess.run([PYTHON, "-m", "lowtf", "tour", "--first", "7", "--last", "3"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "no lessons between" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_second_run_moves_the_first_aside_instead_of_mixing_events(tmp_path):
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.lesson import LogdirError
+    logdir = tmp_path / "04"
+    lines = []
+    for _ in range(2):
+        load_lesson(find_lessons()["04"]).run(fast=True, logdir=logdir, out=lines.append)
+    assert (tmp_path / "04.1" / "summary.json").exists() and (logdir / "summary.json").exists()
+    assert len(list(logdir.glob("events.out.tfevents.*"))) == 1
+    assert any("is now in" in line and "04.1" in line for line in lines)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(LogdirError, match="not empty and holds no earlier lesson run"):
+        load_lesson(find_lessons()["03"]).run(fast=True, logdir=foreign, out=lines.append)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_flagship_killed_midway_resumes_from_its_checkpoint(tmp_path):
+    """SIGKILL lesson 10 after its first checkpoint; --resume finishes the run from there."""
+    import signal
+    import time
+    logdir = tmp_path / "10"
+    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "lesson", "10", "--fast", "--logdir", str(logdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not (logdir / "checkpoints" / "checkpoint").exists():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "10", "--fast", "--logdir", str(logdir), "--resume"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = read_summary(logdir)
+    assert 0 < summary["resumed_from_step"] < summary["steps"] and summary["test_accuracy"] >= 0.97
+    assert "resuming at step" in run.stdout

@@ -74,3 +74,25 @@ def test_21_export_cli_serve_and_new_version(run_lesson):
     assert s["served_accuracy"] > 0.8 and s["requests_per_second"] > 0
     assert s["served_version"] == 2
     assert (logdir / "models" / "lenet5" / "1" / "saved_model.pb").exists()
+
+
+def test_21_sigterm_stops_the_lesson_and_its_server(tmp_path):
+    """SIGTERM (or a closed terminal's SIGHUP) runs the lesson's cleanups: no lowtf serve is left running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from test_distributed import processes_mentioning
+    logdir = tmp_path / "21"
+    proc = subprocess.Popen([sys.executable, "-m", "lowtf", "lesson", "21", "--fast", "--logdir", str(logdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not [pid for pid in processes_mentioning(str(logdir)) if pid != proc.pid]:
+        assert time.time() < deadline and proc.poll() is None, "the lesson never started its server"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "Interrupted (SIGTERM)" in out
+    time.sleep(0.5)
+    assert processes_mentioning(str(logdir)) == []

@@ -136,3 +136,46 @@ def test_stops_once_the_target_accuracy_is_reached(small, tmp_path):
     h = train(mlp, small, adam, config(steps=400, eval_every=20, target_accuracy=0.5), tmp_path)
     assert h.reached_target and h.final_step < 400
     assert h.test_accuracy[-1] >= 0.5 and all(a < 0.5 for a in h.test_accuracy[:-1])
+
+
+def test_resuming_another_models_checkpoint_is_a_clear_error(small, tmp_path):
+    from lowtf.models import softmax_regression
+    from lowtf.train.trainer import CheckpointMismatch
+    train(mlp, small, adam, config(steps=5), tmp_path)
+    with pytest.raises(CheckpointMismatch, match="written by a different model.*new logdir"):
+        train(softmax_regression, small, adam, config(steps=10, resume=True), tmp_path)
+
+
+def test_killed_run_resumes_and_tensorboard_drops_the_lost_points(small, tmp_path):
+    """SIGKILL a real training process after its first checkpoint, resume: the steps continue from the
+    checkpoint and the train curve has no step twice once TensorBoard has read the restart marker."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    script = (
+        "import sys, lowtf\n"
+        "from lowtf.data.splits import load_splits\n"
+        "from lowtf.models import mlp\n"
+        "import tensorflow.compat.v1 as tf\n"
+        "tf.disable_v2_behavior()\n"
+        "from lowtf.train import TrainConfig, train\n"
+        "small = load_splits(validation_size=500, train_size=2000, test_size=1000)\n"
+        "config = TrainConfig(steps=int(sys.argv[2]), batch_size=32, summary_every=1, checkpoint_every=25,\n"
+        "                     progress=False, seed=3, resume=True, eval_every=1000)\n"
+        "train(mlp, small, lambda s, e: tf.train.AdamOptimizer(1e-3), config, sys.argv[1])\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), "100000"])
+    deadline = time.monotonic() + 120
+    while tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is None:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    saved = int(tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).rsplit("-", 1)[1])
+    resumed = train(mlp, small, adam, config(steps=saved + 10, resume=True, checkpoint_every=25), tmp_path)
+    assert resumed.start_step == saved > 0 and resumed.final_step == saved + 10
+    steps = [e.step for e in EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0})
+             .Reload().Scalars("loss")]
+    assert steps == sorted(set(steps)) and steps[-1] == saved + 10

@@ -80,7 +80,7 @@ def lowtf_trainer(steps: int, batch: int) -> float:
     images = np.round(x * 255).astype(np.uint8)
     splits = Splits(Split(images, y.astype(np.int64)), None, Split(images[:batch], y[:batch].astype(np.int64)))
     with tempfile.TemporaryDirectory() as logdir:
-        config = TrainConfig(steps=steps + WARMUP, batch_size=batch, eval_every=10 ** 9, checkpoint_every=10 ** 9,
+        config = TrainConfig(steps=steps + WARMUP, batch_size=batch, eval_every=10 ** 9, checkpoint_seconds=10 ** 9,
                              histogram_every=10 ** 9, summary_every=10 ** 9, trace_step=None, progress=False)
         h = train(lenet5, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, logdir)
     return h.images_per_second

@@ -46,7 +46,8 @@ class TrainConfig:
     eval_batch_size: int = 500         # measured fastest for LeNet-5 on 2 cores (2000: 4,200 img/s, 500: 6,100)
     summary_every: Optional[int] = None  # train-curve points (mean since the last one); None: steps // 50
     histogram_every: Optional[int] = None  # weight histograms and filter images; None: steps // 10
-    checkpoint_every: int = 1000
+    checkpoint_every: Optional[int] = None   # steps between checkpoints (besides the time rule below)
+    checkpoint_seconds: float = 60.0    # a checkpoint at least this often: a killed run loses at most a minute
     max_to_keep: int = 3
     seed: int = 0
     patience: Optional[int] = None      # evaluations without a better validation accuracy (needs a validation split)
@@ -65,6 +66,10 @@ class TrainConfig:
         return (self.eval_every or max(1, self.steps // self.eval_points),
                 self.summary_every or max(1, self.steps // 50),
                 self.histogram_every or max(1, self.steps // 10))
+
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint to resume from does not fit the model being trained."""
 
 
 @dataclass
@@ -155,13 +160,12 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         # (a learning-rate schedule's) are written too. Loss and accuracy are written as
         # means over the steps since the last point, so they are not graph summaries.
         graph_summaries = tf.summary.merge_all()
-        with tf.name_scope("summaries"):
-            weights = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
-            weights += _filter_images(params)
-            param_summary = tf.summary.merge(weights)
-            # The input images come from the training stream: fetched only with a training step.
-            detail_summary = tf.summary.merge([param_summary, tf.summary.image("inputs", inputs.images,
-                                                                               max_outputs=4)])
+        # Summary tags carry their op's scope, so these stay outside one: "params/...", "inputs".
+        weights = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
+        weights += _filter_images(params)
+        param_summary = tf.summary.merge(weights)
+        # The input images come from the training stream: fetched only with a training step.
+        detail_summary = tf.summary.merge([param_summary, tf.summary.image("inputs", inputs.images, max_outputs=4)])
         saver = tf.train.Saver(max_to_keep=config.max_to_keep)
     return _Graph(graph, inputs, training, params, loss, accuracy, eval_sums, global_step, train_op,
                   graph_summaries, param_summary, detail_summary, saver)
@@ -227,11 +231,16 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         if step == 0:   # every curve and histogram starts at step 0, before any training
             _log_evaluation(sess, g, splits, test_subset, 0, history, writers, train_point=True)
             writers.train.add_summary(sess.run(g.param_summary), 0)
+        else:           # resumed: TensorBoard drops what a killed run wrote after this step
+            for writer in (writers.train, writers.test, writers.validation):
+                if writer is not None:
+                    writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), step)
         for hook in hooks:
             hook(sess, step, g.params)
         bar = tqdm(total=config.steps, initial=step, desc=config.name or None, unit="step", dynamic_ncols=True,
                    disable=None if config.progress else True)  # None: off when stderr is not a terminal
         best, evals_since_best, sums, count = -1.0, 0, [0.0, 0.0], 0
+        last_save = time.perf_counter()
         feed = {g.inputs.handle: sess.run(g.inputs.train_iterator.string_handle()), g.training: True}
         try:
             while step < config.steps:
@@ -269,8 +278,10 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                     if step % hook.every == 0:
                         hook(sess, step, g.params)
                 _show_progress(bar, out, step, history, config)
-                if step % config.checkpoint_every == 0:
+                if ((config.checkpoint_every and step % config.checkpoint_every == 0)
+                        or time.perf_counter() - last_save > config.checkpoint_seconds):
                     g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
+                    last_save = time.perf_counter()
                 # --- evaluate: a test subset during the run, the whole test set at the end
                 if step % eval_every == 0 and step < config.steps:
                     val_acc = _log_evaluation(sess, g, splits, test_subset, step, history, writers)
@@ -312,7 +323,13 @@ def _start(sess: tf.Session, g: _Graph, splits: Splits, config: TrainConfig, ckp
         # The Saver forgets older checkpoints when a process ends; telling it about them keeps
         # max_to_keep true across restarts (otherwise each restart leaves its checkpoints behind).
         g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
-        g.saver.restore(sess, state.model_checkpoint_path)
+        try:
+            g.saver.restore(sess, state.model_checkpoint_path)
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
+            first = str(e).strip().splitlines()[0][:300]
+            raise CheckpointMismatch(
+                f"cannot resume from {state.model_checkpoint_path}: it was written by a different model "
+                f"({first}). Train into a new logdir, or leave resume off to start afresh.") from None
     elif config.warm_start:
         names = [n for n in g.params if config.warm_start_vars is None or n.startswith(tuple(config.warm_start_vars))]
         tf.train.Saver(var_list={n: g.params[n] for n in names}).restore(sess, config.warm_start)
