@@ -185,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console
     if args.command in ("tour", "main"):
+        from lowtf.data.store import DataError
         from lowtf.lesson import LogdirError, Terminated, stop_on_termination
 
         stop_on_termination()
         try:
             return args.func(args) or 0
-        except LogdirError as e:
+        except (LogdirError, DataError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         except Terminated as e:

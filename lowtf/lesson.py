@@ -42,6 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lowtf import console
+from lowtf.data.store import DataError
 
 console.load_tensorflow()
 
@@ -272,7 +273,7 @@ class Lesson:
             return INTERRUPTED_EXIT
         except Terminated as e:
             return 128 + e.signum
-        except LogdirError as e:
+        except (LogdirError, DataError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0

@@ -41,11 +41,37 @@ def test_train_dir_is_honoured(tmp_path):
     assert sets.test.labels[:3].tolist() == [7, 2, 1] and not labels.exists()
 
 
-def test_wrong_file_in_train_dir_is_a_clear_error(tmp_path):
+def test_wrong_file_in_train_dir_is_a_clear_error_and_is_left_alone(tmp_path):
     input_data.read_data_sets(str(tmp_path))
-    (tmp_path / mnist.TRAIN_LABELS.name).write_bytes(b"\0\0\x08\x01" + b"\0" * 4)
-    with pytest.raises(IdxError, match="not the canonical MNIST file.*delete it"):
+    wrong = b"\0\0\x08\x01" + b"\0" * 4
+    (tmp_path / mnist.TRAIN_LABELS.name).write_bytes(wrong)
+    with pytest.raises(IdxError, match="neither the canonical MNIST nor the Fashion-MNIST.*leaves it alone"):
         input_data.read_data_sets(str(tmp_path))
+    assert (tmp_path / mnist.TRAIN_LABELS.name).read_bytes() == wrong
+
+
+def test_truncated_gzip_and_a_file_as_train_dir_are_clear_errors(tmp_path):
+    input_data.read_data_sets(str(tmp_path))
+    labels = tmp_path / mnist.TEST_LABELS.name
+    (tmp_path / (labels.name + ".gz")).write_bytes(gzip.compress(labels.read_bytes())[:100])
+    labels.unlink()
+    with pytest.raises(IdxError, match=f"{labels.name}.gz: corrupt or truncated gzip"):
+        input_data.read_data_sets(str(tmp_path))
+    with pytest.raises(NotADirectoryError, match="is a file; give the folder"):
+        input_data.read_data_sets(str(tmp_path / (labels.name + ".gz")))
+
+
+def test_fashion_mnist_files_are_read_not_replaced(tmp_path):
+    """Fashion-MNIST's README loads its files with read_data_sets: they are read as they are."""
+    from lowtf.data import fashion_mnist
+    import shutil
+    for name, path in fashion_mnist.fetch(log=lambda m: None).items():
+        shutil.copyfile(path, tmp_path / name)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    sets = input_data.read_data_sets(str(tmp_path), validation_size=0)
+    x, y = fashion_mnist.load("test", log=lambda m: None)
+    assert sets.test.labels.tolist() == y.tolist()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_uint8_dense_and_unreshaped(tmp_path):

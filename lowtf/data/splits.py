@@ -1,6 +1,7 @@
 """Datasets as plain arrays split three ways, ready for a tf.data pipeline."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Optional
 
@@ -35,8 +36,9 @@ def load_splits(dataset: str = "mnist", validation_size: int = 5000, train_size:
     from lowtf.data import fashion_mnist, mnist
 
     source = {"mnist": mnist, "fashion_mnist": fashion_mnist}[dataset]
-    x, y = source.load("train", log=lambda m: None)
-    xt, yt = source.load("test", log=lambda m: None)
+    # The store says something only when a file is missing or corrupt: what it tries, and why.
+    x, y = source.load("train", log=lambda m: print(m, file=sys.stderr))
+    xt, yt = source.load("test", log=lambda m: print(m, file=sys.stderr))
     x, xt = x[..., None], xt[..., None]
     y, yt = y.astype(np.int64), yt.astype(np.int64)
     validation = Split(x[:validation_size], y[:validation_size]) if validation_size else None

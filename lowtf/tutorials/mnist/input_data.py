@@ -14,6 +14,8 @@ images are scaled by 1/255 into [0, 1]; one-hot labels are float64 ``[N, 10]``;
 ``next_batch`` shuffles on its first call and stitches the batch that crosses an epoch
 boundary, so every batch has exactly ``batch_size`` rows. One thing is deliberately not
 copied: the original reseeded numpy's *global* RNG; here each DataSet owns its RNG.
+Fashion-MNIST's files work too (its README loads them this way): any of the two
+verified datasets found in ``train_dir`` is read; a file that is neither is left alone.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lowtf.data import fashion_mnist as _fashion
 from lowtf.data import mnist as _mnist
 from lowtf.data.idx import IdxError, read_idx
 from lowtf.data.store import md5_of
@@ -115,21 +118,36 @@ class DataSet:
         return self._images[start:self._index_in_epoch], self._labels[start:self._index_in_epoch]
 
 
-def _locate(train_dir: Path, spec) -> Path:
-    """Find ``spec`` in train_dir (raw or .gz); if absent, place it there from lowtf's store."""
+def _dataset_of(candidate: Path, spec) -> str:
+    """Which verified dataset ``candidate`` (raw or gzip) is: "MNIST" or "Fashion-MNIST"; else IdxError."""
+    raw = candidate.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise IdxError(f"{candidate}: corrupt or truncated gzip file ({e}); lowtf leaves it alone: "
+                           "move it away (a verified MNIST copy is then placed there) or fetch it again") from None
+    digest = md5_of(raw)
+    for name, files in (("MNIST", _mnist.FILES), ("Fashion-MNIST", _fashion.FILES)):
+        if digest == next(f.md5 for f in files if f.name == spec.name):
+            return name
+    raise IdxError(f"{candidate}: neither the canonical MNIST nor the Fashion-MNIST {spec.name} (md5 {digest}); "
+                   "lowtf leaves it alone: move it away (a verified MNIST copy is then placed there) "
+                   "or point train_dir at another folder")
+
+
+def _locate(train_dir: Path, spec) -> tuple[Path, str | None]:
+    """Find ``spec`` in train_dir (raw or .gz) and say which dataset it is; if absent, place
+    lowtf's verified MNIST copy there (and say so), as the original downloaded it."""
     for candidate in (train_dir / spec.name, train_dir / f"{spec.name}.gz"):
-        if candidate.exists():
-            raw = candidate.read_bytes()
-            raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-            if md5_of(raw) != spec.md5:
-                raise IdxError(f"{candidate}: not the canonical MNIST file (md5 {md5_of(raw)}, expected "
-                               f"{spec.md5}); delete it and lowtf will place a verified copy there")
-            return candidate
-    store = _mnist.fetch()
+        if candidate.is_file():
+            return candidate, _dataset_of(candidate, spec)
+    store = _mnist.fetch(log=lambda m: None)
     train_dir.mkdir(parents=True, exist_ok=True)
     target = train_dir / spec.name
     shutil.copyfile(store[spec.name], target)
-    return target
+    print(f"Placed a verified copy of MNIST's {spec.name} in {train_dir}")
+    return target, None
 
 
 def read_data_sets(train_dir, fake_data=False, one_hot=False, dtype="float32", reshape=True,
@@ -144,7 +162,16 @@ def read_data_sets(train_dir, fake_data=False, one_hot=False, dtype="float32", r
         return Datasets(train=fake(), validation=fake(), test=fake())
 
     train_dir = Path(train_dir)
-    f = {s.name: read_idx(_locate(train_dir, s), s.magic) for s in _mnist.FILES}
+    if train_dir.exists() and not train_dir.is_dir():
+        raise NotADirectoryError(f"train_dir {train_dir} is a file; give the folder that holds (or will hold) "
+                                 "the MNIST files")
+    found = {s.name: _locate(train_dir, s) for s in _mnist.FILES}
+    kinds = {kind for _, kind in found.values() if kind}
+    if len(kinds) > 1:
+        raise IdxError(f"{train_dir} mixes MNIST and Fashion-MNIST files ({', '.join(sorted(kinds))}); "
+                       "keep one dataset per folder")
+    f = {name: read_idx(path, spec.magic) for spec in _mnist.FILES for name, (path, _) in found.items()
+         if name == spec.name}
     train_images = f[_mnist.TRAIN_IMAGES.name][..., None]  # [N, 28, 28, 1] as the original extract_images
     train_labels = f[_mnist.TRAIN_LABELS.name]
     test_images = f[_mnist.TEST_IMAGES.name][..., None]
