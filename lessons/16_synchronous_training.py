@@ -15,9 +15,12 @@ def compare(ctx):
     of them (here 2, the number of workers) have arrived, from whichever workers pushed
     them, they are averaged and applied once, and gradients computed against older
     weights are dropped. It does not wait for one gradient from each worker: a fast
-    worker can fill the quota alone, and a lost worker slows the job instead of stopping
-    it. So a global step is replicas_to_aggregate batches, and the local steps add up to
-    at least twice the global steps (dropped stale gradients make up the rest)."""
+    worker can fill the quota alone. A lost worker may therefore leave the others to go
+    on, or leave a step waiting for a gradient that never comes until the operation
+    timeout ends the job (both happen, depending on what was in flight); asynchronous
+    training (lesson 15) simply goes on. A global step is replicas_to_aggregate batches,
+    so the local steps add up to at least twice the global steps (dropped stale
+    gradients make up the rest)."""
     steps = 300 if ctx.fast else 1000
     async_results, async_s = run_mnist_job(ctx.logdir / "async", 2, steps)
     sync_results, sync_s = run_mnist_job(ctx.logdir / "sync", 2, steps, ["--sync"])

@@ -106,6 +106,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _cluster_local(args: argparse.Namespace) -> int:
+    import shutil
+
     from lowtf.distributed.cluster import ClusterError
     from lowtf.distributed.launcher import run
 
@@ -115,11 +117,55 @@ def _cluster_local(args: argparse.Namespace) -> int:
               "lowtf cluster local --ps 1 --workers 2 -- python -m lowtf.distributed.mnist_task --logdir runs/15",
               file=sys.stderr)
         return 2
+    if shutil.which(command[0]) is None:
+        print(f"error: cannot run {command[0]!r}: no such program (or not executable); "
+              "check the command after --", file=sys.stderr)
+        return 2
     try:
         return run(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout)
     except ClusterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _at_least(low: int):
+    """An argparse type: an integer >= ``low``, with a message naming the bound."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _port(text: str) -> int:
+    value = _at_least(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1..65535, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"an accuracy is in (0, 1], got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     one.set_defaults(func=_lesson)
 
     tour = sub.add_parser("tour", help="run a range of lessons in order")
-    tour.add_argument("--first", type=int, default=1)
-    tour.add_argument("--last", type=int, default=6)
+    tour.add_argument("--first", type=_at_least(1), default=1)
+    tour.add_argument("--last", type=_at_least(1), default=6)
     tour.add_argument("--fast", action="store_true")
     tour.set_defaults(func=_tour)
 
@@ -152,27 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     srv = sub.add_parser("serve", help="serve SavedModels over TF Serving's REST API")
     srv.add_argument("--model_base_path", required=True, help="folder with version folders 1/, 2/, ...")
     srv.add_argument("--model_name", required=True)
-    srv.add_argument("--port", type=int, default=8501)
+    srv.add_argument("--port", type=_port, default=8501)
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
-    srv.add_argument("--max_body_bytes", type=int, default=16 * 1024 * 1024)
+    srv.add_argument("--max_body_bytes", type=_at_least(1), default=16 * 1024 * 1024)
     srv.set_defaults(func=_serve)
 
     bench = sub.add_parser("bench", help="LeNet-5 training throughput: lowtf vs raw graph vs Keras (vs PyTorch)")
-    bench.add_argument("--batch", type=int, nargs="+", default=[50, 128])
-    bench.add_argument("--steps", type=int, default=40)
-    bench.add_argument("--rounds", type=int, default=3)
+    bench.add_argument("--batch", type=_at_least(1), nargs="+", default=[50, 128])
+    bench.add_argument("--steps", type=_at_least(1), default=40)
+    bench.add_argument("--rounds", type=_at_least(1), default=3)
     bench.add_argument("--out", default="runs/bench/throughput.json")
-    bench.add_argument("--to-accuracy", type=float, default=None, metavar="ACC",
+    bench.add_argument("--to-accuracy", type=_fraction, default=None, metavar="ACC",
                        help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
     bench.set_defaults(func=_bench)
 
     cluster = sub.add_parser("cluster", help="distributed runs").add_subparsers(dest="action", required=True)
     local = cluster.add_parser("local", help="every task as its own process on 127.0.0.1: "
                                              "lowtf cluster local --ps 1 --workers 2 -- CMD ...")
-    local.add_argument("--ps", type=int, default=1)
-    local.add_argument("--workers", type=int, default=2)
-    local.add_argument("--ports", type=int, nargs="+", help="ps ports then worker ports (default: free ones)")
-    local.add_argument("--timeout", type=float, default=None, help="stop everything after this many seconds")
+    local.add_argument("--ps", type=_at_least(0), default=1)
+    local.add_argument("--workers", type=_at_least(1), default=2)
+    local.add_argument("--ports", type=_port, nargs="+", help="ps ports then worker ports (default: free ones)")
+    local.add_argument("--timeout", type=_seconds, default=None, help="stop everything after this many seconds")
     local.add_argument("command_line", nargs=argparse.REMAINDER)
     local.set_defaults(func=_cluster_local)
     return parser

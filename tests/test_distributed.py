@@ -189,3 +189,24 @@ def test_a_killed_launcher_leaves_no_task_behind(tmp_path):
         while processes_mentioning(marker) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert processes_mentioning(marker) == []
+
+
+@pytest.mark.slow
+def test_sync_with_a_lost_worker_says_what_happened(tmp_path):
+    """Synchronous training, worker 1 killed: the chief either finishes alone and says its own gradients
+    filled the steps, or stops at the operation timeout and says a synchronous step was waiting."""
+    out, tasks = _start(tmp_path, 400, ["--sync", "--timeout_ms", "5000"])
+    chief = next(t for t in tasks if t.name == "worker0")
+    try:
+        assert out.wait_for("[worker1] worker 1: 200 local steps", timeout=180)
+        launcher.kill(next(t for t in tasks if t.name == "worker1"))
+        chief.process.wait(timeout=180)
+        text = "\n".join(out.lines)
+        if chief.process.returncode == 0:
+            assert "the other workers contributed little or nothing" in text
+        else:
+            assert chief.process.returncode == 3 and "a synchronous step waited over 5 s for gradients" in text
+        assert "Traceback" not in text
+    finally:
+        launcher.stop(tasks)
+    assert processes_mentioning(str(tmp_path)) == []

@@ -164,6 +164,14 @@ def run_worker(server, task, args) -> dict:
     result = {"worker": task.index, "chief": task.is_chief, "local_steps": local_steps, "first_global_step": first_step,
               "last_global_step": int(step), "seconds": round(seconds, 2),
               "images_per_second": round(local_steps * args.batch / seconds, 1)}
+    if args.sync and first_step is not None and int(step) > first_step:
+        # Each global step averaged `workers` gradients; how many of them were this worker's own?
+        needed = (int(step) - first_step) * len(task.cluster["worker"])
+        result["own_gradient_share"] = round(min(1.0, local_steps / needed), 3)
+        if len(task.cluster["worker"]) > 1 and result["own_gradient_share"] > 0.9:
+            print(f"note: worker {task.index} supplied {result['own_gradient_share']:.0%} of the gradients "
+                  "averaged in its steps: the other workers contributed little or nothing (lost?), so each "
+                  "step averaged this worker's own gradients", flush=True)
     if task.is_chief:
         # The Variables live on the ps: a plain Session on this worker's target reads them.
         with tf.Session(server.target, config=config) as s:
@@ -189,8 +197,13 @@ def main(argv=None) -> int:
     try:
         result = run_worker(server, task, args)
     except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError, tf.errors.AbortedError) as e:
-        print(f"error: worker {task.index} lost the cluster ({type(e).__name__}: "
-              f"{e.message.splitlines()[0][:200]}); is every ps task running? Restart the cluster: the chief "
+        reason = f"{type(e).__name__}: {e.message.splitlines()[0][:200]}"
+        if args.sync and isinstance(e, tf.errors.DeadlineExceededError):
+            why = (f"a synchronous step waited over {args.timeout_ms / 1000:.0f} s for gradients: each step needs "
+                   f"{len(task.cluster['worker'])} of them, so a lost worker (or ps) can stall the job")
+        else:
+            why = "is every ps task running?"
+        print(f"error: worker {task.index} lost the cluster ({reason}); {why}. Restart the cluster: the chief "
               f"resumes from the last checkpoint in {args.logdir}", file=sys.stderr, flush=True)
         return 3
     print("RESULT " + json.dumps(result), flush=True)
