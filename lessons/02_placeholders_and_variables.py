@@ -1,6 +1,6 @@
 """Placeholders and Variables: feeding data in, keeping state between runs."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.errors import tf_error_line
+from lowtf.error_text import tf_error_line
 
 import numpy as np
 import tensorflow.compat.v1 as tf

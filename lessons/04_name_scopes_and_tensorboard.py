@@ -39,6 +39,7 @@ def random_walk(ctx):
         # since nothing orders a read of the Variable after the assign.
         ctx.walk_summary = tf.summary.scalar("distance", move)
     ctx.writer = tf.summary.FileWriter(str(ctx.logdir), tf.get_default_graph())
+    ctx.on_exit(ctx.writer.close)   # closed however the lesson ends (closing twice is harmless)
     with tf.Session() as sess:
         sess.run(position.initializer)
         for step in range(steps):

@@ -1,6 +1,6 @@
 """Devices: where ops run, how many threads they use, and soft placement."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.errors import tf_error_line
+from lowtf.error_text import tf_error_line
 from lowtf.run_metadata import ops_by_device as placement
 
 import time

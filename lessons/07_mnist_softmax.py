@@ -28,7 +28,7 @@ def data(ctx):
     [0,0,0,1,0,0,0,0,0,0]), the form the cross-entropy below compares against.
     The files come from the course's verified offline copy of MNIST."""
     ctx.mnist = input_data.read_data_sets(str(mnist_store.folder()), one_hot=True, seed=SEED)
-    ctx.steps = STEPS["fast" if ctx.fast else "full"]
+    ctx.steps = STEPS[ctx.mode]
     return {"train": ctx.mnist.train.images.shape, "validation": ctx.mnist.validation.images.shape,
             "test": ctx.mnist.test.images.shape, "first label (one-hot)": ctx.mnist.train.labels[0],
             "pixel range": (ctx.mnist.train.images.min(), ctx.mnist.train.images.max())}

@@ -1,4 +1,4 @@
-"""A 784-500-100-10 MLP (seed 004) in nested name scopes, trained with Adam; >= 0.97."""
+"""A 784-500-100-10 MLP (the computation-framework article's) in nested name scopes, trained with Adam; >= 0.97."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import inspect
@@ -13,6 +13,11 @@ from lowtf.train import TrainConfig, train
 tf.disable_v2_behavior()
 
 lesson = Lesson("08", "mlp nested scopes")
+
+# --- knobs -----------------------------------------------------------------------------
+STEPS = {"fast": 600, "full": 2000}
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
 
 
 @lesson.step("a dense layer is a name scope around matmul + bias + ReLU")
@@ -36,12 +41,13 @@ def model(ctx):
 @lesson.step("train with Adam 1e-3, batches of 128")
 def fit(ctx):
     """Adam adapts a step size per parameter from running averages of the gradient and its
-    square; 1e-3 is the usual default."""
+    square; 1e-3 is the usual default. lowtf.train.train runs lesson 10's loop (written
+    out there): loss, Adam, train/validation/test writers, checkpoints."""
     splits = load_splits(validation_size=5000)
-    steps = 600 if ctx.fast else 2000
-    config = TrainConfig(steps=steps, batch_size=128, eval_every=steps // 20, seed=0, progress=not ctx.fast,
+    steps = STEPS[ctx.mode]
+    config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, eval_every=steps // 20, seed=0, progress=not ctx.fast,
                          name="mlp")
-    h = train(mlp, splits, lambda step, per_epoch: tf.train.AdamOptimizer(1e-3), config, ctx.logdir)
+    h = train(mlp, splits, lambda step, per_epoch: tf.train.AdamOptimizer(LEARNING_RATE), config, ctx.logdir)
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4), steps=h.final_step,
                train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))
     return {"test accuracy": h.final_test_accuracy, "seconds": round(h.seconds, 1),

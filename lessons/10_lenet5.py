@@ -30,8 +30,8 @@ FAST_STEPS = 150
 TEST_POINTS = {"fast": 6, "full": 24}   # test evaluations during the run (a curve needs points)
 TEST_SUBSET = 2000         # test images scored during the run; all 10,000 at the end
 TRAIN_POINTS = 50          # train-curve points, each the mean over the steps since the last
-SNAPSHOTS = 40             # filter snapshots for the GIFs
-CHECKPOINT_SECONDS = {"fast": 5, "full": 60}   # a killed run loses at most this much training
+SNAPSHOTS = {"fast": 15, "full": 40}   # filter snapshots for the GIFs
+CHECKPOINT_SECONDS = {"fast": 4, "full": 60}   # a killed run loses at most this much training
 SEED = 0
 COMPARE_STEPS = 10         # steps the packaged trainer repeats, to compare with the loop here
 
@@ -69,7 +69,7 @@ def recipe(ctx):
     a validation split and look at the test set once."""
     ctx.splits = load_splits(validation_size=RECIPE.validation_size)
     ctx.steps = FAST_STEPS if ctx.fast else RECIPE.total_steps(len(ctx.splits.train))
-    ctx.eval_every = ctx.steps // TEST_POINTS["fast" if ctx.fast else "full"]
+    ctx.eval_every = ctx.steps // TEST_POINTS[ctx.mode]
     ctx.optimizer = RECIPE.optimizer(total_steps=ctx.steps)
     return {"recipe": RECIPE, "steps": ctx.steps, "schedule": inspect.getsource(one_cycle)}
 
@@ -136,7 +136,8 @@ def fit(ctx):
     killed run's points after the checkpoint (SessionLog.START). At the end: the full
     test set."""
     test, train_split = ctx.splits.test, ctx.splits.train
-    log_every, snap_every = max(1, ctx.steps // TRAIN_POINTS), max(1, ctx.steps // SNAPSHOTS)
+    log_every = max(1, ctx.steps // TRAIN_POINTS)
+    snap_every = max(1, ctx.steps // SNAPSHOTS[ctx.mode])
     checkpoint_path = str(ctx.logdir / "checkpoints" / "model")
     sess = ctx.sess = tf.Session()
     ctx.on_exit(sess.close)
@@ -204,7 +205,7 @@ def fit(ctx):
             for layer in filters:
                 filters[layer].append(sess.run(ctx.params[f"lenet5/{layer}/weights"]))
             ctx.snapshot_steps.append(step)
-        if time.perf_counter() - last_save > CHECKPOINT_SECONDS["fast" if ctx.fast else "full"]:
+        if time.perf_counter() - last_save > CHECKPOINT_SECONDS[ctx.mode]:
             ctx.saver.save(sess, checkpoint_path, global_step=step)
             last_save = time.perf_counter()
         if step % ctx.eval_every == 0 and step < ctx.steps:

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
-from lowtf.models import seed_convnet
+from lowtf.models import convnet
 from lowtf.train import TrainConfig, train
 from lowtf.viz.plots import training_curves
 
@@ -15,12 +15,17 @@ tf.disable_v2_behavior()
 
 lesson = Lesson("11", "dropout and overfitting")
 
+# --- knobs -----------------------------------------------------------------------------
+TRAIN_IMAGES = 500
+STEPS = {"fast": 150, "full": 600}
+TEST_IMAGES = {"fast": 1000, "full": None}     # None: all 10,000
+
 
 @lesson.step("a tiny training set: 500 digits")
 def data(ctx):
     """With 500 examples and 1.7 M parameters the network can memorise the training set:
     training accuracy reaches 1.0 while test accuracy stalls. That gap is overfitting."""
-    ctx.splits = load_splits(validation_size=0, train_size=500, test_size=1000 if ctx.fast else None)
+    ctx.splits = load_splits(validation_size=0, train_size=TRAIN_IMAGES, test_size=TEST_IMAGES[ctx.mode])
     return {"train": len(ctx.splits.train), "test": len(ctx.splits.test),
             "examples per class": np.bincount(ctx.splits.train.labels).tolist()}
 
@@ -57,12 +62,12 @@ def fit(ctx):
     logdir/no_dropout and logdir/dropout: TensorBoard shows them side by side.
     (The source article kept 0.5 and 0.2 of the units; here 0.25 and 0.5 are dropped.)
     lowtf.train.train runs lesson 10's loop: Adam, train and test writers, checkpoints."""
-    steps = 150 if ctx.fast else 600
-    variants = {"no_dropout": functools.partial(seed_convnet, conv_dropout=0.0, fc_dropout=0.0),
-                "dropout": functools.partial(seed_convnet, conv_dropout=0.25, fc_dropout=0.5)}
+    steps = STEPS[ctx.mode]
+    variants = {"no_dropout": functools.partial(convnet, conv_dropout=0.0, fc_dropout=0.0),
+                "dropout": functools.partial(convnet, conv_dropout=0.25, fc_dropout=0.5)}
     ctx.histories = {}
     for name, model in variants.items():
-        config = TrainConfig(steps=steps, batch_size=50, eval_every=steps // 15, summary_every=10,
+        config = TrainConfig(steps=steps, batch_size=50, eval_every=steps // 10, summary_every=10,
                              seed=0, progress=not ctx.fast, name=name)
         ctx.histories[name] = train(model, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config,
                                     ctx.logdir / name)

@@ -4,7 +4,7 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
-from lowtf.models import lenet5, seed_convnet
+from lowtf.models import lenet5, convnet
 from lowtf.train import Hook, TrainConfig, train
 from lowtf.viz.filters import filter_gif, relative_change
 
@@ -16,7 +16,7 @@ lesson = Lesson("12", "filter evolution")
 STEPS = {"fast": 60, "full": 1200}
 SNAPSHOTS = 40
 RUNS = {"lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
-        "convnet": (seed_convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}
+        "convnet": (convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}
 
 
 @lesson.step("record the filters every few steps while training, and measure how far they move")
@@ -28,7 +28,7 @@ def record(ctx):
     initialisation and the optimizer: the numbers below say which layers moved, and the
     GIFs show each filter beside its change since step 0."""
     splits = load_splits(validation_size=0, test_size=2000)
-    steps = STEPS["fast" if ctx.fast else "full"]
+    steps = STEPS[ctx.mode]
     every = max(5, steps // SNAPSHOTS)
     ctx.gifs, moved = {}, {}
     for name, (model, variables) in RUNS.items():

@@ -12,6 +12,9 @@ tf.disable_v2_behavior()
 
 lesson = Lesson("13", "optimizers compared")
 
+# --- knobs -----------------------------------------------------------------------------
+STEPS = {"fast": 200, "full": 1500}
+TEST_IMAGES = {"fast": 2000, "full": None}     # None: all 10,000
 OPTIMIZERS = {
     # w -= lr * g
     "gradient_descent": lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.05),
@@ -25,9 +28,10 @@ OPTIMIZERS = {
 @lesson.step("three optimisers, same model, same seed, same batches")
 def compare(ctx):
     """Only the update rule differs: the initial weights and the data order are fixed by
-    the seed. Each run logs to its own folder, so TensorBoard overlays the three curves."""
-    splits = load_splits(validation_size=0, test_size=2000 if ctx.fast else None)
-    steps = 200 if ctx.fast else 1500
+    the seed. Each run logs to its own folder, so TensorBoard overlays the three curves.
+    lowtf.train.train runs lesson 10's loop for each."""
+    splits = load_splits(validation_size=0, test_size=TEST_IMAGES[ctx.mode])
+    steps = STEPS[ctx.mode]
     ctx.histories = {}
     for name, optimizer in OPTIMIZERS.items():
         config = TrainConfig(steps=steps, batch_size=128, eval_every=max(50, steps // 10), summary_every=20,

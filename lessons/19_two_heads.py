@@ -19,7 +19,8 @@ ATTRIBUTE_TABLE = np.array([[d % 2 == 0, d in (2, 3, 5, 7), d >= 5, d in (0, 6, 
 
 @lesson.step("labels for the second head come from the first: a lookup table in the graph")
 def labels(ctx):
-    """Seed 001 predicted weather (one of several) and ground (several at once). On digits:
+    """The course's multi-output Keras article predicted weather (one of several) and ground
+    (several at once) from satellite images. On digits:
     the class is one-of-ten (softmax), the attributes are four independent yes/no
     questions (one sigmoid each, several can be true)."""
     return {"attributes": ATTRIBUTES, "table (rows = digits 0..9)": ATTRIBUTE_TABLE.astype(int).tolist()}

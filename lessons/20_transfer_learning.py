@@ -30,7 +30,7 @@ def pretrain(ctx):
     config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0,
                          progress=not ctx.fast, name="mnist")
     h = train(lenet5, mnist, adam(1e-3), config, ctx.logdir / "mnist")
-    ctx.mnist_ckpt = tf.train.latest_checkpoint(str(ctx.logdir / "mnist" / "checkpoints"))
+    ctx.mnist_ckpt = h.checkpoint
     ctx.record(mnist_test_accuracy=round(h.final_test_accuracy, 4))
     return {"MNIST test accuracy": h.final_test_accuracy, "checkpoint": ctx.mnist_ckpt}
 
@@ -53,11 +53,12 @@ def frozen(ctx):
                          warm_start=ctx.mnist_ckpt, warm_start_vars=CONV, train_only=HEAD, progress=not ctx.fast,
                          name="frozen")
     ctx.h_frozen = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen")
-    ctx.frozen_ckpt = tf.train.latest_checkpoint(str(ctx.logdir / "frozen" / "checkpoints"))
+    ctx.frozen_ckpt = ctx.h_frozen.checkpoint
     before, after = tf.train.load_checkpoint(ctx.mnist_ckpt), tf.train.load_checkpoint(ctx.frozen_ckpt)
     unchanged = all(np.array_equal(before.get_tensor(p + k), after.get_tensor(p + k))
                     for p in CONV for k in ("weights", "biases"))
     ctx.record(frozen_test_accuracy=round(ctx.h_frozen.final_test_accuracy, 4), conv_unchanged=unchanged,
+               frozen_loss_first=round(ctx.h_frozen.loss[0], 4), frozen_loss_last=round(ctx.h_frozen.loss[-1], 4),
                mnist_checkpoint=ctx.mnist_ckpt, frozen_checkpoint=ctx.frozen_ckpt)
     return {"test accuracy": ctx.h_frozen.final_test_accuracy, "conv weights bitwise unchanged": unchanged}
 

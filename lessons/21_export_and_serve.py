@@ -24,15 +24,17 @@ lesson = Lesson("21", "export and serve")
 
 @lesson.step("train LeNet-5 (briefly) with the usual trainer")
 def fit(ctx):
-    """Training writes checkpoints; a checkpoint holds values, not a servable graph."""
+    """Training writes checkpoints; a checkpoint holds values, not a servable graph.
+    lowtf.train.train runs lesson 10's loop and returns where its last checkpoint is."""
     ctx.splits = load_splits(validation_size=0)
     ctx.train_dir = ctx.logdir / "training"
     ctx.steps = 100 if ctx.fast else 1000
     config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0, name="lenet5",
                          progress=not ctx.fast)
     h = train(lenet5, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
+    ctx.latest = h.checkpoint
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4))
-    return {"test accuracy": h.final_test_accuracy}
+    return {"test accuracy": h.final_test_accuracy, "checkpoint": h.checkpoint}
 
 
 def export(ctx, version: int, checkpoint: str) -> Path:
@@ -55,7 +57,6 @@ def export_v1(ctx):
     mapping input and output names to tensors. TF Serving's layout puts each version in
     a numbered folder under the model's base path."""
     ctx.model_dir = ctx.logdir / "models" / "lenet5"
-    ctx.latest = tf.train.latest_checkpoint(str(ctx.train_dir / "checkpoints"))
     path = export(ctx, 1, ctx.latest)
     return {"exported": str(path), "files": sorted(p.name for p in path.iterdir())}
 

@@ -95,13 +95,13 @@ def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     if args.to_accuracy is not None:
-        from lowtf.bench.time_to_accuracy import run as time_to_accuracy
+        from lowtf.bench.time_to_accuracy import measure_time_to_accuracy
 
-        result = time_to_accuracy(target=args.to_accuracy, out=Path(args.out.replace("throughput", "time_to_accuracy")))
+        result = measure_time_to_accuracy(target=args.to_accuracy, out=Path(args.out.replace("throughput", "time_to_accuracy")))
         return 0 if result["reached"] else 1
-    from lowtf.bench.throughput import run
+    from lowtf.bench.throughput import measure_throughput
 
-    run(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out))
+    measure_throughput(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out))
     return 0
 
 
@@ -109,7 +109,7 @@ def _cluster_local(args: argparse.Namespace) -> int:
     import shutil
 
     from lowtf.distributed.cluster import ClusterError
-    from lowtf.distributed.launcher import run
+    from lowtf.distributed.launcher import run_cluster
 
     command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
     if not command:
@@ -122,7 +122,7 @@ def _cluster_local(args: argparse.Namespace) -> int:
               "check the command after --", file=sys.stderr)
         return 2
     try:
-        return run(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout)
+        return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout)
     except ClusterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

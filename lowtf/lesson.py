@@ -59,6 +59,11 @@ class LessonContext:
     summary: dict = field(default_factory=dict)
     cleanups: list = field(default_factory=list)
 
+    @property
+    def mode(self) -> str:
+        """"fast" or "full": the key of a lesson's knobs, e.g. STEPS = {"fast": 300, "full": 3000}."""
+        return "fast" if self.fast else "full"
+
     def on_exit(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` when the lesson ends, however it ends (stop a server it started, say)."""
         self.cleanups.append(fn)

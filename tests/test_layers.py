@@ -86,7 +86,7 @@ def test_he_init_scales_each_layer_to_its_fan_in():
         w = values[f"lenet5/{name}/weights"]
         assert abs(w.std() / np.sqrt(2 / fan_in) - 1) < 0.05, name  # the truncation is compensated
         assert not values[f"lenet5/{name}/biases"].any()
-    with pytest.raises(ValueError, match="init must be 'seed' or 'he'"):
+    with pytest.raises(ValueError, match="init must be 'tutorial' or 'he'"):
         lenet5(x, training_flag(), init="xavier")
 
 

@@ -137,16 +137,19 @@ def test_interrupted_lesson_says_so_writes_valid_json_and_exits_130(tmp_path):
     assert "Traceback" not in err
 
 
-def test_bad_logdir_and_tour_range_are_clear_errors(tmp_path):
+def test_bad_logdir_and_tour_range_are_clear_errors(tmp_path, capsys):
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.cli import main
     a_file = tmp_path / "file"
     a_file.write_text("")
     for logdir in (a_file, a_file / "under"):
-        run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "03", "--fast", "--logdir", str(logdir)],
-                             capture_output=True, text=True, timeout=120)
-        assert run.returncode == 2 and "error: --logdir" in run.stderr and "Traceback" not in run.stderr
-    run = subprocess.run([PYTHON, "-m", "lowtf", "tour", "--first", "7", "--last", "3"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "no lessons between" in run.stderr and "Traceback" not in run.stderr
+        assert load_lesson(find_lessons()["03"]).main(["--fast", "--logdir", str(logdir)]) == 2
+        assert "error: --logdir" in capsys.readouterr().err
+    assert main(["tour", "--first", "7", "--last", "3"]) == 2
+    assert "no lessons between" in capsys.readouterr().err
+    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "03", "--fast", "--logdir", str(a_file)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "error: --logdir" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_second_run_moves_the_first_aside_instead_of_mixing_events(tmp_path):

@@ -56,8 +56,8 @@ def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
     after = tf.train.load_checkpoint(s["frozen_checkpoint"])
     for name in ("lenet5/conv1/weights", "lenet5/conv1/biases", "lenet5/conv2/weights", "lenet5/conv2/biases"):
         np.testing.assert_array_equal(before.get_tensor(name), after.get_tensor(name))
-    # and the head did train: fc1 differs from the MNIST one it was not copied from
-    assert not np.array_equal(before.get_tensor("lenet5/fc1/weights"), after.get_tensor("lenet5/fc1/weights"))
+    # and the head did train: its loss fell
+    assert s["frozen_loss_last"] < s["frozen_loss_first"]
     assert s["frozen_test_accuracy"] > 0.7 and s["fine_tuned_test_accuracy"] > 0.7
     # the lesson's verdict is read from its own numbers
     assert s["frozen_share"] < 0.02
@@ -76,6 +76,7 @@ def test_21_export_cli_serve_and_new_version(run_lesson):
     assert (logdir / "models" / "lenet5" / "1" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow
 def test_21_sigterm_stops_the_lesson_and_its_server(tmp_path):
     """SIGTERM (or a closed terminal's SIGHUP) runs the lesson's cleanups: no lowtf serve is left running."""
     import signal

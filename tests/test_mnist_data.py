@@ -1,6 +1,5 @@
 """The real MNIST store: byte-exact files, the safe unpickler, corrupt files re-fetched."""
 import pickle
-import shutil
 
 import numpy as np
 import pytest
@@ -69,10 +68,17 @@ def test_truncated_file_gives_an_error_naming_it(tmp_path):
 
 
 def test_fetch_into_fresh_folder_with_a_local_source(tmp_path):
-    """ensure() writes nothing unverified and leaves no temporary files."""
+    """ensure() fetches into an empty folder, verifies, and leaves no temporary files."""
+    from lowtf.data.store import ensure
     store = mnist.fetch(log=lambda m: None)
-    shutil.copy(store[mnist.TEST_LABELS.name], tmp_path / mnist.TEST_LABELS.name)
+
+    def local(missing):
+        return {s.name: store[s.name].read_bytes() for s in missing}
+    logs = []
+    paths = ensure([mnist.TEST_LABELS], tmp_path, [("the course's store", local)], log=logs.append)
+    assert paths == {mnist.TEST_LABELS.name: tmp_path / mnist.TEST_LABELS.name}
     assert check(tmp_path / mnist.TEST_LABELS.name, mnist.TEST_LABELS) is None
+    assert any("verified" in line for line in logs)
     assert not list(tmp_path.glob(".*.tmp"))
 
 

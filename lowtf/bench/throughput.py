@@ -69,7 +69,7 @@ def available_variants() -> dict:
     return found
 
 
-def run(batches=(50, 128), steps: int = 40, rounds: int = 3, out: Path = Path("runs/bench/throughput.json")) -> dict:
+def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out: Path = Path("runs/bench/throughput.json")) -> dict:
     found = available_variants()
     rates = {b: {name: [] for name in found} for b in batches}
     for r in range(rounds):

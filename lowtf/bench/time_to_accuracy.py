@@ -16,7 +16,7 @@ from lowtf.train import TrainConfig, train
 from lowtf.train.recipes import LENET5_FAST, Recipe
 
 
-def run(target: float = 0.992, recipe: Recipe = LENET5_FAST, evaluations: int = 8, seed: int = 0,
+def measure_time_to_accuracy(target: float = 0.992, recipe: Recipe = LENET5_FAST, evaluations: int = 8, seed: int = 0,
         out: Path = Path("runs/bench/time_to_accuracy.json")) -> dict:
     """Train with ``recipe``, evaluating the test set ``evaluations`` times, and stop at the
     first evaluation at or above ``target``. Training seconds exclude evaluations."""

@@ -1,6 +1,6 @@
 """One function per way of training LeNet-5, each returning images per second.
 
-Every variant trains the same architecture (seed 002's LeNet-5: conv 5x5x32, pool,
+Every variant trains the same architecture (TF's Deep MNIST for Experts network, called LeNet-5 in the course: conv 5x5x32, pool,
 conv 5x5x64, pool, fc 1024 + dropout 0.5, 10) with Adam 1e-3 on the same random data,
 warms up, then times ``steps`` training steps. Keras and PyTorch run in their own
 process (``python -m lowtf.bench.variants keras|torch STEPS BATCH``), since Keras 3 does

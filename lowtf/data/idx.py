@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lowtf.data.store import atomic_write
+
 # Type code -> numpy dtype (multi-byte types are big-endian in IDX).
 _DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -103,18 +105,3 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
         raw = gzip.compress(raw, mtime=0)
     atomic_write(path, raw)
     return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from lowtf.data.idx import atomic_write
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +54,21 @@ def data_dir() -> Path:
     if (_REPO_ROOT / "setup.cfg").exists():
         return _REPO_ROOT / "data"
     return Path.home() / ".cache" / "lowtf"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def md5_of(data: bytes) -> str:

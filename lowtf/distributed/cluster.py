@@ -88,12 +88,6 @@ def from_tf_config(text: str | None = None) -> TaskConfig:
     return validate(config["cluster"], task["type"], task["index"])
 
 
-def from_flags(ps_hosts: str, worker_hosts: str, job: str, index: int) -> TaskConfig:
-    """The TF 1.x flag style: ``--ps_hosts=a:1,b:2 --worker_hosts=... --job_name=worker --task_index=0``."""
-    cluster = {"ps": [h for h in ps_hosts.split(",") if h], "worker": [h for h in worker_hosts.split(",") if h]}
-    return validate({k: v for k, v in cluster.items() if v}, job, index)
-
-
 def tf_config(cluster: dict, job: str, index: int) -> str:
     """The TF_CONFIG JSON for one task of ``cluster``."""
     return json.dumps({"cluster": cluster, "task": {"type": job, "index": index}})

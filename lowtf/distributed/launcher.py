@@ -127,16 +127,13 @@ def restart(task: Task, out=sys.stdout) -> Task:
 class Collector:
     """A thread-safe ``out`` for start()/run() that keeps the lines for reading back."""
 
-    def __init__(self, echo=None):
+    def __init__(self):
         self.lines: list[str] = []
         self._lock = threading.Lock()
-        self._echo = echo
 
     def write(self, text: str) -> None:
         with self._lock:
             self.lines.extend(text.splitlines())
-        if self._echo:
-            self._echo.write(text)
 
     def flush(self) -> None:
         pass
@@ -186,7 +183,7 @@ def _terminate_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[int]] = None,
+def run_cluster(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[int]] = None,
         timeout: Optional[float] = None, env: Optional[dict] = None, out=sys.stdout) -> int:
     """Run the cluster until every worker exits; return 0 if all of them succeeded."""
     cluster = local_cluster(ps, workers, ports)

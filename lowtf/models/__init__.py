@@ -5,12 +5,12 @@ Every model is a function ``model(images, training) -> (logits, params)``:
 ``logits`` is ``[N, 10]``, and ``params`` an ordered dict of the Variables by scoped
 name (``"conv1/weights"``), for summaries and filter pictures.
 """
-from lowtf.models.convnet import seed_convnet
+from lowtf.models.convnet import convnet
 from lowtf.models.lenet5 import lenet5
 from lowtf.models.mlp import mlp
 from lowtf.models.softmax import softmax_regression
 
-MODELS = {"softmax": softmax_regression, "mlp": mlp, "lenet5": lenet5, "convnet": seed_convnet}
+MODELS = {"softmax": softmax_regression, "mlp": mlp, "lenet5": lenet5, "convnet": convnet}
 
 
 def count_parameters(params: dict) -> int:
@@ -24,4 +24,4 @@ def count_parameters(params: dict) -> int:
     return total
 
 
-__all__ = ["MODELS", "count_parameters", "lenet5", "mlp", "seed_convnet", "softmax_regression"]
+__all__ = ["MODELS", "count_parameters", "lenet5", "mlp", "convnet", "softmax_regression"]

@@ -1,4 +1,4 @@
-"""The seed 003 ConvNet: two blocks of two 3x3 convolutions, pooling and dropout, then fc 512.
+"""The ConvNet of the course's low-level CNN article (name scopes, dropout, filter GIFs): two blocks of two 3x3 convolutions, pooling and dropout, then fc 512.
 
     conv1_1 3x3x32, conv1_2 3x3x32, pool1 2x2, dropout
     conv2_1 3x3x64, conv2_2 3x3x64, pool2 2x2, dropout
@@ -13,7 +13,7 @@ from lowtf.models.params import by_name
 from lowtf.nn import conv2d, dense, dropout, flatten, max_pool
 
 
-def seed_convnet(images: tf.Tensor, training: tf.Tensor, conv_dropout: float = 0.25,
+def convnet(images: tf.Tensor, training: tf.Tensor, conv_dropout: float = 0.25,
                  fc_dropout: float = 0.5, num_classes: int = 10):
     """``[N, H, W, C]`` -> logits ``[N, num_classes]``; dropout rates 0 turn dropout off."""
     layers = []

@@ -1,4 +1,4 @@
-"""The seed 004 multi-layer perceptron: 784 -> 500 -> 100 -> 10 with ReLU, in nested scopes."""
+"""The multi-layer perceptron of the course's "TensorFlow as a computation framework" article: 784 -> 500 -> 100 -> 10 with ReLU, in nested scopes."""
 from __future__ import annotations
 
 import tensorflow.compat.v1 as tf

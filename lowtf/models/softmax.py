@@ -1,4 +1,4 @@
-"""Softmax regression (seed 002's first model): 784 -> 10, one matmul and a bias."""
+"""Softmax regression (the TF 1.x MNIST tutorial's first model): 784 -> 10, one matmul and a bias."""
 from __future__ import annotations
 
 import tensorflow.compat.v1 as tf

@@ -82,8 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(500, {"error": f"{type(e).__name__}: {e}"})
         finally:
             ms = (time.perf_counter() - started) * 1000
-            if not self.server.quiet:
-                sys.stderr.write(f"{self.address_string()} {self.command} {self.path} {self._status} {ms:.1f}ms\n")
+            sys.stderr.write(f"{self.address_string()} {self.command} {self.path} {self._status} {ms:.1f}ms\n")
 
     def log_message(self, format, *args):  # one line per request is written by _handle instead
         pass
@@ -143,10 +142,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(store: ModelStore, host: str = "127.0.0.1", port: int = 8501,
-                max_body_bytes: int = DEFAULT_MAX_BODY, quiet: bool = False) -> ThreadingHTTPServer:
+                max_body_bytes: int = DEFAULT_MAX_BODY) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    server.store, server.max_body_bytes, server.quiet = store, max_body_bytes, quiet
+    server.store, server.max_body_bytes = store, max_body_bytes
     return server
 
 

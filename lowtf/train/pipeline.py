@@ -8,7 +8,6 @@ endless, shuffled training stream, or a single pass over an evaluation split.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import tensorflow.compat.v1 as tf
 
@@ -37,11 +36,11 @@ _FIXED.autotune.enabled = False
 
 
 def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed: int,
-                augment: Optional[Callable] = None, image_dtype=tf.uint8) -> Inputs:
+                image_dtype=tf.uint8) -> Inputs:
     """Build the two pipelines and the feedable iterator over them.
 
     Training: shuffle (buffer = whole set, seeded) -> repeat -> batch -> skip(resume
-    batches) -> to float -> [augment] -> prefetch. Shuffling before repeat reshuffles
+    batches) -> to float -> prefetch. Shuffling before repeat reshuffles
     every epoch; skip makes a resumed run see the batches an uninterrupted run would.
     """
     with tf.name_scope("input"):
@@ -54,8 +53,6 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
                  .batch(batch_size, drop_remainder=True)
                  .skip(skip)
                  .map(_to_float, num_parallel_calls=2))
-        if augment is not None:
-            train = train.map(augment, num_parallel_calls=2)
         train = train.prefetch(2).with_options(_FIXED)
 
         eval_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="eval_images")

@@ -56,7 +56,6 @@ class TrainConfig:
     progress: bool = True
     name: str = ""                      # shown on the progress bar and the final line
     trace_step: Optional[int] = 2       # write this step's run metadata (compute time, memory) for TensorBoard
-    augment: Optional[Callable] = None  # (images, labels) -> (images, labels) on float batches
     warm_start: Optional[str] = None    # checkpoint to copy model Variables from before step 1
     warm_start_vars: Optional[Sequence[str]] = None  # name prefixes to copy (None: all the model's)
     train_only: Optional[Sequence[str]] = None       # name prefixes the optimizer may change (None: all)
@@ -87,6 +86,8 @@ class History:
     seconds: float = 0.0             # wall time of the whole run, evaluations included
     first_step_seconds: float = 0.0  # the first step also optimises the graph and sets up kernels
     images_per_second: float = 0.0   # steady state: the first step left out
+    logdir: str = ""                 # where the events, history.json and checkpoints/ are
+    checkpoint: str = ""             # the checkpoint saved at the end (a path prefix for Saver.restore)
     stopped_early: bool = False
     reached_target: bool = False
     interrupted: bool = False
@@ -136,7 +137,7 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
-        inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed, config.augment)
+        inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed)
         training = training_flag()
         logits, params = model_fn(inputs.images, training)
         with tf.name_scope("cross_entropy"):
@@ -298,11 +299,11 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         finally:
             # --- finish: a checkpoint whatever happened; the full test set unless interrupted
             bar.close()
-            g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
+            history.checkpoint = g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
             if not history.interrupted:
                 _log_evaluation(sess, g, splits, splits.test, step, history, writers, full=True)
             writers.close()
-    history.final_step = step
+    history.final_step, history.logdir = step, str(logdir)
     history.seconds = time.perf_counter() - started
     done = step - history.start_step
     steady_seconds = history.train_seconds - history.first_step_seconds

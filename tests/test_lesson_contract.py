@@ -1,0 +1,40 @@
+"""Every lesson on disk keeps the course's shape, and some test runs it: a new lesson is covered the day it lands."""
+import ast
+import re
+
+import pytest
+
+from conftest import REPO
+from lowtf.catalog import describe, find_lessons, load_lesson
+
+LESSONS = find_lessons()
+FIRST_LINE = "from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on"
+TESTS = "\n".join(p.read_text() for p in (REPO / "tests").glob("test_*.py"))
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_lesson_shape(number):
+    path = LESSONS[number]
+    source = path.read_text()
+    tree = ast.parse(source)
+    assert describe(path) and not describe(path).startswith(path.stem), "a one-line docstring says what it teaches"
+    assert source.splitlines()[1] == FIRST_LINE, "TensorFlow is loaded by the runner before the lesson imports it"
+    assert source.rstrip().endswith("raise SystemExit(lesson.main())"), "the script exits with the runner's status"
+    lesson = load_lesson(path)
+    assert lesson.number == number and path.name.startswith(f"{number}_{lesson.name.replace(' ', '_')}")
+    assert lesson.steps, "a lesson has steps"
+    for step in lesson.steps:
+        assert step.explanation, f"step {step.title!r} explains itself in a docstring"
+        assert step.code, f"step {step.title!r} has code to show"
+    # Knobs, when a lesson has them, are plain constants at the top, before the first step.
+    first_step = min(n.lineno for n in tree.body if isinstance(n, ast.FunctionDef))
+    knobs = [n for n in tree.body if isinstance(n, ast.Assign)
+             and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)]
+    assert all(n.lineno < first_step for n in knobs)
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_some_test_runs_the_lesson(number):
+    runs = (re.search(rf'run_lesson\("{number}"', TESTS) or re.search(rf'"lesson", "{number}"', TESTS)
+            or (number == "10" and "lesson10_fast" in TESTS))
+    assert runs, f"no test runs lesson {number}"
