@@ -4,12 +4,16 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from lowtf.data.splits import load_splits
+from lowtf.data.splits import Splits, load_splits
 from lowtf.models import softmax_regression
+from lowtf.train import TrainConfig, train
 
 tf.disable_v2_behavior()
 
 lesson = Lesson("18", "tfrecord")
+
+# --- knobs -----------------------------------------------------------------------------
+STEPS = {"fast": 200, "full": 1000}
 FEATURES = {
     "image_raw": tf.FixedLenFeature([], tf.string),
     "label": tf.FixedLenFeature([], tf.int64),
@@ -82,27 +86,24 @@ def read(ctx):
 @lesson.step("stream from disk: interleave shards, shuffle a window, train softmax regression")
 def stream(ctx):
     """For data larger than memory: list the files, interleave records from several shards,
-    shuffle within a modest buffer, batch, prefetch. Memory stays flat however many files."""
-    tf.set_random_seed(0)
-    files = tf.data.Dataset.list_files(str(ctx.logdir / "mnist-train-*.tfrecord"), shuffle=True, seed=0)
-    ds = (files.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE)
-          .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-          .shuffle(2000, seed=0).repeat().batch(100)
-          .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).prefetch(2))
-    stream_images, labels = tf.data.make_one_shot_iterator(ds).get_next()
-    # Reads the stream unless fed: evaluation feeds test images into the same graph.
-    images = tf.placeholder_with_default(stream_images, [None, 28, 28, 1], name="images")
-    logits, _ = softmax_regression(images, tf.constant(False))
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
-    step = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        for _ in range(200 if ctx.fast else 1000):
-            sess.run(step)
-        predictions = sess.run(tf.argmax(logits, 1), {images: ctx.test.images / 255.0})
-    accuracy = float(np.mean(predictions == ctx.test.labels))
-    ctx.record(streamed_test_accuracy=round(accuracy, 4))
-    return {"test accuracy after training from the TFRecord stream": accuracy}
+    shuffle within a modest buffer, batch, prefetch. Memory stays flat however many files.
+    lowtf.train.train (lesson 10's loop) takes such a pipeline in place of arrays: a
+    function that builds the dataset inside its graph; the test set is still scored from
+    arrays."""
+    def tfrecord_batches():
+        files = tf.data.Dataset.list_files(str(ctx.logdir / "mnist-train-*.tfrecord"), shuffle=True, seed=0)
+        return (files.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=4)
+                .map(parse, num_parallel_calls=2)
+                .shuffle(2000, seed=0).repeat().batch(100)
+                .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)))
+
+    splits = Splits(train=None, validation=None, test=ctx.test)
+    config = TrainConfig(steps=STEPS[ctx.mode], batch_size=100, eval_every=STEPS[ctx.mode], seed=0,
+                         progress=not ctx.fast, name="softmax from TFRecord")
+    h = train(softmax_regression, splits, lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.5), config,
+              ctx.logdir / "training", train_data=tfrecord_batches)
+    ctx.record(streamed_test_accuracy=round(h.final_test_accuracy, 4))
+    return {"test accuracy after training from the TFRecord stream": h.final_test_accuracy}
 
 
 if __name__ == "__main__":

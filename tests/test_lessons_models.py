@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from test_tensorboard import get, scalars, tensorboard
 
 
 def test_07_softmax_by_hand(run_lesson):
@@ -66,6 +67,22 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert points[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
     assert "train/learning_rate" in train.Tags()["scalars"] and train.Scalars("loss")[0].step == 0
     assert "step2" in train.Tags()["run_metadata"]
+
+
+def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
+    summary, logdir = lesson10_fast
+    with tensorboard(logdir) as base:
+        tags = get(base + "/data/plugin/scalars/tags")
+        assert {"train", "test"} <= set(tags)
+        test_points = scalars(base, "test", "accuracy")
+        assert len(test_points) == summary["test_points"] and test_points[0][1] == 0
+        assert test_points[-1][1] == summary["steps"]
+        assert test_points[-1][2] == pytest.approx(summary["test_accuracy"], abs=1e-4)
+        rates = scalars(base, "train", "train/learning_rate")
+        assert max(r[2] for r in rates) > rates[-1][2]       # the one-cycle schedule, falling at the end
+        assert scalars(base, "train", "loss")[0][1] == 0
+        info = get(base + "/data/plugin/graphs/info")
+        assert info["train"]["run_graph"] is True and "step2" in info["train"]["tags"]
 
 
 @pytest.mark.slow

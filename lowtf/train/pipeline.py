@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Callable, Optional
+
 import tensorflow.compat.v1 as tf
 
 
@@ -19,7 +21,7 @@ class Inputs:
     handle: tf.Tensor          # string placeholder choosing the iterator
     train_iterator: object
     eval_iterator: object
-    train_feed: dict           # placeholders to feed when initialising the training iterator
+    train_feed: dict           # placeholders to feed when initialising the training iterator (arrays, skip)
     eval_feed: dict
 
 
@@ -36,23 +38,30 @@ _FIXED.autotune.enabled = False
 
 
 def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed: int,
-                image_dtype=tf.uint8) -> Inputs:
+                train_data: Optional[Callable[[], tf.data.Dataset]] = None, image_dtype=tf.uint8) -> Inputs:
     """Build the two pipelines and the feedable iterator over them.
 
     Training: shuffle (buffer = whole set, seeded) -> repeat -> batch -> skip(resume
-    batches) -> to float -> prefetch. Shuffling before repeat reshuffles
-    every epoch; skip makes a resumed run see the batches an uninterrupted run would.
+    batches) -> to float -> prefetch. Shuffling before repeat reshuffles every epoch;
+    skip makes a resumed run see the batches an uninterrupted run would. With
+    ``train_data`` the training batches come from that dataset instead (float32 images
+    in [0, 1], int64 labels, repeated), still skipped on resume.
     """
     with tf.name_scope("input"):
-        train_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="train_images")
-        train_y = tf.placeholder(tf.int64, [None], name="train_labels")
         skip = tf.placeholder(tf.int64, [], name="skip_batches")
-        train = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
-                 .shuffle(buffer_size=100_000, seed=seed, reshuffle_each_iteration=True)
-                 .repeat()
-                 .batch(batch_size, drop_remainder=True)
-                 .skip(skip)
-                 .map(_to_float, num_parallel_calls=2))
+        if train_data is None:
+            train_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="train_images")
+            train_y = tf.placeholder(tf.int64, [None], name="train_labels")
+            train = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
+                     .shuffle(buffer_size=100_000, seed=seed, reshuffle_each_iteration=True)
+                     .repeat()
+                     .batch(batch_size, drop_remainder=True)
+                     .skip(skip)
+                     .map(_to_float, num_parallel_calls=2))
+            train_feed = {"images": train_x, "labels": train_y, "skip": skip}
+        else:
+            train = train_data().skip(skip)
+            train_feed = {"skip": skip}
         train = train.prefetch(2).with_options(_FIXED)
 
         eval_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="eval_images")
@@ -70,5 +79,5 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
         # Inside the scope, so TensorBoard's graph folds the whole pipeline into one "input" box.
         train_iterator = tf.data.make_initializable_iterator(train)
         eval_iterator = tf.data.make_initializable_iterator(evaluation)
-    return Inputs(images, labels, handle, train_iterator, eval_iterator,
-                  {"images": train_x, "labels": train_y, "skip": skip}, {"images": eval_x, "labels": eval_y})
+    return Inputs(images, labels, handle, train_iterator, eval_iterator, train_feed,
+                  {"images": eval_x, "labels": eval_y})

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from lowtf.data.splits import Split, Splits
 from lowtf.nn import training_flag
+from lowtf.train.objectives import ObjectiveFn, classification
 from lowtf.train.pipeline import make_inputs
 
 ModelFn = Callable[[tf.Tensor, tf.Tensor], tuple]
@@ -76,10 +77,12 @@ class History:
     steps: list = field(default_factory=list)            # train points (every summary_every)
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
+    train_metrics: list = field(default_factory=list)    # {"loss": ..., each metric: ...} per train point
     eval_steps: list = field(default_factory=list)
     validation_accuracy: list = field(default_factory=list)
     test_accuracy: list = field(default_factory=list)
     test_loss: list = field(default_factory=list)
+    test_metrics: list = field(default_factory=list)     # {"loss": ..., each metric: ...} per evaluation
     start_step: int = 0
     final_step: int = 0
     train_seconds: float = 0.0       # time inside training steps only
@@ -106,9 +109,9 @@ class _Graph:
     inputs: object
     training: tf.Tensor
     params: dict
-    loss: tf.Tensor
-    accuracy: tf.Tensor
-    eval_sums: tuple
+    loss: tf.Tensor                        # the batch mean, minimised
+    metrics: dict                          # name -> batch mean
+    eval_sums: dict                        # "loss", each metric, "count" -> sums over a batch
     global_step: tf.Tensor
     train_op: tf.Operation
     graph_summaries: Optional[tf.Tensor]   # what the model and optimizer defined (the learning rate, say)
@@ -130,23 +133,22 @@ def _filter_images(params: dict) -> list:
     return out
 
 
-def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn, steps_per_epoch: int,
-                config: TrainConfig) -> _Graph:
+def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn, steps_per_epoch: Optional[int],
+                config: TrainConfig, objective: ObjectiveFn = classification,
+                train_data: Optional[Callable[[], tf.data.Dataset]] = None) -> _Graph:
     """Everything the loop runs, in a new graph: the graph lesson 10 builds by hand, in the same order
     (seed, input pipeline, training flag, model), so the same seed gives the same numbers."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
-        inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed)
+        inputs = make_inputs(image_shape, config.batch_size, config.eval_batch_size, config.seed, train_data)
         training = training_flag()
-        logits, params = model_fn(inputs.images, training)
-        with tf.name_scope("cross_entropy"):
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=inputs.labels, logits=logits)
-            loss = tf.reduce_mean(losses)
-        with tf.name_scope("metrics"):
-            correct = tf.cast(tf.equal(tf.argmax(logits, 1), inputs.labels), tf.float32)
-            accuracy = tf.reduce_mean(correct)
-            eval_sums = (tf.reduce_sum(correct), tf.reduce_sum(losses), tf.size(correct))
+        outputs, params = model_fn(inputs.images, training)
+        scored = objective(outputs, inputs.labels)
+        loss = tf.reduce_mean(scored.losses)
+        metrics = {name: tf.reduce_mean(value) for name, value in scored.metrics.items()}
+        eval_sums = {"loss": tf.reduce_sum(scored.losses), "count": tf.size(scored.losses),
+                     **{name: tf.reduce_sum(value) for name, value in scored.metrics.items()}}
         global_step = tf.train.get_or_create_global_step()
         var_list = None
         if config.train_only is not None:
@@ -168,23 +170,24 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         # The input images come from the training stream: fetched only with a training step.
         detail_summary = tf.summary.merge([param_summary, tf.summary.image("inputs", inputs.images, max_outputs=4)])
         saver = tf.train.Saver(max_to_keep=config.max_to_keep)
-    return _Graph(graph, inputs, training, params, loss, accuracy, eval_sums, global_step, train_op,
+    return _Graph(graph, inputs, training, params, loss, metrics, eval_sums, global_step, train_op,
                   graph_summaries, param_summary, detail_summary, saver)
 
 
-def evaluate(sess: tf.Session, g: _Graph, split: Split) -> tuple[float, float]:
-    """(accuracy, mean loss) over the whole split, in large batches."""
+def evaluate(sess: tf.Session, g: _Graph, split: Split) -> dict:
+    """{"loss": mean, each metric: mean} over the whole split, in large batches."""
     feed = {g.inputs.eval_feed["images"]: split.images, g.inputs.eval_feed["labels"]: split.labels}
     sess.run(g.inputs.eval_iterator.initializer, feed)
     handle = sess.run(g.inputs.eval_iterator.string_handle())
-    correct = loss = count = 0.0
+    totals = {name: 0.0 for name in g.eval_sums}
     while True:
         try:
-            c, l, n = sess.run(g.eval_sums, {g.inputs.handle: handle})
+            sums = sess.run(g.eval_sums, {g.inputs.handle: handle})
         except tf.errors.OutOfRangeError:
             break
-        correct, loss, count = correct + c, loss + l, count + n
-    return correct / count, loss / count
+        totals = {name: totals[name] + float(sums[name]) for name in totals}
+    count = totals.pop("count")
+    return {name: value / count for name, value in totals.items()}
 
 
 def _scalars(**values: float) -> tf.Summary:
@@ -204,11 +207,16 @@ class _Writers:
 
 
 def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: TrainConfig,
-          logdir: str | Path, hooks: Sequence = ()) -> History:
+          logdir: str | Path, hooks: Sequence = (), objective: ObjectiveFn = classification,
+          train_data: Optional[Callable[[], tf.data.Dataset]] = None) -> History:
     """Train ``model_fn`` on ``splits`` until ``config.steps`` (or an early stop); the loop of lesson 10, packaged.
 
-    Ctrl-C saves a checkpoint, closes the writers and re-raises KeyboardInterrupt: an
-    interrupted run is never reported as a finished one.
+    ``model_fn(images, training) -> (outputs, params)``; ``objective(outputs, labels)`` says what
+    to minimise and report (default: softmax cross-entropy and accuracy). Training batches come
+    from ``splits.train`` or, if given, ``train_data()``: a tf.data.Dataset of batches of float32
+    images in [0, 1] and int64 labels, repeated (a TFRecord stream, say); evaluation reads the
+    validation and test arrays. Ctrl-C saves a checkpoint, closes the writers and re-raises
+    KeyboardInterrupt: an interrupted run is never reported as a finished one.
     """
     logdir = Path(logdir)
     ckpt_dir = logdir / "checkpoints"
@@ -218,8 +226,11 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
         raise ValueError("early stopping (patience) watches the validation split, and these splits have none: "
                          "load them with a validation_size, or leave patience unset")
     eval_every, summary_every, histogram_every = config.every()
-    steps_per_epoch = max(1, len(splits.train) // config.batch_size)
-    g = build_graph(model_fn, splits.train.images.shape[1:], optimizer_fn, steps_per_epoch, config)
+    if train_data is None and splits.train is None:
+        raise ValueError("nothing to train on: give splits.train arrays or a train_data dataset factory")
+    steps_per_epoch = max(1, len(splits.train) // config.batch_size) if splits.train is not None else None
+    g = build_graph(model_fn, splits.test.images.shape[1:], optimizer_fn, steps_per_epoch, config, objective,
+                    train_data)
     history = History()
     started = time.perf_counter()
     with tf.Session(graph=g.graph) as sess:
@@ -240,13 +251,14 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
             hook(sess, step, g.params)
         bar = tqdm(total=config.steps, initial=step, desc=config.name or None, unit="step", dynamic_ncols=True,
                    disable=None if config.progress else True)  # None: off when stderr is not a terminal
-        best, evals_since_best, sums, count = -1.0, 0, [0.0, 0.0], 0
+        best, evals_since_best, count = -1.0, 0, 0
+        sums = {name: 0.0 for name in ("loss", *g.metrics)}
         last_save = time.perf_counter()
         feed = {g.inputs.handle: sess.run(g.inputs.train_iterator.string_handle()), g.training: True}
         try:
             while step < config.steps:
                 # --- one training step (traced once, for TensorBoard's compute-time view)
-                fetches = {"train": g.train_op, "loss": g.loss, "accuracy": g.accuracy}
+                fetches = {"train": g.train_op, "loss": g.loss, "metrics": g.metrics}
                 if (step + 1) % histogram_every == 0:
                     fetches["details"] = g.detail_summary
                 if g.graph_summaries is not None and (step + 1) % summary_every == 0:
@@ -261,24 +273,26 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                 if step == history.start_step:
                     history.first_step_seconds = seconds
                 step += 1
-                sums, count = [sums[0] + out["loss"], sums[1] + out["accuracy"]], count + 1
+                batch = {"loss": out["loss"], **out["metrics"]}
+                sums, count = {name: sums[name] + float(batch[name]) for name in sums}, count + 1
                 if trace:
                     writers.train.add_run_metadata(metadata, f"step{step}", step)
                 # --- train-curve points: the mean over the steps since the last point
                 if step % summary_every == 0:
-                    loss, accuracy = sums[0] / count, sums[1] / count
-                    writers.train.add_summary(_scalars(loss=loss, accuracy=accuracy), step)
+                    means = {name: value / count for name, value in sums.items()}
+                    writers.train.add_summary(_scalars(**means), step)
                     history.steps.append(step)
-                    history.loss.append(float(loss))
-                    history.accuracy.append(float(accuracy))
-                    sums, count = [0.0, 0.0], 0
+                    history.loss.append(means["loss"])
+                    history.accuracy.append(means.get("accuracy", math.nan))
+                    history.train_metrics.append(means)
+                    sums, count = {name: 0.0 for name in sums}, 0
                 for key in ("details", "graph"):
                     if key in out:
                         writers.train.add_summary(out[key], step)
                 for hook in hooks:
                     if step % hook.every == 0:
                         hook(sess, step, g.params)
-                _show_progress(bar, out, step, history, config)
+                _show_progress(bar, batch, step, history, config)
                 if ((config.checkpoint_every and step % config.checkpoint_every == 0)
                         or time.perf_counter() - last_save > config.checkpoint_seconds):
                     g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
@@ -335,10 +349,11 @@ def _start(sess: tf.Session, g: _Graph, splits: Splits, config: TrainConfig, ckp
         names = [n for n in g.params if config.warm_start_vars is None or n.startswith(tuple(config.warm_start_vars))]
         tf.train.Saver(var_list={n: g.params[n] for n in names}).restore(sess, config.warm_start)
     step = int(sess.run(g.global_step))
-    sess.run(g.inputs.train_iterator.initializer, {
-        g.inputs.train_feed["images"]: splits.train.images,
-        g.inputs.train_feed["labels"]: splits.train.labels,
-        g.inputs.train_feed["skip"]: step})
+    feed = {g.inputs.train_feed["skip"]: step}
+    if "images" in g.inputs.train_feed:
+        feed.update({g.inputs.train_feed["images"]: splits.train.images,
+                     g.inputs.train_feed["labels"]: splits.train.labels})
+    sess.run(g.inputs.train_iterator.initializer, feed)
     return step
 
 
@@ -347,29 +362,34 @@ def _log_evaluation(sess, g: _Graph, splits: Splits, test: Split, step: int, his
     """Score the test images (and validation; and a training subset at step 0); write and record them.
     Returns the validation accuracy, or None without a validation split."""
     if full and history.eval_steps and history.eval_steps[-1] == step:
-        for values in (history.eval_steps, history.test_accuracy, history.test_loss, history.validation_accuracy):
+        for values in (history.eval_steps, history.test_accuracy, history.test_loss, history.test_metrics,
+                       history.validation_accuracy):
             values.pop()   # the last evaluation was a subset at this very step: the full one replaces it
-    test_acc, test_loss = evaluate(sess, g, test)
-    writers.test.add_summary(_scalars(accuracy=test_acc, loss=test_loss), step)
+    scores = evaluate(sess, g, test)
+    writers.test.add_summary(_scalars(**scores), step)
     writers.test.flush()
     val_acc = None
     if writers.validation is not None:
-        val_acc, val_loss = evaluate(sess, g, splits.validation)
-        writers.validation.add_summary(_scalars(accuracy=val_acc, loss=val_loss), step)
-    if train_point:
-        train_acc, train_loss = evaluate(sess, g, splits.train.take(len(test)))
-        writers.train.add_summary(_scalars(accuracy=train_acc, loss=train_loss), step)
+        validation = evaluate(sess, g, splits.validation)
+        writers.validation.add_summary(_scalars(**validation), step)
+        val_acc = validation.get("accuracy", -validation["loss"])   # higher is better
+    if train_point and splits.train is not None:
+        writers.train.add_summary(_scalars(**evaluate(sess, g, splits.train.take(len(test)))), step)
     history.eval_steps.append(step)
-    history.test_accuracy.append(test_acc)
-    history.test_loss.append(test_loss)
+    history.test_accuracy.append(scores.get("accuracy", math.nan))
+    history.test_loss.append(scores["loss"])
+    history.test_metrics.append(scores)
     history.validation_accuracy.append(val_acc if val_acc is not None else math.nan)
     return val_acc
 
 
-def _show_progress(bar, out: dict, step: int, history: History, config: TrainConfig) -> None:
+def _show_progress(bar, batch: dict, step: int, history: History, config: TrainConfig) -> None:
     if step % 20 == 0 and not bar.disable:
         rate = (step - history.start_step) * config.batch_size / max(history.train_seconds, 1e-9)
-        bar.set_postfix(loss=f"{out['loss']:.3f}", acc=f"{out['accuracy']:.3f}", img_s=f"{rate:.0f}")
+        shown = {"loss": f"{batch['loss']:.3f}"}
+        if "accuracy" in batch:
+            shown["acc"] = f"{batch['accuracy']:.3f}"
+        bar.set_postfix(**shown, img_s=f"{rate:.0f}")
     bar.update(1)
 
 
