@@ -148,24 +148,18 @@ def _port(text: str) -> int:
     return value
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"an accuracy is in (0, 1], got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value}")
-    return value
+def _number_above(low: float, high: float, what: str):
+    """An argparse type: a number in (low, high], named ``what`` in its message."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low < value <= high:
+            bound = f"more than {low:g}" + (f" and at most {high:g}" if high != float("inf") else "")
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, got {value:g}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=_at_least(1), default=40)
     bench.add_argument("--rounds", type=_at_least(1), default=3)
     bench.add_argument("--out", default="runs/bench/throughput.json")
-    bench.add_argument("--to-accuracy", type=_fraction, default=None, metavar="ACC",
+    bench.add_argument("--to-accuracy", type=_number_above(0, 1, "an accuracy"), default=None, metavar="ACC",
                        help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
     bench.set_defaults(func=_bench)
 
@@ -218,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--ps", type=_at_least(0), default=1)
     local.add_argument("--workers", type=_at_least(1), default=2)
     local.add_argument("--ports", type=_port, nargs="+", help="ps ports then worker ports (default: free ones)")
-    local.add_argument("--timeout", type=_seconds, default=None, help="stop everything after this many seconds")
+    local.add_argument("--timeout", type=_number_above(0, float("inf"), "a number of seconds"), default=None, help="stop everything after this many seconds")
     local.add_argument("command_line", nargs=argparse.REMAINDER)
     local.set_defaults(func=_cluster_local)
     return parser
