@@ -148,6 +148,71 @@ def _port(text: str) -> int:
     return value
 
 
+def _exercise(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.practice.exercises import copy_template, find_exercises
+
+    exercises = find_exercises()
+    if args.number is None:
+        for number, exercise in exercises.items():
+            print(f"{number}  {exercise.title}")
+        print("\nStart one: lowtf exercise NN   then check it: lowtf check NN")
+        return 0
+    number = args.number.zfill(2)
+    if number not in exercises:
+        print(f"error: no exercise {args.number}; `lowtf exercise` lists them", file=sys.stderr)
+        return 2
+    exercise = exercises[number]
+    path, copied = copy_template(exercise, Path(args.workspace))
+    print(f"{'Copied the exercise to' if copied else 'Your file is already there, kept as it is:'} {path}")
+    if args.notebook:
+        from lowtf.practice.notebooks import exercise_notebook, write
+
+        notebook = write(exercise_notebook(path, f"lowtf check {number} --file {path}"), path.with_suffix(".ipynb"))
+        print(f"Notebook: {notebook}")
+    print(f"Task: {exercise.title}. Open the file, complete the functions marked TODO, then: lowtf check {number}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.practice.exercises import find_exercises, report, run_checks
+
+    exercises = find_exercises()
+    number = args.number.zfill(2)
+    if number not in exercises:
+        print(f"error: no exercise {args.number}; `lowtf exercise` lists them", file=sys.stderr)
+        return 2
+    exercise = exercises[number]
+    file = Path(args.file) if args.file else Path(args.workspace) / exercise.template.name
+    if not file.is_file():
+        print(f"error: no file {file}; start the exercise with `lowtf exercise {number}` "
+              "(or point --file at your copy)", file=sys.stderr)
+        return 2
+    return 0 if report(exercise, run_checks(exercise, file, include_slow=not args.quick)) else 1
+
+
+def _notebook(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.catalog import find_lessons
+    from lowtf.practice.notebooks import lesson_notebook, write
+
+    lessons = find_lessons()
+    chosen = list(lessons) if args.which == "all" else [args.which.zfill(2)]
+    unknown = [n for n in chosen if n not in lessons]
+    if unknown:
+        print(f"error: no lesson {unknown[0]}; `lowtf lessons` lists them", file=sys.stderr)
+        return 2
+    for number in chosen:
+        path = write(lesson_notebook(lessons[number], fast=args.fast), Path(args.out) / f"{lessons[number].stem}.ipynb")
+        print(path)
+    print(f"Open with: jupyter lab {args.out}   (pip install jupyterlab)")
+    return 0
+
+
 def _number_above(low: float, high: float, what: str):
     """An argparse type: a number in (low, high], named ``what`` in its message."""
     def parse(text: str) -> float:
@@ -206,6 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
     bench.set_defaults(func=_bench)
 
+    exercise = sub.add_parser("exercise", help="copy an exercise into your workspace (no number: list them)")
+    exercise.add_argument("number", nargs="?")
+    exercise.add_argument("--workspace", default="practice", help="where your copies live (default practice/)")
+    exercise.add_argument("--notebook", action="store_true", help="also write it as a notebook beside your copy")
+    exercise.set_defaults(func=_exercise)
+
+    checker = sub.add_parser("check", help="check your exercise: lowtf check NN")
+    checker.add_argument("number")
+    checker.add_argument("--workspace", default="practice")
+    checker.add_argument("--file", default=None, help="the file to check (default: your copy in the workspace)")
+    checker.add_argument("--quick", action="store_true", help="leave out the checks that train for a minute")
+    checker.set_defaults(func=_check)
+
+    notebook = sub.add_parser("notebook", help="write a lesson (or all) as a Jupyter notebook")
+    notebook.add_argument("which", help="a lesson number, or all")
+    notebook.add_argument("--out", default="notebooks", help="folder for the .ipynb files (default notebooks/)")
+    notebook.add_argument("--fast", action="store_true", help="the smaller work the tests run")
+    notebook.set_defaults(func=_notebook)
+
     cluster = sub.add_parser("cluster", help="distributed runs").add_subparsers(dest="action", required=True)
     local = cluster.add_parser("local", help="every task as its own process on 127.0.0.1: "
                                              "lowtf cluster local --ps 1 --workers 2 -- CMD ...")
@@ -220,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("lesson", "tour", "main", "serve", "bench"):
+    if args.command in ("lesson", "tour", "main", "serve", "bench", "check", "notebook"):
         from lowtf import console
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console

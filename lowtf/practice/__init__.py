@@ -1,0 +1,1 @@
+"""Practice: exercises checked by pytest (``lowtf exercise NN``, ``lowtf check NN``) and lessons as notebooks."""

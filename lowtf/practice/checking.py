@@ -1,0 +1,82 @@
+"""How an exercise is checked: each check is a pytest test taking the learner's module ``ex``.
+
+A check that fails raises ``CheckFailed`` with what was expected, what came back, a hint and
+the lesson step to re-read, so the learner reads plain words, not a traceback. The ``check``
+decorator turns the learner's own exceptions (``NotImplementedError`` in an untouched
+template, or any error their code raises) into the same kind of report, and runs each check
+in a fresh TensorFlow graph.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class CheckFailed(Exception):
+    """A check that did not pass, in the learner's terms."""
+
+    expected: str
+    got: str
+    hint: str = ""
+    lesson: str = ""
+
+    def __str__(self) -> str:
+        lines = [f"expected: {self.expected}", f"got:      {self.got}"]
+        if self.hint:
+            lines.append(f"hint:     {self.hint}")
+        if self.lesson:
+            lines.append(f"re-read:  lesson {self.lesson}")
+        return "\n".join(lines)
+
+
+def expect(condition: bool, expected: str, got: Any) -> None:
+    """Raise CheckFailed(expected, got) unless ``condition`` (the decorator adds hint and lesson)."""
+    if not condition:
+        raise CheckFailed(expected, got if isinstance(got, str) else repr(got))
+
+
+def expect_close(got: Any, want: Any, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """``got`` matches ``want`` elementwise (shapes too)."""
+    got_a, want_a = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    expect(got_a.shape == want_a.shape, f"{what} of shape {want_a.shape}", f"shape {got_a.shape}")
+    expect(np.allclose(got_a, want_a, atol=atol, rtol=rtol), f"{what} = {np.round(want_a, 4).tolist()}"[:300],
+           np.round(got_a, 4).tolist().__repr__()[:300])
+
+
+def check(hint: str, lesson: str) -> Callable:
+    """Decorate a check ``fn(ex)``: a fresh graph, and every failure reported as CheckFailed."""
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(ex, *args, **kwargs) -> None:
+            import tensorflow.compat.v1 as tf
+
+            with tf.Graph().as_default():
+                try:
+                    fn(ex, *args, **kwargs)
+                except CheckFailed as e:
+                    e.hint, e.lesson = e.hint or hint, e.lesson or lesson
+                    raise
+                except NotImplementedError as e:
+                    raise CheckFailed("your code in place of the TODO", str(e) or "NotImplementedError", hint,
+                                      lesson) from None
+                except Exception as e:  # the learner's code raised: say what, in one line
+                    message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+                    raise CheckFailed("your code to run", f"it raised {type(e).__name__}: {message}", hint,
+                                      lesson) from None
+        run.hint, run.lesson = hint, lesson
+        return run
+    return wrap
+
+
+def load_module(path: Path):
+    """Import the learner's file (any name) as a module."""
+    spec = importlib.util.spec_from_file_location(f"exercise_{Path(path).stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

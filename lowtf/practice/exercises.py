@@ -1,0 +1,114 @@
+"""The exercises on disk, the learner's copies, and ``lowtf check``: pytest run on the learner's file,
+reported in plain words."""
+from __future__ import annotations
+
+import ast
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from lowtf.catalog import lessons_dir
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: str
+    slug: str
+    template: Path
+    solution: Path
+    checks: Path
+
+    @property
+    def title(self) -> str:
+        doc = ast.get_docstring(ast.parse(self.template.read_text())) or self.slug
+        return doc.splitlines()[0].split(": ", 1)[-1].rstrip(".")
+
+
+def exercises_dir() -> Path:
+    """``exercises/`` beside ``lessons/`` in the course's checkout."""
+    return lessons_dir().parent / "exercises"
+
+
+def find_exercises() -> dict[str, Exercise]:
+    """``{"01": Exercise(...), ...}`` in order."""
+    root = exercises_dir()
+    found = {}
+    for template in sorted(root.glob("[0-9][0-9]_*.py")):
+        number = template.name[:2]
+        found[number] = Exercise(number, template.stem[3:], template, root / "solutions" / template.name,
+                                 root / "checks" / f"check_{number}.py")
+    return found
+
+
+def copy_template(exercise: Exercise, workspace: Path) -> tuple[Path, bool]:
+    """Copy the template into ``workspace``; never over the learner's file. Returns (path, copied)."""
+    target = workspace / exercise.template.name
+    if target.exists():
+        return target, False
+    workspace.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(exercise.template, target)
+    return target, True
+
+
+@dataclass
+class Result:
+    name: str
+    passed: bool
+    report: str = ""      # what was expected, what came back, the hint, the lesson to re-read
+    skipped: str = ""
+
+
+class _Collector:
+    """A pytest plugin that keeps each check's outcome and its CheckFailed report."""
+
+    def __init__(self):
+        self.results: list[Result] = []
+
+    def pytest_runtest_makereport(self, item, call):
+        if call.when != "call" and not (call.excinfo and call.when == "setup"):
+            return
+        name = item.name.removeprefix("test_").replace("_", " ")
+        if call.excinfo is None:
+            self.results.append(Result(name, True))
+        elif call.excinfo.typename == "Skipped":
+            self.results.append(Result(name, False, skipped=str(call.excinfo.value)))
+        else:
+            from lowtf.practice.checking import CheckFailed
+
+            error = call.excinfo.value
+            report = str(error) if isinstance(error, CheckFailed) else \
+                f"your file could not be used: {call.excinfo.typename}: {str(error).strip().splitlines()[:1]}"
+            self.results.append(Result(name, False, report))
+
+
+def run_checks(exercise: Exercise, file: Path, include_slow: bool = True) -> list[Result]:
+    """Run the exercise's pytest checks on ``file``; return one Result per check."""
+    import pytest
+
+    collector = _Collector()
+    args = [str(exercise.checks), "--exercise-file", str(file), "-p", "no:cacheprovider",
+            "--rootdir", str(exercise.checks.parent), "-o", "addopts=", "-W", "ignore::DeprecationWarning",
+            "-p", "no:terminal"]
+    if not include_slow:
+        args += ["-m", "not slow"]
+    pytest.main(args, plugins=[collector])
+    return collector.results
+
+
+def report(exercise: Exercise, results: list[Result], out: Callable[[str], None] = print) -> bool:
+    """Print each check in plain words; True when all passed."""
+    out(f"Exercise {exercise.number}: {exercise.title}")
+    for r in results:
+        mark = "PASS" if r.passed else ("SKIP" if r.skipped else "FAIL")
+        out(f"  {mark}  {r.name}")
+        if r.report:
+            out("\n".join("        " + line for line in r.report.splitlines()))
+    passed = bool(results) and all(r.passed for r in results)
+    if passed:
+        following = [n for n in find_exercises() if n > exercise.number]
+        nxt = f" Next: lowtf exercise {following[0]}" if following else " That was the last exercise."
+        out(f"All {len(results)} checks passed.{nxt}")
+    else:
+        out(f"{sum(r.passed for r in results)} of {len(results)} checks passed.")
+    return passed

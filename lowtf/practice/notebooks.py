@@ -1,0 +1,107 @@
+"""Lessons and exercises as Jupyter notebooks, generated from their files so the two never drift.
+
+A lesson notebook: its title and introduction; a set-up cell (the lesson file's imports, knobs
+and helpers, then a ``LessonContext``); for each step its explanation as markdown and its
+function as a code cell that ends by running it and showing what it made, pictures inline;
+and, where the lesson points to TensorBoard, the notebook extension's two magic lines.
+"""
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+TENSORBOARD_TAG = "tensorboard"
+
+
+def _segments(source: str) -> tuple[str, list[ast.FunctionDef], str]:
+    """(module docstring, the step functions in order, the rest of the module's code as set-up)."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    doc = ast.get_docstring(tree) or ""
+    steps, setup = [], []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node is tree.body[0]:
+            continue   # the docstring
+        if isinstance(node, ast.If):   # if __name__ == "__main__": the script's entry, not the notebook's
+            continue
+        start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) - 1
+        text = "\n".join(lines[start:node.end_lineno])
+        is_step = isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "step" for d in node.decorator_list)
+        (steps if is_step else setup).append(node if is_step else text)
+    return doc, steps, "\n".join(setup)
+
+
+def lesson_notebook(path: Path, fast: bool = False, logdir: str | None = None) -> nbformat.NotebookNode:
+    """The notebook of the lesson at ``path`` (``fast``: the smaller work the tests run)."""
+    from lowtf.catalog import load_lesson
+
+    source = path.read_text()
+    doc, step_nodes, setup = _segments(source)
+    lesson = load_lesson(path)
+    lines = source.splitlines()
+    logdir = logdir or f"runs/{lesson.slug}"
+    title, _, intro = doc.partition("\n")
+    cells = [new_markdown_cell(f"# Lesson {lesson.number}: {lesson.name}\n\n{title}\n{intro}".rstrip() +
+                               "\n\nGenerated from the lesson file; `lowtf lesson "
+                               f"{lesson.number} --step` runs the same steps in a terminal."),
+             new_code_cell(setup.strip() + "\n\n# The lesson's shared state, as the lesson runner gives it:\n"
+                           "from pathlib import Path\nfrom lowtf.lesson import LessonContext\n"
+                           "from lowtf.practice.notebooks import show\n"
+                           "tf.reset_default_graph()\n"
+                           f"ctx = LessonContext(fast={fast}, logdir=Path({logdir!r}))\n"
+                           "ctx.logdir.mkdir(parents=True, exist_ok=True)")]
+    for i, (step, node) in enumerate(zip(lesson.steps, step_nodes), 1):
+        cells.append(new_markdown_cell(f"## Step {i}: {step.title}\n\n{step.explanation}"))
+        function = "\n".join(lines[node.lineno - 1:node.end_lineno])   # without the decorator
+        cells.append(new_code_cell(f"{function}\n\n\nshow({node.name}(ctx))"))
+    cells.append(new_code_cell("show(ctx.summary)  # the lesson's key numbers"))
+    if "tensorboard --logdir" in source:
+        cells.append(new_markdown_cell("TensorBoard inside the notebook (it starts `tensorboard` on 127.0.0.1):"))
+        cells.append(new_code_cell(f"%load_ext tensorboard\n%tensorboard --logdir {logdir} --host 127.0.0.1",
+                                   metadata={"tags": [TENSORBOARD_TAG]}))
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def exercise_notebook(template: Path, checks_command: str) -> nbformat.NotebookNode:
+    """An exercise as a notebook: the task, the template's code to complete, and the check as the last cell."""
+    source = template.read_text()
+    tree = ast.parse(source)
+    doc = ast.get_docstring(tree) or ""
+    body_start = tree.body[1].lineno - 1 if len(tree.body) > 1 else 0
+    code = "\n".join(source.splitlines()[body_start:])
+    cells = [new_markdown_cell(f"# {doc.splitlines()[0]}\n\n" + "\n".join(doc.splitlines()[1:]).strip()),
+             new_code_cell(code.strip()),
+             new_markdown_cell("When your functions are written, save them to the exercise file and check:"),
+             new_code_cell(f"!{checks_command}")]
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def show(produced) -> None:
+    """Print a step's results as the lesson runner does, and display the pictures it names."""
+    from lowtf.lesson import show as as_text
+
+    for key, value in (produced or {}).items():
+        print(textwrap.indent(f"{key}: {as_text(value)}", "   "))
+    try:
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    for value in (produced or {}).values():
+        for item in (value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]):
+            if isinstance(item, str) and item.endswith((".png", ".gif")) and Path(item).is_file():
+                display(Image(filename=item))
