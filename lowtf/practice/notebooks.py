@@ -69,17 +69,17 @@ def lesson_notebook(path: Path, fast: bool = False, logdir: str | None = None) -
     return notebook
 
 
-def exercise_notebook(template: Path, checks_command: str) -> nbformat.NotebookNode:
-    """An exercise as a notebook: the task, the template's code to complete, and the check as the last cell."""
-    source = template.read_text()
-    tree = ast.parse(source)
-    doc = ast.get_docstring(tree) or ""
-    body_start = tree.body[1].lineno - 1 if len(tree.body) > 1 else 0
-    code = "\n".join(source.splitlines()[body_start:])
+def exercise_notebook(copy: Path, check_command: str) -> nbformat.NotebookNode:
+    """An exercise as a notebook: the task, then the learner's file as a cell that saves itself
+    (``%%writefile``) when run, and the check as the last cell."""
+    source = copy.read_text()
+    doc = ast.get_docstring(ast.parse(source)) or ""
     cells = [new_markdown_cell(f"# {doc.splitlines()[0]}\n\n" + "\n".join(doc.splitlines()[1:]).strip()),
-             new_code_cell(code.strip()),
-             new_markdown_cell("When your functions are written, save them to the exercise file and check:"),
-             new_code_cell(f"!{checks_command}")]
+             new_markdown_cell("Complete the functions marked TODO in the cell below; running it saves them "
+                               f"to `{copy}`."),
+             new_code_cell(f"%%writefile {copy}\n{source}"),
+             new_markdown_cell("Then check them:"),
+             new_code_cell(f"!{check_command}")]
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook

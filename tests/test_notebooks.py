@@ -1,0 +1,68 @@
+"""Lessons as notebooks: generated from the lesson files, executed top to bottom in a fresh kernel
+(nbclient + ipykernel), their outputs holding the lessons' key numbers."""
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lowtf.catalog import find_lessons
+from lowtf.practice.notebooks import TENSORBOARD_TAG, lesson_notebook
+
+
+def execute(number: str, tmp_path) -> str:
+    """Run lesson ``number``'s fast notebook in a fresh kernel; return all its text output."""
+    notebook = lesson_notebook(find_lessons()[number], fast=True, logdir=str(tmp_path / "run"))
+    # The TensorBoard cell would start a server for a person to look at; everything else runs as written.
+    notebook.cells = [c for c in notebook.cells if TENSORBOARD_TAG not in c.metadata.get("tags", [])]
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute()
+    nbformat.validate(notebook)
+    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []))
+
+
+def test_every_lesson_becomes_a_notebook_with_its_steps():
+    for number, path in find_lessons().items():
+        notebook = lesson_notebook(path)
+        headings = [c.source for c in notebook.cells if c.cell_type == "markdown" and c.source.startswith("## Step")]
+        assert headings and headings[0].startswith("## Step 1:"), number
+        code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+        assert "@lesson.step" not in code and 'if __name__ == "__main__"' not in code
+        if "tensorboard --logdir" in path.read_text():
+            assert any(TENSORBOARD_TAG in c.metadata.get("tags", []) for c in notebook.cells), number
+
+
+def test_basics_notebook_runs(tmp_path):
+    text = execute("03", tmp_path)
+    assert "branch_a_ran: False" in text and "finalize_error: RuntimeError" in text
+
+
+def test_training_notebook_runs(tmp_path):
+    text = execute("07", tmp_path)
+    accuracy = float(re.search(r"test accuracy \(graph\): ([0-9.]+)", text).group(1))
+    assert accuracy >= 0.90 and "naive_loss_confident_wrong: nan" in text
+
+
+@pytest.mark.slow
+def test_serving_notebook_runs(tmp_path):
+    text = execute("21", tmp_path)
+    assert "served_version: 2" in text and "served_class: 7" in text
+
+
+def test_exercise_notebook_saves_the_learners_code_and_checks_it(tmp_path):
+    """The exercise notebook's code cell writes the learner's file; its last cell runs lowtf check on it."""
+    import shutil
+    import sys
+    from lowtf.practice.exercises import find_exercises
+    from lowtf.practice.notebooks import exercise_notebook
+    exercise = find_exercises()["11"]
+    copy = tmp_path / exercise.template.name
+    shutil.copyfile(exercise.template, copy)
+    notebook = exercise_notebook(copy, f"{sys.executable} -m lowtf check 11 --file {copy}")
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    code[0].source = f"%%writefile {copy}\n" + exercise.solution.read_text()    # the learner solves it
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    assert "TODO" not in copy.read_text()
+    output = "".join(o.get("text", "") for o in code[-1].outputs)
+    assert "All 1 checks passed" in output
