@@ -13,7 +13,7 @@ tf.disable_v2_behavior()
 lesson = Lesson("12", "filter evolution")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {"fast": 60, "full": 1200}
+STEPS = {"fast": 40, "full": 1200}
 SNAPSHOTS = 40
 RUNS = {"lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
         "convnet": (convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}

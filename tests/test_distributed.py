@@ -58,6 +58,7 @@ def _start(tmp_path, steps, extra=()):
     return out, launcher.start(cluster, command, out=out)
 
 
+@pytest.mark.slow   # a fault-injection run of half a minute: make test-all
 def test_chief_killed_and_restarted_resumes_from_its_checkpoint(tmp_path):
     out, tasks = _start(tmp_path, 600, ["--step_delay", "0.01"])
     chief = next(t for t in tasks if t.name == "worker0")
@@ -83,6 +84,7 @@ def test_chief_killed_and_restarted_resumes_from_its_checkpoint(tmp_path):
     assert processes_mentioning(str(tmp_path)) == []
 
 
+@pytest.mark.slow   # a fault-injection run of half a minute: make test-all
 def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
     out, tasks = _start(tmp_path, 100_000, ["--step_delay", "0.01", "--timeout_ms", "2000"])
     ps = next(t for t in tasks if t.job == "ps")
