@@ -204,3 +204,53 @@ def test_port_in_use_is_a_clear_error(server, tmp_path):
                               "--model_name", "x", "--port", str(free_port())], capture_output=True, text=True,
                              timeout=120)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+KERAS_EXPORT = """
+import sys
+import numpy as np
+import keras
+out = sys.argv[1]
+inputs = keras.Input((28, 28, 1), name="input_image")
+x = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(inputs))
+model = keras.Model(inputs, {"weather": keras.layers.Dense(4, activation="softmax", name="weather")(x),
+                             "ground": keras.layers.Dense(3, activation="sigmoid", name="ground")(x)})
+model.export(out + "/planet/1")
+images = np.random.RandomState(0).rand(2, 28, 28, 1).astype("float32")
+predictions = model(images)
+np.savez(out + "/expected.npz", images=images, weather=np.asarray(predictions["weather"]),
+         ground=np.asarray(predictions["ground"]))
+"""
+
+
+def test_a_keras_exported_model_answers_both_source_articles_requests(tmp_path):
+    """Keras 3 `model.export` (an object-based SavedModel with `__saved_model_init_op`), started with
+    TF Serving's flags; the flowers article's batch request and the satellite article's named-input rows
+    get the in-process Keras predictions back."""
+    import json
+    import urllib.request
+    export = subprocess.run([PYTHON, "-c", KERAS_EXPORT, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0, export.stderr[-2000:]
+    expected = np.load(tmp_path / "expected.npz")
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", f"--model_base_path={tmp_path / 'planet'}",
+                             f"--rest_api_port={port}", "--model_name=PlanetModel"], stderr=subprocess.PIPE)
+
+    def post(body):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/PlanetModel:predict",
+                                         data=json.dumps(body).encode())
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return json.loads(r.read())["predictions"]
+    try:
+        deadline, batch = time.monotonic() + 60, None
+        while batch is None:
+            assert time.monotonic() < deadline and proc.poll() is None, "lowtf serve did not answer"
+            try:
+                batch = post({"instances": expected["images"].tolist()})
+            except OSError:
+                time.sleep(0.3)
+        rows = post({"instances": [{"input_image": image.tolist()} for image in expected["images"]]})
+        np.testing.assert_allclose([p["weather"] for p in batch], expected["weather"], atol=1e-6)
+        np.testing.assert_allclose([p["ground"] for p in rows], expected["ground"], atol=1e-6)
+    finally:
+        stop_process(proc)

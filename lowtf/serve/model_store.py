@@ -66,9 +66,13 @@ def load_version(path: Path, version: int) -> LoadedModel:
     session = tf.Session(graph=graph)
     with graph.as_default():
         meta = tf.saved_model.loader.load(session, [SERVING_TAG], str(path))
+    # Object-based SavedModels (Keras 3 `model.export`, `tf.saved_model.save`) also carry
+    # `__saved_model_init_op`: the loader has already run it, and its output has no dtype
+    # (DT_INVALID), so it is no signature to serve, as in TF Serving.
     signatures = {name: Signature({k: _spec(v) for k, v in sd.inputs.items()},
                                   {k: _spec(v) for k, v in sd.outputs.items()}, sd.method_name)
-                  for name, sd in meta.signature_def.items()}
+                  for name, sd in meta.signature_def.items()
+                  if all(v.dtype != types_pb2.DT_INVALID for v in (*sd.inputs.values(), *sd.outputs.values()))}
     return LoadedModel(version, session, signatures)
 
 
