@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
@@ -24,9 +25,11 @@ from lowtf.serve.export import DEFAULT_SIGNATURE
 from lowtf.serve.model_store import ModelStore, NotFound
 from lowtf.serve.predict_request import BadRequest, format_predict, parse_predict
 
-ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+))?"
+ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{1,18}))?"
                    r"(?P<verb>/metadata|:predict|:classify|:regress)?/?$")
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DECODING_AT_ONCE = 2        # requests whose JSON is decoded at the same time (a 16 MB body costs ~1.4 GB)
+IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
 
 
 class HttpError(Exception):
@@ -38,6 +41,7 @@ class HttpError(Exception):
 class Handler(BaseHTTPRequestHandler):
     server_version = "lowtf-serve/0.1"
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
 
     # -- plumbing -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -45,6 +49,25 @@ class Handler(BaseHTTPRequestHandler):
         # Headers and body leave in two writes; with Nagle's algorithm on, the second waits
         # for the client's delayed ACK (~40 ms per request on Linux). Small replies need NODELAY.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """http.server's own errors (414, 431, 400 for a bad request line, 501 for a method) as JSON too."""
+        self.close_connection = True
+        try:
+            self._reply(code, {"error": message or self.responses.get(code, ("Error",))[0]})
+        except OSError:
+            pass
+
+    def _discard_body(self) -> None:
+        """Read an unread request body (or close the connection), so it is never parsed as the next request."""
+        if self.command != "POST" or getattr(self, "_body_read", False):
+            return
+        length = self.headers.get("Content-Length", "")
+        if length.isascii() and length.isdigit() and int(length) <= self.server.max_body_bytes:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+        self._body_read = True
 
     def _reply(self, status: int, payload: dict) -> None:
         body = json.dumps(payload).encode()
@@ -68,18 +91,23 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, action) -> None:
         started = time.perf_counter()
         self._status = 500
+        self._body_read = False
         try:
             action()
         except HttpError as e:
+            self._discard_body()
             self._reply(e.status, {"error": str(e)})
         except NotFound as e:
+            self._discard_body()
             self._reply(404, {"error": str(e)})
         except BadRequest as e:
             self._reply(400, {"error": str(e)})
         except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as e:
             self._reply(400, {"error": e.message.splitlines()[0]})
-        except Exception as e:  # the server must survive anything a request triggers
-            self._reply(500, {"error": f"{type(e).__name__}: {e}"})
+        except Exception as e:  # the server must survive anything a request triggers; say what, no paths
+            self._discard_body()
+            self._reply(500, {"error": f"{type(e).__name__} while serving the request"})
+            sys.stderr.write(f"lowtf serve: {type(e).__name__}: {e}\n")
         finally:
             ms = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.address_string()} {self.command} {self.path} {self._status} {ms:.1f}ms\n")
@@ -112,17 +140,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_json(self):
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            raise HttpError(411, "Malformed request: a Content-Length header is required")
+        if length is None or not (length.isascii() and length.isdigit()):
+            self.close_connection = True
+            self._body_read = True
+            raise HttpError(411 if length is None else 400,
+                            "Malformed request: a Content-Length header of ASCII digits is required")
         if int(length) > self.server.max_body_bytes:
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise HttpError(413, f"Request body of {length} bytes is over the limit of "
                                  f"{self.server.max_body_bytes} bytes; send fewer instances per request")
         raw = self.rfile.read(int(length))
+        self._body_read = True
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise HttpError(400, f"JSON Parse error: {e}") from None
+        except RecursionError:
+            raise HttpError(400, "JSON Parse error: nested too deeply") from None
 
     def _post(self) -> None:
         version, verb = self._route()
@@ -131,21 +165,38 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
         if verb != ":predict":
             raise HttpError(405, "POST is for :predict")
-        body = self._read_json()
-        model = self.server.store.get(version)
-        signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
-        if signature not in model.signatures:
-            raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
-                           f"available: {sorted(model.signatures)}")
-        feeds, fmt = parse_predict(body, model.signatures[signature])
-        self._reply(200, format_predict(model.run(signature, feeds), fmt))
+        # At most DECODING_AT_ONCE bodies are decoded and run at a time: the others wait their turn
+        # (up to a minute, then 503) instead of all holding their decoded copies in memory at once.
+        if not self.server.decoding.acquire(timeout=60):
+            raise HttpError(503, "the server is busy; try again")
+        try:
+            body = self._read_json()
+            signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
+            if not isinstance(signature, str):
+                raise HttpError(400, f"signature_name must be a string, got {type(signature).__name__}")
+            with self.server.store.use(version) as model:
+                if signature not in model.signatures:
+                    raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
+                                   f"available: {sorted(model.signatures)}")
+                feeds, fmt = parse_predict(body, model.signatures[signature])
+                outputs = model.run(signature, feeds)
+        finally:
+            self.server.decoding.release()
+        self._reply(200, format_predict(outputs, fmt))
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128    # the listen backlog (socketserver's default is 5)
+    daemon_threads = True
 
 
 def make_server(store: ModelStore, host: str = "127.0.0.1", port: int = 8501,
-                max_body_bytes: int = DEFAULT_MAX_BODY) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), Handler)
+                max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS) -> ThreadingHTTPServer:
+    handler = type("Handler", (Handler,), {"timeout": idle_seconds})
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     server.store, server.max_body_bytes = store, max_body_bytes
+    server.decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
     return server
 
 
@@ -154,20 +205,28 @@ def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "
     """Run until interrupted; prints the address once it is listening."""
     try:
         store = ModelStore(model_base_path, model_name, poll_seconds)
-        server = make_server(store, host, port, max_body_bytes)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if store.current_version is None and store.versions_on_disk():
+        print(f"error: no version of {model_name} in {model_base_path} could be loaded (the reasons are above); "
+              "export it again", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(store, host, port, max_body_bytes)
     except OSError as e:
         print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --port", file=sys.stderr)
         return 2
-    current: Optional[int] = store.versions_on_disk()[-1] if store.versions_on_disk() else None
-    print(f"lowtf serve: model {model_name} version {current} at http://{host}:{port}/v1/models/{model_name}",
+    version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
+    print(f"lowtf serve: model {model_name} version {version} at http://{host}:{port}/v1/models/{model_name}",
           flush=True)
+    stop = threading.Event()
+    threading.Thread(target=store.poll_forever, args=(stop,), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         server.server_close()
     return 0

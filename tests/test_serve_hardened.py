@@ -1,0 +1,173 @@
+"""lowtf serve under reloads, bad requests and idle clients: an in-process server on 127.0.0.1."""
+import json
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+import tensorflow.compat.v1 as tf
+
+from conftest import PYTHON, free_port
+from lowtf.serve.model_store import ModelStore
+from lowtf.serve.server import make_server
+
+
+def export_affine(base, version: int, scale: float) -> None:
+    """y = scale * x + 1 as version `version` (simple_save, the TF 1.x way)."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None], name="x")
+        y = tf.identity(scale * x + 1.0, name="y")
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(base / str(version)), inputs={"x": x}, outputs={"y": y})
+
+
+@pytest.fixture
+def served(tmp_path):
+    """(base URL, model folder, log lines) of a server polling its folder every 0.2 s."""
+    base_path = tmp_path / "affine"
+    export_affine(base_path, 1, 1.0)
+    log = []
+    store = ModelStore(base_path, "affine", poll_seconds=0.2, log=log.append)
+    server = make_server(store, "127.0.0.1", free_port(), max_body_bytes=100_000, idle_seconds=1.0)
+    stop = threading.Event()
+    threads = [threading.Thread(target=server.serve_forever, daemon=True),
+               threading.Thread(target=store.poll_forever, args=(stop,), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/models/affine", base_path, log
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def raw(url: str, request: bytes) -> bytes:
+    """Send raw bytes to the server, return everything it answers (until it closes or 5 s pass)."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(request)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+    return b"".join(chunks)
+
+
+def test_three_version_swaps_under_load_fail_no_request(served):
+    """4 threads x 150 predictions over kept-alive connections while versions 2, 3 and 4 appear:
+    every answer is 200 and equals one of the versions' y = k x + 1."""
+    url, base_path, log = served
+    x = [0.5, 2.0, -1.0]
+    allowed = {k: [k * v + 1 for v in x] for k in (1.0, 2.0, 3.0, 4.0)}
+    failures, wrong, done = [], [], []
+
+    def client():
+        with requests.Session() as session:
+            for _ in range(150):
+                r = session.post(url + ":predict", json={"instances": x}, timeout=30)
+                if r.status_code != 200:
+                    failures.append((r.status_code, r.text))
+                elif not any(np.allclose(r.json()["predictions"], want) for want in allowed.values()):
+                    wrong.append(r.json())
+                done.append(1)
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for version in (2, 3, 4):
+        time.sleep(0.4)
+        export_affine(base_path, version, float(version))
+    for t in threads:
+        t.join(timeout=120)
+    deadline = time.monotonic() + 10
+    while "serving version 4 of affine" not in "\n".join(log) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(done) == 600 and failures == [] and wrong == []
+    assert [line for line in log if "serving version" in line][-1].endswith("version 4 of affine")
+    assert np.allclose(requests.post(url + ":predict", json={"instances": x}).json()["predictions"], allowed[4.0])
+
+
+def test_a_broken_version_is_reported_once_and_the_last_good_keeps_serving(served):
+    url, base_path, log = served
+    (base_path / "2").mkdir()
+    (base_path / "2" / "saved_model.pb").write_bytes(b"half a file")
+    time.sleep(1.5)                                     # several polls
+    failed = [line for line in log if "did not load" in line]
+    assert len(failed) == 1 and "version 2 of affine" in failed[0] and "still serving version 1" in failed[0]
+    r = requests.post(url + ":predict", json={"instances": [1.0]})
+    assert r.status_code == 200 and r.json()["predictions"] == [2.0]
+    assert str(base_path) not in r.text
+    export_affine(base_path, 3, 3.0)                    # a good newer version is still picked up
+    deadline = time.monotonic() + 10
+    while requests.post(url + ":predict", json={"instances": [1.0]}).json()["predictions"] != [4.0]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_an_unread_body_is_never_parsed_as_the_next_request(served):
+    url, _, _ = served
+    with requests.Session() as session:
+        for bad in (url.replace("affine", "nope") + ":predict", url + "/metadata"):
+            r = session.post(bad, json={"instances": [1.0] * 100})
+            assert r.status_code in (404, 405) and "error" in r.json()
+            good = session.post(url + ":predict", json={"instances": [1.0]})
+            assert good.status_code == 200 and good.json()["predictions"] == [2.0]
+
+
+@pytest.mark.parametrize("body,status", [
+    (b"[" * 10_000 + b"]" * 10_000, 400),                        # deep JSON
+    (json.dumps({"signature_name": ["a"], "instances": [1.0]}).encode(), 400),
+    (json.dumps({"signature_name": {"a": 1}, "instances": [1.0]}).encode(), 400),
+])
+def test_malformed_predict_bodies_are_400_with_json(served, body, status):
+    url, _, _ = served
+    r = requests.post(url + ":predict", data=body)
+    assert r.status_code == status and "error" in r.json()
+
+
+def test_malformed_requests_get_json_errors(served):
+    url, _, _ = served
+    path = "/v1/models/affine"
+    answers = {
+        "non-ASCII Content-Length": raw(url, f"POST {path}:predict HTTP/1.1\r\nHost: x\r\nContent-Length: ١\r\n\r\n"
+                                          .encode()),
+        "5,000-digit version": raw(url, f"GET {path}/versions/{'9' * 5000} HTTP/1.1\r\nHost: x\r\n"
+                                   "Connection: close\r\n\r\n".encode()),
+        "a 70 kB URL": raw(url, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "200 headers": raw(url, b"GET " + path.encode() + b" HTTP/1.1\r\n" +
+                           b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n"),
+        "PUT": raw(url, f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()),
+    }
+    expected = {"non-ASCII Content-Length": b"400", "5,000-digit version": b"404", "a 70 kB URL": b"414",
+                "200 headers": b"431", "PUT": b"501"}
+    for what, answer in answers.items():
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == expected[what], (what, head[:100])
+        assert b"application/json" in head and "error" in json.loads(body), what
+
+
+def test_idle_connections_are_closed(served):
+    url, _, _ = served
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        started = time.monotonic()
+        assert s.recv(1) == b""                       # the server closed it
+        assert time.monotonic() - started < 5
+
+
+def test_a_model_that_cannot_load_at_start_is_a_clear_error(tmp_path):
+    import subprocess
+    (tmp_path / "m" / "1").mkdir(parents=True)
+    (tmp_path / "m" / "1" / "saved_model.pb").write_bytes(b"garbage")
+    run = subprocess.run([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(tmp_path / "m"),
+                          "--model_name", "m", "--port", str(free_port())], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and "no version of m in" in run.stderr and "did not load" in run.stderr
+    assert "cannot listen" not in run.stderr
