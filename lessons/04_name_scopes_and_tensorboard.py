@@ -32,7 +32,7 @@ def random_walk(ctx):
     name their files alike (events.out.tfevents.TIME.HOST) and one overwrites the other."""
     steps = 100 if ctx.fast else 1000
     with tf.name_scope("random_walk"):
-        position = tf.Variable(0.0, name="position")
+        position = ctx.position = tf.Variable(0.0, name="position")
         stride = tf.random_uniform([], -1.0, 1.0, seed=4, name="stride")   # a step back or forward
         move = tf.assign_add(position, stride, name="move")
         # Summarise move's output, not `position`: in one run the two would race,
@@ -74,7 +74,9 @@ def other_summaries(ctx):
     selected = tf.summary.merge([hist, image, note, tone])
     everything = tf.summary.merge_all()
     with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
+        # Only what merge_all will read needs a value. A global_variables_initializer() here would
+        # add an `init` node wired to every Variable, and TensorBoard would draw the scopes around it.
+        sess.run(ctx.position.initializer)
         for i in range(5):
             ctx.writer.add_summary(sess.run(selected, {step: i}), i)
         everything_value = sess.run(everything, {step: 0})
