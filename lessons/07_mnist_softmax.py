@@ -38,7 +38,7 @@ def data(ctx):
 def model(ctx):
     """Softmax regression: one matrix multiply gives 10 scores (logits) per image, and
     softmax turns them into probabilities that sum to 1. W [784, 10] and b [10] start at
-    zero (a convex model needs no random start): 7,850 parameters. x and y_ are
+    zero (with no hidden layer there is no symmetry to break): 7,850 parameters. x and y_ are
     placeholders, filled with a batch on every run."""
     tf.set_random_seed(SEED)
     ctx.x = tf.placeholder(tf.float32, [None, 784], name="x")
