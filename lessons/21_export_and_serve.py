@@ -89,7 +89,7 @@ def serve(ctx):
     port = free_ports(1)[0]
     ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
     ctx.server = subprocess.Popen([sys.executable, "-m", "lowtf", "serve", "--model_base_path", str(ctx.model_dir),
-                                   "--model_name", "lenet5", "--port", str(port)],
+                                   "--model_name", "lenet5", "--rest_api_port", str(port)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctx.on_exit(lambda: (ctx.server.terminate(), ctx.server.wait(timeout=15)))
     deadline = time.monotonic() + 60

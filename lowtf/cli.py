@@ -88,8 +88,8 @@ def _flagship(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from lowtf.serve.server import serve
 
-    port = args.rest_api_port if args.rest_api_port is not None else args.port
-    return serve(args.model_base_path, args.model_name, port, args.host, args.max_body_bytes)
+    return serve(args.model_base_path, args.model_name, args.rest_api_port, args.host, args.max_body_bytes,
+                 grpc_port=args.port)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -258,10 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv = sub.add_parser("serve", help="serve SavedModels over TF Serving's REST API")
     srv.add_argument("--model_base_path", required=True, help="folder with version folders 1/, 2/, ...")
     srv.add_argument("--model_name", required=True)
-    srv.add_argument("--rest_api_port", type=_port, default=None,
-                     help="the REST port, TF Serving's flag (tensorflow_model_server --rest_api_port)")
-    srv.add_argument("--port", type=_port, default=8501, help="the REST port when --rest_api_port is not given "
-                     "(in TF Serving --port is the gRPC port, which lowtf serve does not offer yet)")
+    srv.add_argument("--rest_api_port", type=_port, default=8501, help="the REST API's port (default 8501)")
+    srv.add_argument("--port", type=_port, default=None,
+                     help="the gRPC API's port, as in TF Serving (TF Serving always opens it, on 8500 by default; "
+                          "lowtf serve opens it when this is given)")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     srv.add_argument("--max_body_bytes", type=_at_least(1), default=16 * 1024 * 1024)
     srv.set_defaults(func=_serve)

@@ -49,7 +49,7 @@ def server(tmp_path_factory):
     export_version(model_dir, 1, scale=1.0)
     port = free_port()
     proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(model_dir),
-                             "--model_name", "digits", "--port", str(port), "--max_body_bytes", str(MAX_BODY)],
+                             "--model_name", "digits", "--rest_api_port", str(port), "--max_body_bytes", str(MAX_BODY)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/v1/models/digits"
     try:
@@ -198,10 +198,10 @@ def test_port_in_use_is_a_clear_error(server, tmp_path):
     base, model_dir, _ = server
     port = base.split(":")[2].split("/")[0]
     proc = subprocess.run([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(model_dir),
-                           "--model_name", "digits", "--port", port], capture_output=True, text=True, timeout=120)
+                           "--model_name", "digits", "--rest_api_port", port], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in proc.stderr
     missing = subprocess.run([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(tmp_path / "none"),
-                              "--model_name", "x", "--port", str(free_port())], capture_output=True, text=True,
+                              "--model_name", "x", "--rest_api_port", str(free_port())], capture_output=True, text=True,
                              timeout=120)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
@@ -253,4 +253,60 @@ def test_a_keras_exported_model_answers_both_source_articles_requests(tmp_path):
         np.testing.assert_allclose([p["weather"] for p in batch], expected["weather"], atol=1e-6)
         np.testing.assert_allclose([p["ground"] for p in rows], expected["ground"], atol=1e-6)
     finally:
+        stop_process(proc)
+
+
+def test_tf_servings_own_grpc_client_gets_the_same_numbers(tmp_path):
+    """PredictionService.Predict / GetModelMetadata and ModelService.GetModelStatus, through the stubs of
+    tensorflow-serving-api, on the same store the REST API serves."""
+    import grpc
+    from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
+                                         predict_pb2, prediction_service_pb2_grpc)
+    model_dir = tmp_path / "digits"
+    export_version(model_dir, 1, scale=1.0)
+    rest, rpc = free_port(), free_port()
+    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", f"--model_base_path={model_dir}", "--model_name=digits",
+                             f"--rest_api_port={rest}", f"--port={rpc}"], stderr=subprocess.PIPE)
+    channel = grpc.insecure_channel(f"127.0.0.1:{rpc}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=60)
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "digits"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(X))
+        response = stub.Predict(request, timeout=30)
+        _, probabilities = reference(X, 1.0)
+        np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]), probabilities, rtol=1e-5)
+        assert response.model_spec.version.value == 1 and set(response.outputs) == {"probabilities", "classes"}
+        rest_answer = requests.post(f"http://127.0.0.1:{rest}/v1/models/digits:predict",
+                                    json={"instances": X.tolist()}).json()["predictions"]
+        np.testing.assert_allclose([p["probabilities"] for p in rest_answer],
+                                   tf.make_ndarray(response.outputs["probabilities"]), rtol=1e-6)
+
+        metadata_request = get_model_metadata_pb2.GetModelMetadataRequest()
+        metadata_request.model_spec.name = "digits"
+        metadata_request.metadata_field.append("signature_def")
+        metadata = stub.GetModelMetadata(metadata_request, timeout=30)
+        defs = get_model_metadata_pb2.SignatureDefMap()
+        metadata.metadata["signature_def"].Unpack(defs)
+        assert set(defs.signature_def) == {"serving_default", "logits", "two_inputs"}
+
+        status_request = get_model_status_pb2.GetModelStatusRequest()
+        status_request.model_spec.name = "digits"
+        status = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(status_request, timeout=30)
+        assert status.model_version_status[0].version == 1
+        assert status.model_version_status[0].state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
+
+        request.model_spec.name = "nope"
+        with pytest.raises(grpc.RpcError) as missing:
+            stub.Predict(request, timeout=30)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        request.model_spec.name = "digits"
+        del request.inputs["images"]
+        request.inputs["a"].CopyFrom(tf.make_tensor_proto(np.ones((2, 3), np.float32)))
+        with pytest.raises(grpc.RpcError) as wrong:
+            stub.Predict(request, timeout=30)
+        assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "missing" in wrong.value.details()
+    finally:
+        channel.close()
         stop_process(proc)

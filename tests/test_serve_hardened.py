@@ -167,7 +167,7 @@ def test_a_model_that_cannot_load_at_start_is_a_clear_error(tmp_path):
     (tmp_path / "m" / "1").mkdir(parents=True)
     (tmp_path / "m" / "1" / "saved_model.pb").write_bytes(b"garbage")
     run = subprocess.run([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(tmp_path / "m"),
-                          "--model_name", "m", "--port", str(free_port())], capture_output=True, text=True,
+                          "--model_name", "m", "--rest_api_port", str(free_port())], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2 and "no version of m in" in run.stderr and "did not load" in run.stderr
     assert "cannot listen" not in run.stderr

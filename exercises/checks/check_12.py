@@ -17,7 +17,7 @@ def test_served_predictions(ex, tmp_path):
     expect((tmp_path / "affine" / "1" / "saved_model.pb").exists(), "affine/1/saved_model.pb", path)
     port = free_ports(1)[0]
     server = subprocess.Popen([sys.executable, "-m", "lowtf", "serve", "--model_base_path", str(tmp_path / "affine"),
-                               "--model_name", "affine", "--port", str(port)],
+                               "--model_name", "affine", "--rest_api_port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, answer = time.monotonic() + 60, None

@@ -50,6 +50,7 @@ class LoadedModel:
     version: int
     session: tf.Session
     signatures: dict       # {signature name: Signature}
+    signature_defs: dict = None   # {name: SignatureDef proto}, for gRPC metadata
     in_flight: int = 0     # requests running on this version now
     retired: bool = False  # a newer version took over: close the Session when the last request ends
 
@@ -76,7 +77,8 @@ def load_version(path: Path, version: int) -> LoadedModel:
                                   {k: _spec(v) for k, v in sd.outputs.items()}, sd.method_name)
                   for name, sd in meta.signature_def.items()
                   if all(v.dtype != types_pb2.DT_INVALID for v in (*sd.inputs.values(), *sd.outputs.values()))}
-    return LoadedModel(version, session, signatures)
+    return LoadedModel(version, session, signatures,
+                       {name: meta.signature_def[name] for name in signatures})
 
 
 class ModelStore:

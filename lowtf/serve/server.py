@@ -201,7 +201,7 @@ def make_server(store: ModelStore, host: str = "127.0.0.1", port: int = 8501,
 
 
 def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "127.0.0.1",
-          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0) -> int:
+          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0, grpc_port: Optional[int] = None) -> int:
     """Run until interrupted; prints the address once it is listening."""
     try:
         store = ModelStore(model_base_path, model_name, poll_seconds)
@@ -217,9 +217,19 @@ def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "
     except OSError as e:
         print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --port", file=sys.stderr)
         return 2
+    grpc_server = None
+    if grpc_port is not None:
+        from lowtf.serve.grpc_server import make_grpc_server
+
+        try:
+            grpc_server = make_grpc_server(store, host, grpc_port)
+        except OSError:
+            server.server_close()
+            print(f"error: cannot listen on {host}:{grpc_port} for gRPC; choose another --port", file=sys.stderr)
+            return 2
     version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
-    print(f"lowtf serve: model {model_name} version {version} at http://{host}:{port}/v1/models/{model_name}",
-          flush=True)
+    print(f"lowtf serve: model {model_name} version {version} at http://{host}:{port}/v1/models/{model_name}"
+          + (f" and gRPC {host}:{grpc_port}" if grpc_server else ""), flush=True)
     stop = threading.Event()
     threading.Thread(target=store.poll_forever, args=(stop,), daemon=True).start()
     try:
@@ -229,4 +239,6 @@ def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "
     finally:
         stop.set()
         server.server_close()
+        if grpc_server is not None:
+            grpc_server.stop(grace=2)
     return 0

@@ -1,0 +1,128 @@
+"""TF Serving's gRPC API on the same model store: ``PredictionService`` (Predict, GetModelMetadata)
+and ``ModelService.GetModelStatus``, built on the official ``tensorflow-serving-api`` protos and
+stubs, so TF Serving's own Python client works unchanged::
+
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "lenet5"
+    request.inputs["images"].CopyFrom(tf.make_tensor_proto(images))
+    stub.Predict(request, timeout=10)
+"""
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Optional
+
+import grpc
+import tensorflow as tf
+from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
+                                     predict_pb2, prediction_service_pb2_grpc)
+
+from lowtf.serve.export import DEFAULT_SIGNATURE
+from lowtf.serve.model_store import ModelStore, NotFound
+
+
+def _version(spec) -> Optional[int]:
+    return spec.version.value if spec.HasField("version") else None
+
+
+class _Errors:
+    """Map the store's and TensorFlow's errors to gRPC status codes, with TF Serving's messages."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is None:
+            return False
+        if isinstance(error, NotFound):
+            self.context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+        if isinstance(error, (ValueError, KeyError, tf.errors.InvalidArgumentError)):
+            message = getattr(error, "message", None) or str(error)
+            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, message.strip().splitlines()[0][:500])
+        return False
+
+
+class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
+    def __init__(self, store: ModelStore):
+        self.store = store
+
+    def _check_name(self, spec, context) -> None:
+        if spec.name != self.store.name:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({spec.name})")
+
+    def Predict(self, request, context):
+        self._check_name(request.model_spec, context)
+        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
+        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
+            if signature not in model.signatures:
+                raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def")
+            expected = model.signatures[signature]
+            missing = sorted(set(expected.inputs) - set(request.inputs))
+            if missing:
+                raise ValueError(f"input(s) {missing} missing from the request; the signature takes "
+                                 f"{sorted(expected.inputs)}")
+            feeds = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            outputs = model.run(signature, feeds)
+            version = model.version
+        wanted = set(request.output_filter) or set(outputs)
+        response = predict_pb2.PredictResponse()
+        response.model_spec.name = self.store.name
+        response.model_spec.version.value = version
+        response.model_spec.signature_name = signature
+        for name, value in outputs.items():
+            if name in wanted:
+                response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+        return response
+
+    def GetModelMetadata(self, request, context):
+        self._check_name(request.model_spec, context)
+        if list(request.metadata_field) != ["signature_def"]:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Metadata field(s) other than signature_def "
+                                                            "are not supported")
+        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
+            defs = get_model_metadata_pb2.SignatureDefMap()
+            for name, proto in model.signature_defs.items():
+                defs.signature_def[name].CopyFrom(proto)
+            version = model.version
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = self.store.name
+        response.model_spec.version.value = version
+        response.metadata["signature_def"].Pack(defs)
+        return response
+
+
+class ModelService(model_service_pb2_grpc.ModelServiceServicer):
+    def __init__(self, store: ModelStore):
+        self.store = store
+
+    def GetModelStatus(self, request, context):
+        if request.model_spec.name != self.store.name:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({request.model_spec.name})")
+        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
+            version = model.version
+        response = get_model_status_pb2.GetModelStatusResponse()
+        status = response.model_version_status.add()
+        status.version = version
+        status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+        return response
+
+
+def make_grpc_server(store: ModelStore, host: str, port: int, threads: int = 8) -> grpc.Server:
+    """A started gRPC server on host:port; raises OSError if the port cannot be bound."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads),
+                         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                                  ("grpc.so_reuseport", 0)])
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(store), server)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(store), server)
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as e:
+        raise OSError(str(e)) from None
+    if bound == 0:
+        raise OSError(f"cannot bind {host}:{port}")
+    server.start()
+    return server
