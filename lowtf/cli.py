@@ -36,15 +36,19 @@ def _lessons(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pick(catalog: dict, number: str, what: str, lister: str):
+    """``catalog[NN]`` for a number as typed (``7`` or ``07``), or None after saying what exists."""
+    found = catalog.get(number.zfill(2))
+    if found is None:
+        print(f"error: no {what} {number}; `{lister}` lists them", file=sys.stderr)
+    return found
+
+
 def _lesson(args: argparse.Namespace) -> int:
     from lowtf.catalog import find_lessons, load_lesson
 
-    lessons = find_lessons()
-    number = args.number.zfill(2)
-    if number not in lessons:
-        print(f"error: no lesson {args.number}; `lowtf lessons` lists them", file=sys.stderr)
-        return 2
-    return load_lesson(lessons[number]).main(args.rest)
+    path = _pick(find_lessons(), args.number, "lesson", "lowtf lessons")
+    return 2 if path is None else load_lesson(path).main(args.rest)
 
 
 def _tour(args: argparse.Namespace) -> int:
@@ -160,11 +164,10 @@ def _exercise(args: argparse.Namespace) -> int:
             print(f"{number}  {exercise.title}")
         print("\nStart one: lowtf exercise NN   then check it: lowtf check NN")
         return 0
-    number = args.number.zfill(2)
-    if number not in exercises:
-        print(f"error: no exercise {args.number}; `lowtf exercise` lists them", file=sys.stderr)
+    exercise = _pick(exercises, args.number, "exercise", "lowtf exercise")
+    if exercise is None:
         return 2
-    exercise = exercises[number]
+    number = exercise.number
     path, copied = copy_template(exercise, Path(args.workspace))
     print(f"{'Copied the exercise to' if copied else 'Your file is already there, kept as it is:'} {path}")
     if args.notebook:
@@ -181,12 +184,10 @@ def _check(args: argparse.Namespace) -> int:
 
     from lowtf.practice.exercises import find_exercises, report, run_checks
 
-    exercises = find_exercises()
-    number = args.number.zfill(2)
-    if number not in exercises:
-        print(f"error: no exercise {args.number}; `lowtf exercise` lists them", file=sys.stderr)
+    exercise = _pick(find_exercises(), args.number, "exercise", "lowtf exercise")
+    if exercise is None:
         return 2
-    exercise = exercises[number]
+    number = exercise.number
     file = Path(args.file) if args.file else Path(args.workspace) / exercise.template.name
     if not file.is_file():
         print(f"error: no file {file}; start the exercise with `lowtf exercise {number}` "
