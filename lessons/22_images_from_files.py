@@ -1,0 +1,242 @@
+"""Images from files: PNG folders and a CSV of labels, read with tf.data, with Keras, with a PyDataset and from TFRecord."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from lowtf.data.image_folder import ATTRIBUTES, CLASS_FOLDERS, ensure_image_folder, read_labels
+from lowtf.viz.plots import sample_grid
+
+lesson = Lesson("22", "images from files")
+
+# --- knobs -----------------------------------------------------------------------------
+IMAGES = {"fast": 3000, "full": None}      # how many training files each reader reads (None: all 10,000)
+IMAGE_SIZE = (32, 32)                      # every reader hands the model this size
+BATCH_SIZE = 128
+SHARDS = 4
+SEED = 22
+
+
+def keep_eager():
+    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
+    if not tf.executing_eagerly():
+        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
+                           "(lowtf lesson 22), not after a graph-mode lesson")
+
+
+def images_per_second(batches) -> tuple[int, float]:
+    """Pull every batch of ``batches`` (any iterable of (images, labels)); return (images, images/s)."""
+    started, count = time.perf_counter(), 0
+    for images, _ in batches:
+        count += len(images)
+    return count, count / (time.perf_counter() - started)
+
+
+@lesson.step("the data: PNG files in one folder per class, and a CSV of labels")
+def the_files(ctx):
+    """Images at work come as files, not as arrays in one download: a folder per class
+    (the flowers article's layout) and a table of file names with labels (the satellite
+    article's CSV, several yes/no attributes per image). The course writes such a folder
+    from Fashion-MNIST, which it has already verified: 28x28 grey PNGs, 1,000 per class for
+    training and 200 for testing, and labels.csv with the class and four attributes
+    (top, footwear, dark, large). Look at the data before training on it: samples.png."""
+    keep_eager()
+    ctx.images = ensure_image_folder()
+    ctx.train = read_labels(ctx.images, "train")
+    if IMAGES[ctx.mode] is not None:
+        keep = np.random.default_rng(SEED).permutation(len(ctx.train))[:IMAGES[ctx.mode]]
+        ctx.train.paths, ctx.train.labels, ctx.train.attributes = (
+            ctx.train.paths[keep], ctx.train.labels[keep], ctx.train.attributes[keep])
+    first = [np.asarray(Image.open(p)) for p in ctx.train.paths[:16]]
+    names = [CLASS_FOLDERS[label].split("_", 1)[1] for label in ctx.train.labels[:16]]
+    picture = sample_grid(np.stack(first), names, ctx.logdir / "samples.png",
+                          title="files this run reads, each with its class folder's name")
+    ctx.record(train_files=len(ctx.train))
+    return {"class folders": sorted(p.name for p in ctx.images.train_dir.iterdir()),
+            "labels.csv, its header and first two rows": ctx.images.labels_csv.read_text().splitlines()[:3],
+            "files read in this run": len(ctx.train), "a look at them": picture}
+
+
+def load_png(path):
+    """One file name -> (image float32 [32, 32, 1] in [0, 1], label from its folder's name)."""
+    image = tf.io.decode_png(tf.io.read_file(path), channels=1)        # uint8 [28, 28, 1]
+    image = tf.image.resize(image, IMAGE_SIZE) / 255.0                  # float32, bilinear
+    folder = tf.strings.split(path, "/")[-2]                             # "7_sneaker"
+    label = tf.argmax(tf.cast(tf.equal(folder, CLASS_FOLDERS), tf.int32))
+    return image, label
+
+
+@lesson.step("tf.data from files: list the files, read_file, decode_png, resize")
+def with_tf_data(ctx):
+    """A dataset of file names, then map: read the bytes, decode them (decode_jpeg for JPEG,
+    decode_image for either), resize to the size the model takes, scale to [0, 1]. The label
+    comes from the folder's name, as the flowers article's classes did. Careful: list_files
+    shuffles the file names unless told shuffle=False, a new order every epoch."""
+    files = tf.data.Dataset.from_tensor_slices(ctx.train.paths)
+    listed = tf.data.Dataset.list_files(str(ctx.images.train_dir / "*" / "*.png"), shuffle=False)
+    image, label = next(iter(files.map(load_png)))
+    labels = np.array([int(y) for _, y in files.map(load_png, num_parallel_calls=tf.data.AUTOTUNE)])
+    ctx.record(folder_labels_match_csv=bool(np.array_equal(labels, ctx.train.labels)))
+    return {"files listed by list_files": int(listed.cardinality()),
+            "one element": {"image": (image.shape, image.dtype.name), "label": int(label)},
+            "label from the folder equals the CSV's label, every file": bool(np.array_equal(labels,
+                                                                                       ctx.train.labels))}
+
+
+@lesson.step("cache, shuffle, batch, prefetch: in that order")
+def pipeline(ctx):
+    """map decodes every file, so cache() after it keeps the decoded images in memory and the
+    second epoch reads no file. shuffle after cache gives a new order every epoch (before
+    cache, the first epoch's order would be frozen into it); batch after shuffle mixes
+    examples, not whole batches (lesson 17); prefetch last lets the next batch be made while
+    the model works on this one."""
+    ctx.tf_data = (tf.data.Dataset.from_tensor_slices(ctx.train.paths)
+                   .map(load_png, num_parallel_calls=tf.data.AUTOTUNE)
+                   .cache()
+                   .shuffle(len(ctx.train), seed=SEED)
+                   .batch(BATCH_SIZE)
+                   .prefetch(tf.data.AUTOTUNE))
+    n, from_files = images_per_second(ctx.tf_data)
+    _, from_cache = images_per_second(ctx.tf_data)
+    ctx.record(tf_data_files_per_s=round(from_files), tf_data_cache_per_s=round(from_cache))
+    verdict = (f"the cached epoch was {from_cache / from_files:.1f}x faster: it decoded no file"
+               if from_cache > from_files else "caching did not pay off here")
+    return {"images per epoch": n, "epoch 1 (files) images/s": round(from_files),
+            "epoch 2 (cache) images/s": round(from_cache), "so": verdict}
+
+
+@lesson.step("keras.utils.image_dataset_from_directory: the same in one call")
+def with_keras(ctx):
+    """Keras reads the folder-per-class layout in one call: it lists the files, takes the
+    class names from the sorted folder names (the folders here start with the label so that
+    sorting keeps label order: sorted 'ankle_boot', 'bag', ... would not), decodes, resizes
+    and batches. It shuffles by default, with a seed for a repeatable order. It returns a
+    tf.data.Dataset, so cache and prefetch chain on as before."""
+    dataset = keras.utils.image_dataset_from_directory(
+        ctx.images.train_dir, color_mode="grayscale", image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
+        shuffle=True, seed=SEED, verbose=False)
+    class_names = dataset.class_names
+    dataset = dataset.map(lambda x, y: (x / 255.0, y))
+    if IMAGES[ctx.mode] is not None:
+        dataset = dataset.take(IMAGES[ctx.mode] // BATCH_SIZE)
+    n, rate = images_per_second(dataset.prefetch(tf.data.AUTOTUNE))
+    ctx.record(keras_directory_per_s=round(rate), keras_class_order_is_label_order=class_names == list(CLASS_FOLDERS))
+    return {"class_names": class_names, "images read": n, "images/s": round(rate)}
+
+
+class CsvImages(keras.utils.PyDataset):
+    """Batches of (images [B, 32, 32, 1], {"kind": labels [B], "attributes": [B, 4]}) from the CSV's rows.
+
+    Keras 3's PyDataset is the satellite article's keras.utils.Sequence under its new name:
+    __len__ is the number of batches, __getitem__(i) reads batch i from disk, on_epoch_end
+    reshuffles. Keras can call __getitem__ from several workers, so it must not depend on
+    the order of calls.
+    """
+
+    def __init__(self, rows, batch_size, shuffle, seed=SEED, **kwargs):
+        super().__init__(**kwargs)           # workers, use_multiprocessing, max_queue_size
+        self.rows, self.batch_size, self.shuffle = rows, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(rows))
+        self.on_epoch_end()
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)          # ceil: the last batch may be short
+
+    def __getitem__(self, i):
+        picked = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        images = np.stack([np.asarray(Image.open(self.rows.paths[j]).resize(IMAGE_SIZE, Image.BILINEAR))
+                           for j in picked])[..., None].astype(np.float32) / 255.0
+        return images, {"kind": self.rows.labels[picked], "attributes": self.rows.attributes[picked]}
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+@lesson.step("a keras.utils.PyDataset: batches read from the CSV's file names")
+def with_pydataset(ctx):
+    """The loader of the satellite article, for data that does not fit in memory: plain
+    Python that reads batch i when asked. Before training on it, check it: one pass without
+    shuffling must give every file exactly once (the article predicted on a non-shuffled
+    loader for that)."""
+    unshuffled = CsvImages(ctx.train, BATCH_SIZE, shuffle=False)
+    seen = np.concatenate([unshuffled[i][1]["kind"] for i in range(len(unshuffled))])
+    every_file_once = bool(np.array_equal(seen, ctx.train.labels))
+    shuffled = CsvImages(ctx.train, BATCH_SIZE, shuffle=True)
+    n, rate = images_per_second(shuffled[i] for i in range(len(shuffled)))
+    images, targets = shuffled[0]
+    ctx.record(pydataset_per_s=round(rate), pydataset_every_file_once=every_file_once,
+               pydataset_batches=len(shuffled))
+    return {"batches (len)": len(shuffled), "one batch": (images.shape, {k: v.shape for k, v in targets.items()}),
+            "unshuffled pass gives every file once, in CSV order": every_file_once, "images/s": round(rate)}
+
+
+def to_example(png: bytes, label: int, attributes: np.ndarray) -> tf.train.Example:
+    """One file as a tf.train.Example: its PNG bytes as they are on disk, its label and attributes."""
+    return tf.train.Example(features=tf.train.Features(feature={
+        "png": tf.train.Feature(bytes_list=tf.train.BytesList(value=[png])),
+        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+        "attributes": tf.train.Feature(float_list=tf.train.FloatList(value=attributes)),
+    }))
+
+
+FEATURES = {"png": tf.io.FixedLenFeature([], tf.string),
+            "label": tf.io.FixedLenFeature([], tf.int64),
+            "attributes": tf.io.FixedLenFeature([len(ATTRIBUTES)], tf.float32)}
+
+
+def parse(record):
+    """A serialized Example -> (image float32 [32, 32, 1], label)."""
+    example = tf.io.parse_single_example(record, FEATURES)
+    image = tf.image.resize(tf.io.decode_png(example["png"], channels=1), IMAGE_SIZE) / 255.0
+    return image, example["label"]
+
+
+@lesson.step("TFRecord: thousands of small files become a few large ones")
+def with_tfrecord(ctx):
+    """The satellite article serialised images and labels into TFRecord files, TensorFlow's
+    format for streaming: a few large files read sequentially instead of thousands of small
+    ones opened one by one (lesson 18 did it with raw pixels; here the PNG bytes go in as
+    they are, smaller, and are decoded when read). Reading them back must give the files'
+    own pixels."""
+    shards = [ctx.logdir / f"train-{i:02d}-of-{SHARDS:02d}.tfrecord" for i in range(SHARDS)]
+    writers = [tf.io.TFRecordWriter(str(p)) for p in shards]
+    for i, (path, label, attributes) in enumerate(zip(ctx.train.paths, ctx.train.labels, ctx.train.attributes)):
+        writers[i % SHARDS].write(to_example(Path(path).read_bytes(), int(label), attributes).SerializeToString())
+    for writer in writers:
+        writer.close()
+    records = (tf.data.TFRecordDataset([str(p) for p in shards], num_parallel_reads=SHARDS)
+               .map(parse, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE))
+    n, rate = images_per_second(records)
+    in_order = tf.data.TFRecordDataset([str(shards[0])]).map(parse).take(3)
+    same = all(np.array_equal(image.numpy(), load_png(ctx.train.paths[i * SHARDS])[0].numpy())
+               for i, (image, _) in enumerate(in_order))
+    ctx.record(tfrecord_per_s=round(rate), tfrecord_same_pixels=same)
+    return {"shards": [p.name for p in shards], "MB in all": round(sum(p.stat().st_size for p in shards) / 1e6, 2),
+            "images read back": n, "images/s": round(rate), "same pixels as the files": same}
+
+
+@lesson.step("four readers, one job: which to use")
+def compare(ctx):
+    """Each reader handed the model the same 32x32 images. tf.data from files and Keras's
+    directory reader run the decoding in TensorFlow's threads; the PyDataset runs Python (give
+    it workers= to parallelise); TFRecord reads a few large files. Caching decoded images
+    beats them all when they fit in memory."""
+    rates = {"tf.data, files": ctx.summary["tf_data_files_per_s"],
+             "tf.data, cache": ctx.summary["tf_data_cache_per_s"],
+             "image_dataset_from_directory": ctx.summary["keras_directory_per_s"],
+             "PyDataset": ctx.summary["pydataset_per_s"],
+             "TFRecord": ctx.summary["tfrecord_per_s"]}
+    fastest = max(rates, key=rates.get)
+    ctx.record(fastest_reader=fastest)
+    return {**{f"{name} images/s": rate for name, rate in rates.items()}, "fastest here": fastest}
+
+
+if __name__ == "__main__":
+    raise SystemExit(lesson.main())
