@@ -90,10 +90,30 @@ def _flagship(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.serve.model_config import ModelConfig, ModelConfigError, read_model_config
+    from lowtf.serve.model_store import VersionPolicy
     from lowtf.serve.server import serve
 
-    return serve(args.model_base_path, args.model_name, args.rest_api_port, args.host, args.max_body_bytes,
-                 grpc_port=args.port)
+    if args.model_config_file:
+        if args.model_base_path:
+            print("error: give --model_config_file or --model_base_path, not both (the config file names each "
+                  "model's base path)", file=sys.stderr)
+            return 2
+        try:
+            configs = read_model_config(args.model_config_file)
+        except ModelConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    elif args.model_base_path:
+        configs = [ModelConfig(args.model_name, Path(args.model_base_path), VersionPolicy())]
+    else:
+        print("error: say what to serve: --model_base_path=DIR (with --model_name) or --model_config_file=FILE",
+              file=sys.stderr)
+        return 2
+    return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
+                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -257,8 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     main_job.set_defaults(func=_flagship)
 
     srv = sub.add_parser("serve", help="serve SavedModels over TF Serving's REST API")
-    srv.add_argument("--model_base_path", required=True, help="folder with version folders 1/, 2/, ...")
-    srv.add_argument("--model_name", required=True)
+    srv.add_argument("--model_base_path", help="folder with version folders 1/, 2/, ...; the newest is served")
+    srv.add_argument("--model_name", default="default", help="the name in the URL (default: default, as TF Serving)")
+    srv.add_argument("--model_config_file", help="several models, in TF Serving's text format: model_config_list { "
+                     "config { name: 'a' base_path: '/models/a' model_version_policy { all {} } } config { ... } }")
+    srv.add_argument("--file_system_poll_wait_seconds", type=_at_least(0), default=1,
+                     help="how often to look for new versions (default 1; 0: only at start)")
+    srv.add_argument("--rest_api_timeout_in_ms", type=_at_least(0), default=30000,
+                     help="a REST request still running after this long gets 504 (default 30000; 0: no limit)")
     srv.add_argument("--rest_api_port", type=_port, default=8501, help="the REST API's port (default 8501)")
     srv.add_argument("--port", type=_port, default=None,
                      help="the gRPC API's port, as in TF Serving (TF Serving always opens it, on 8500 by default; "

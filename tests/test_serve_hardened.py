@@ -10,7 +10,7 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from conftest import PYTHON, free_port
-from lowtf.serve.model_store import ModelStore
+from lowtf.serve.model_store import Models, ModelStore
 from lowtf.serve.server import make_server
 
 
@@ -29,11 +29,11 @@ def served(tmp_path):
     base_path = tmp_path / "affine"
     export_affine(base_path, 1, 1.0)
     log = []
-    store = ModelStore(base_path, "affine", poll_seconds=0.2, log=log.append)
-    server = make_server(store, "127.0.0.1", free_port(), max_body_bytes=100_000, idle_seconds=1.0)
+    models = Models([ModelStore(base_path, "affine", log=log.append)], poll_seconds=0.2)
+    server = make_server(models, "127.0.0.1", free_port(), max_body_bytes=100_000, idle_seconds=1.0)
     stop = threading.Event()
     threads = [threading.Thread(target=server.serve_forever, daemon=True),
-               threading.Thread(target=store.poll_forever, args=(stop,), daemon=True)]
+               threading.Thread(target=models.poll_forever, args=(stop,), daemon=True)]
     for t in threads:
         t.start()
     try:

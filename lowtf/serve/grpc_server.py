@@ -19,7 +19,7 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      predict_pb2, prediction_service_pb2_grpc)
 
 from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.model_store import ModelStore, NotFound
+from lowtf.serve.model_store import Models, NotFound
 
 
 def _version(spec) -> Optional[int]:
@@ -40,24 +40,27 @@ class _Errors:
             return False
         if isinstance(error, NotFound):
             self.context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+        if isinstance(error, tf.errors.DeadlineExceededError):
+            self.context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline exceeded while running the model")
         if isinstance(error, (ValueError, KeyError, tf.errors.InvalidArgumentError)):
             message = getattr(error, "message", None) or str(error)
             self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, message.strip().splitlines()[0][:500])
         return False
 
 
-class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, store: ModelStore):
-        self.store = store
+def _timeout_ms(context) -> Optional[int]:
+    """What is left of the client's deadline, for Session.run (None: the client set none)."""
+    left = context.time_remaining()
+    return None if left is None or left > 10 ** 6 else int(left * 1000)
 
-    def _check_name(self, spec, context) -> None:
-        if spec.name != self.store.name:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({spec.name})")
+
+class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
+    def __init__(self, models: Models):
+        self.models = models
 
     def Predict(self, request, context):
-        self._check_name(request.model_spec, context)
         signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
+        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
             if signature not in model.signatures:
                 raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def")
             expected = model.signatures[signature]
@@ -66,11 +69,11 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 raise ValueError(f"input(s) {missing} missing from the request; the signature takes "
                                  f"{sorted(expected.inputs)}")
             feeds = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
-            outputs = model.run(signature, feeds)
+            outputs = model.run(signature, feeds, timeout_ms=_timeout_ms(context))
             version = model.version
         wanted = set(request.output_filter) or set(outputs)
         response = predict_pb2.PredictResponse()
-        response.model_spec.name = self.store.name
+        response.model_spec.name = request.model_spec.name
         response.model_spec.version.value = version
         response.model_spec.signature_name = signature
         for name, value in outputs.items():
@@ -79,45 +82,45 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
     def GetModelMetadata(self, request, context):
-        self._check_name(request.model_spec, context)
         if list(request.metadata_field) != ["signature_def"]:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Metadata field(s) other than signature_def "
                                                             "are not supported")
-        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
+        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
             defs = get_model_metadata_pb2.SignatureDefMap()
             for name, proto in model.signature_defs.items():
                 defs.signature_def[name].CopyFrom(proto)
             version = model.version
         response = get_model_metadata_pb2.GetModelMetadataResponse()
-        response.model_spec.name = self.store.name
+        response.model_spec.name = request.model_spec.name
         response.model_spec.version.value = version
         response.metadata["signature_def"].Pack(defs)
         return response
 
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, store: ModelStore):
-        self.store = store
+    def __init__(self, models: Models):
+        self.models = models
 
     def GetModelStatus(self, request, context):
-        if request.model_spec.name != self.store.name:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Latest({request.model_spec.name})")
-        with _Errors(context), self.store.use(_version(request.model_spec)) as model:
-            version = model.version
+        version = _version(request.model_spec)
+        with _Errors(context):
+            store = self.models[request.model_spec.name]
+            store.get(version)                       # NOT_FOUND when that version is not served
         response = get_model_status_pb2.GetModelStatusResponse()
-        status = response.model_version_status.add()
-        status.version = version
-        status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+        for served in ([version] if version is not None else reversed(store.serving_versions)):
+            status = response.model_version_status.add()
+            status.version = served
+            status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
         return response
 
 
-def make_grpc_server(store: ModelStore, host: str, port: int, threads: int = 8) -> grpc.Server:
+def make_grpc_server(models: Models, host: str, port: int, threads: int = 8) -> grpc.Server:
     """A started gRPC server on host:port; raises OSError if the port cannot be bound."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads),
                          options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
                                   ("grpc.so_reuseport", 0)])
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(store), server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(store), server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(models), server)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(models), server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as e:

@@ -1,9 +1,11 @@
-"""Versioned SavedModels on disk, loaded into Sessions; the newest version is served.
+"""Versioned SavedModels on disk, loaded into Sessions and served by version policy.
 
-``ModelStore(base_path, name)`` scans ``base_path`` for integer-named folders holding a
-``saved_model.pb``. ``refresh()`` (the server's poller thread calls it once a second) loads
-a version that appeared since, so a new export is picked up without a restart and without
-failing a request: the version it replaces is closed only after its last request.
+``ModelStore(base_path, name, policy)`` scans ``base_path`` for integer-named folders holding a
+``saved_model.pb`` and serves the versions its ``VersionPolicy`` picks (TF Serving's: the
+latest N, all, or specific ones). ``refresh()`` (the server's poller thread calls it every
+``--file_system_poll_wait_seconds``) loads what appeared since, so a new export is picked up
+without a restart and without failing a request: a version leaving service is closed only
+after its last request. ``Models`` holds the stores of every model a server serves.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -54,10 +56,13 @@ class LoadedModel:
     in_flight: int = 0     # requests running on this version now
     retired: bool = False  # a newer version took over: close the Session when the last request ends
 
-    def run(self, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def run(self, signature: str, feeds: dict[str, np.ndarray], timeout_ms: Optional[int] = None
+            ) -> dict[str, np.ndarray]:
+        """Run ``signature`` on ``feeds``; past ``timeout_ms`` it raises ``tf.errors.DeadlineExceededError``."""
         sig = self.signatures[signature]
         fetch = {k: spec.name for k, spec in sig.outputs.items()}
-        return self.session.run(fetch, {sig.inputs[k].name: v for k, v in feeds.items()})
+        options = tf.RunOptions(timeout_in_ms=max(1, timeout_ms)) if timeout_ms is not None else None
+        return self.session.run(fetch, {sig.inputs[k].name: v for k, v in feeds.items()}, options=options)
 
 
 def _spec(info) -> TensorSpec:
@@ -81,91 +86,162 @@ def load_version(path: Path, version: int) -> LoadedModel:
                        {name: meta.signature_def[name] for name in signatures})
 
 
-class ModelStore:
-    """The versions of one model: the newest loaded one is served; a new version is loaded off the
-    request path by ``refresh`` (a poller thread calls it), and the one it replaces stays open
-    until its last in-flight request has finished. A version that fails to load is reported once
-    (``log``) and the last good one keeps serving, as TF Serving does."""
+@dataclass(frozen=True)
+class VersionPolicy:
+    """Which versions on disk to serve: ``latest`` (the newest ``num_versions``), ``all``, or ``specific``."""
 
-    def __init__(self, base_path: str | Path, name: str, poll_seconds: float = 1.0,
+    kind: str = "latest"
+    num_versions: int = 1
+    versions: tuple = ()
+
+    def __post_init__(self):
+        if self.kind not in ("latest", "all", "specific"):
+            raise ValueError(f"version policy must be latest, all or specific, got {self.kind!r}")
+        if self.kind == "latest" and self.num_versions < 1:
+            raise ValueError(f"latest {{ num_versions }} must be at least 1, got {self.num_versions}")
+        if self.kind == "specific" and not self.versions:
+            raise ValueError("a specific version policy needs at least one version")
+
+    def candidates(self, on_disk: list[int]) -> list[int]:
+        """The versions worth trying, newest first (``latest`` takes the newest that load)."""
+        newest_first = sorted(on_disk, reverse=True)
+        if self.kind == "specific":
+            return [v for v in newest_first if v in self.versions]
+        return newest_first
+
+
+class ModelStore:
+    """The versions of one model: those the policy picks are loaded off the request path by
+    ``refresh`` (a poller thread calls it), and a version leaving service stays open until its
+    last in-flight request has finished. A version that fails to load is reported once
+    (``log``) and the versions already loaded keep serving, as TF Serving does."""
+
+    def __init__(self, base_path: str | Path, name: str, policy: VersionPolicy = VersionPolicy(),
                  log: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True)):
         self.base_path = Path(base_path)
         self.name = name
-        self.poll_seconds = poll_seconds
+        self.policy = policy
         self.log = log
         self._lock = threading.Lock()
-        self._current: Optional[LoadedModel] = None
+        self._serving: dict[int, LoadedModel] = {}
         self._failed: dict[int, float] = {}    # version -> mtime of the saved_model.pb that failed
         if not self.base_path.is_dir():
-            raise FileNotFoundError(f"model base path {self.base_path} does not exist; export a model there first")
+            raise FileNotFoundError(f"model base path {self.base_path} of model {name} does not exist; "
+                                    "export a model there first")
         self.refresh()
 
     @property
     def current_version(self) -> Optional[int]:
-        return self._current.version if self._current is not None else None
+        """The newest version being served (what a request without a version gets), or None."""
+        return max(self._serving) if self._serving else None
+
+    @property
+    def serving_versions(self) -> list[int]:
+        return sorted(self._serving)
 
     def versions_on_disk(self) -> list[int]:
         return sorted(int(p.name) for p in self.base_path.iterdir()
                       if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").exists())
 
-    def refresh(self) -> None:
-        """Load the newest version on disk if it is newer than the one served (and did not fail as it is)."""
-        for version in reversed(self.versions_on_disk()):
-            if self._current is not None and version <= self._current.version:
-                return
-            pb = self.base_path / str(version) / "saved_model.pb"
-            try:
-                mtime = pb.stat().st_mtime
-            except OSError:
-                continue   # removed while we looked
-            if self._failed.get(version) == mtime:
-                continue   # failed before and unchanged since: try an older one
-            try:
-                new = load_version(self.base_path / str(version), version)
-            except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
-                self._failed[version] = mtime
-                reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
-                self.log(f"lowtf serve: version {version} of {self.name} did not load ({type(e).__name__}: "
-                         f"{reason}); still serving version {self._current.version if self._current else 'none'}")
-                continue
-            with self._lock:
-                old, self._current = self._current, new
-                if old is not None:
-                    old.retired = True
-                    close_now = old.in_flight == 0
-            if old is not None and close_now:
-                old.session.close()
-            self.log(f"lowtf serve: serving version {version} of {self.name}")
-            return
+    def _load(self, version: int) -> Optional[LoadedModel]:
+        """The loaded version, or None when it failed (now, or before and unchanged since)."""
+        if version in self._serving:
+            return self._serving[version]
+        pb = self.base_path / str(version) / "saved_model.pb"
+        try:
+            mtime = pb.stat().st_mtime
+        except OSError:
+            return None   # removed while we looked
+        if self._failed.get(version) == mtime:
+            return None
+        try:
+            return load_version(self.base_path / str(version), version)
+        except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
+            self._failed[version] = mtime
+            reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            self.log(f"lowtf serve: version {version} of {self.name} did not load ({type(e).__name__}: "
+                     f"{reason}); still serving {self._describe(self.serving_versions)}")
+            return None
 
-    def poll_forever(self, stop: threading.Event) -> None:
-        """Call ``refresh`` every ``poll_seconds`` until ``stop`` is set (run it on a thread)."""
-        while not stop.wait(self.poll_seconds):
-            try:
-                self.refresh()
-            except OSError as e:   # the base folder itself vanished: keep serving what is loaded
-                self.log(f"lowtf serve: cannot read {self.base_path} ({e.strerror}); still serving")
+    @staticmethod
+    def _describe(versions: list[int]) -> str:
+        return ("version " + ", ".join(map(str, versions))) if versions else "no version"
+
+    def refresh(self) -> None:
+        """Serve what the policy picks from the versions on disk now; retire the rest."""
+        wanted: dict[int, LoadedModel] = {}
+        for version in self.policy.candidates(self.versions_on_disk()):
+            if self.policy.kind == "latest" and len(wanted) == self.policy.num_versions:
+                break
+            loaded = self._load(version)
+            if loaded is not None:
+                wanted[version] = loaded
+        if not wanted and self._serving:
+            return   # nothing on disk loads any more (removed or broken): keep serving what is loaded
+        with self._lock:
+            leaving = [m for v, m in self._serving.items() if v not in wanted]
+            added = sorted(set(wanted) - set(self._serving))
+            self._serving = wanted
+            close_now = []
+            for model in leaving:
+                model.retired = True
+                if model.in_flight == 0:
+                    close_now.append(model)
+        for model in close_now:
+            model.session.close()
+        if added or leaving:
+            self.log(f"lowtf serve: serving {self._describe(self.serving_versions)} of {self.name}")
 
     @contextlib.contextmanager
     def use(self, version: Optional[int] = None) -> Iterator[LoadedModel]:
-        """The model to run one request on, kept open until the request is done."""
+        """The model to run one request on (the newest served when ``version`` is None), kept open until
+        the request is done."""
         with self._lock:
-            current = self._current
-            if current is None:
-                raise NotFound(f"Servable not found for request: Latest({self.name})")
-            if version is not None and version != current.version:
-                raise NotFound(f"Servable not found for request: Specific({self.name}, {version})")
-            current.in_flight += 1
+            if version is None:
+                if not self._serving:
+                    raise NotFound(f"Servable not found for request: Latest({self.name})")
+                model = self._serving[max(self._serving)]
+            else:
+                model = self._serving.get(version)
+                if model is None:
+                    raise NotFound(f"Servable not found for request: Specific({self.name}, {version})")
+            model.in_flight += 1
         try:
-            yield current
+            yield model
         finally:
             with self._lock:
-                current.in_flight -= 1
-                close_now = current.retired and current.in_flight == 0
+                model.in_flight -= 1
+                close_now = model.retired and model.in_flight == 0
             if close_now:
-                current.session.close()
+                model.session.close()
 
     def get(self, version: Optional[int] = None) -> LoadedModel:
         """The model being served (for status and metadata, which do not run it)."""
         with self.use(version) as model:
             return model
+
+
+class Models:
+    """Every model one server serves, by name, and the poller that keeps them current."""
+
+    def __init__(self, stores: Iterable[ModelStore], poll_seconds: float = 1.0):
+        self.stores = {store.name: store for store in stores}
+        self.poll_seconds = poll_seconds
+
+    def __getitem__(self, name: str) -> ModelStore:
+        store = self.stores.get(name)
+        if store is None:
+            raise NotFound(f"Servable not found for request: Latest({name})")
+        return store
+
+    def poll_forever(self, stop: threading.Event) -> None:
+        """Refresh every store every ``poll_seconds`` until ``stop`` is set (run it on a thread);
+        with ``poll_seconds`` 0 the disk was read once, at start, as in TF Serving."""
+        if self.poll_seconds <= 0:
+            return
+        while not stop.wait(self.poll_seconds):
+            for store in self.stores.values():
+                try:
+                    store.refresh()
+                except OSError as e:   # the base folder itself vanished: keep serving what is loaded
+                    store.log(f"lowtf serve: cannot read {store.base_path} ({e.strerror}); still serving")

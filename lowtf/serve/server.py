@@ -6,7 +6,8 @@
 
 Errors are ``{"error": "..."}`` with 400 (bad JSON, wrong shape or dtype, missing input),
 404 (unknown model, version or signature), 413 (body over the limit), 501 (classify and
-regress). Requests run on threads; a bad request never takes the server down.
+regress), 503 (busy), 504 (past ``--rest_api_timeout_in_ms``). Requests run on threads; a bad
+request never takes the server down.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from typing import Optional
 import tensorflow.compat.v1 as tf
 
 from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.model_store import ModelStore, NotFound
+from lowtf.serve.model_config import ModelConfig
+from lowtf.serve.model_store import Models, ModelStore, NotFound
 from lowtf.serve.predict_request import BadRequest, format_predict, parse_predict
 
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{1,18}))?"
@@ -30,6 +32,7 @@ ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DECODING_AT_ONCE = 2        # requests whose JSON is decoded at the same time (a 16 MB body costs ~1.4 GB)
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
+DEFAULT_TIMEOUT_MS = 30000  # TF Serving's --rest_api_timeout_in_ms default
 
 
 class HttpError(Exception):
@@ -83,15 +86,14 @@ class Handler(BaseHTTPRequestHandler):
         if not match:
             raise HttpError(404, f"Malformed request: {self.command} {self.path}; "
                                  "expected /v1/models/NAME[/versions/N][:predict|/metadata]")
-        name, version, verb = match["name"], match["version"], match["verb"] or ""
-        if name != self.server.store.name:
-            raise HttpError(404, f"Servable not found for request: Latest({name})")
-        return (int(version) if version else None), verb
+        store = self.server.models[match["name"]]
+        return store, (int(match["version"]) if match["version"] else None), match["verb"] or ""
 
     def _handle(self, action) -> None:
         started = time.perf_counter()
         self._status = 500
         self._body_read = False
+        self._started = started
         try:
             action()
         except HttpError as e:
@@ -104,6 +106,9 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(400, {"error": str(e)})
         except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as e:
             self._reply(400, {"error": e.message.splitlines()[0]})
+        except tf.errors.DeadlineExceededError:
+            self._reply(504, {"error": f"Deadline exceeded: the request took over {self.server.timeout_ms} ms "
+                                       "(--rest_api_timeout_in_ms)"})
         except Exception as e:  # the server must survive anything a request triggers; say what, no paths
             self._discard_body()
             self._reply(500, {"error": f"{type(e).__name__} while serving the request"})
@@ -123,12 +128,13 @@ class Handler(BaseHTTPRequestHandler):
         self._handle(self._post)
 
     def _get(self) -> None:
-        version, verb = self._route()
-        store: ModelStore = self.server.store
+        store, version, verb = self._route()
         model = store.get(version)
         if verb == "":
-            self._reply(200, {"model_version_status": [{"version": str(model.version), "state": "AVAILABLE",
-                                                        "status": {"error_code": "OK", "error_message": ""}}]})
+            versions = [version] if version is not None else reversed(store.serving_versions)
+            self._reply(200, {"model_version_status": [{"version": str(v), "state": "AVAILABLE",
+                                                        "status": {"error_code": "OK", "error_message": ""}}
+                                                       for v in versions]})
         elif verb == "/metadata":
             defs = {name: {"inputs": {k: s.to_json() for k, s in sig.inputs.items()},
                            "outputs": {k: s.to_json() for k, s in sig.outputs.items()},
@@ -158,8 +164,17 @@ class Handler(BaseHTTPRequestHandler):
         except RecursionError:
             raise HttpError(400, "JSON Parse error: nested too deeply") from None
 
+    def _remaining_ms(self) -> Optional[int]:
+        """Milliseconds left of ``--rest_api_timeout_in_ms`` for this request (None: no limit)."""
+        if not self.server.timeout_ms:
+            return None
+        left = self.server.timeout_ms - int((time.perf_counter() - self._started) * 1000)
+        if left <= 0:
+            raise tf.errors.DeadlineExceededError(None, None, "deadline exceeded")
+        return left
+
     def _post(self) -> None:
-        version, verb = self._route()
+        store, version, verb = self._route()
         if verb in (":classify", ":regress"):
             self._read_json()
             raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
@@ -167,19 +182,22 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(405, "POST is for :predict")
         # At most DECODING_AT_ONCE bodies are decoded and run at a time: the others wait their turn
         # (up to a minute, then 503) instead of all holding their decoded copies in memory at once.
-        if not self.server.decoding.acquire(timeout=60):
+        wait = self._remaining_ms()
+        if not self.server.decoding.acquire(timeout=60 if wait is None else wait / 1000):
+            if wait is not None:
+                self._remaining_ms()     # raises DeadlineExceeded when the time is up
             raise HttpError(503, "the server is busy; try again")
         try:
             body = self._read_json()
             signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
             if not isinstance(signature, str):
                 raise HttpError(400, f"signature_name must be a string, got {type(signature).__name__}")
-            with self.server.store.use(version) as model:
+            with store.use(version) as model:
                 if signature not in model.signatures:
                     raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
                                    f"available: {sorted(model.signatures)}")
                 feeds, fmt = parse_predict(body, model.signatures[signature])
-                outputs = model.run(signature, feeds)
+                outputs = model.run(signature, feeds, timeout_ms=self._remaining_ms())
         finally:
             self.server.decoding.release()
         self._reply(200, format_predict(outputs, fmt))
@@ -190,48 +208,67 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def make_server(store: ModelStore, host: str = "127.0.0.1", port: int = 8501,
-                max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS) -> ThreadingHTTPServer:
+def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
+                max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS,
+                timeout_ms: int = DEFAULT_TIMEOUT_MS) -> ThreadingHTTPServer:
+    """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit."""
     handler = type("Handler", (Handler,), {"timeout": idle_seconds})
     server = _Server((host, port), handler)
     server.daemon_threads = True
-    server.store, server.max_body_bytes = store, max_body_bytes
+    server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
     server.decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
     return server
 
 
-def serve(model_base_path: str, model_name: str, port: int = 8501, host: str = "127.0.0.1",
-          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0, grpc_port: Optional[int] = None) -> int:
-    """Run until interrupted; prints the address once it is listening."""
+def load_models(configs: list[ModelConfig], poll_seconds: float) -> Models:
+    """A store per configured model, each with what it could load now; raises ``StartError``."""
+    stores = []
+    for config in configs:
+        try:
+            store = ModelStore(config.base_path, config.name, config.policy)
+        except FileNotFoundError as e:
+            raise StartError(str(e)) from None
+        if store.current_version is None and store.versions_on_disk():
+            raise StartError(f"no version of {config.name} in {config.base_path} could be loaded "
+                             "(the reasons are above); export it again")
+        stores.append(store)
+    return Models(stores, poll_seconds)
+
+
+class StartError(RuntimeError):
+    """The server cannot start; the message says why and what to change."""
+
+
+def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
+          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0, grpc_port: Optional[int] = None,
+          timeout_ms: int = DEFAULT_TIMEOUT_MS) -> int:
+    """Run until interrupted; prints each model's address once it is listening."""
     try:
-        store = ModelStore(model_base_path, model_name, poll_seconds)
-    except FileNotFoundError as e:
+        models = load_models(configs, poll_seconds)
+    except StartError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if store.current_version is None and store.versions_on_disk():
-        print(f"error: no version of {model_name} in {model_base_path} could be loaded (the reasons are above); "
-              "export it again", file=sys.stderr)
-        return 2
     try:
-        server = make_server(store, host, port, max_body_bytes)
+        server = make_server(models, host, port, max_body_bytes, timeout_ms=timeout_ms)
     except OSError as e:
-        print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --port", file=sys.stderr)
+        print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --rest_api_port", file=sys.stderr)
         return 2
     grpc_server = None
     if grpc_port is not None:
         from lowtf.serve.grpc_server import make_grpc_server
 
         try:
-            grpc_server = make_grpc_server(store, host, grpc_port)
+            grpc_server = make_grpc_server(models, host, grpc_port)
         except OSError:
             server.server_close()
             print(f"error: cannot listen on {host}:{grpc_port} for gRPC; choose another --port", file=sys.stderr)
             return 2
-    version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
-    print(f"lowtf serve: model {model_name} version {version} at http://{host}:{port}/v1/models/{model_name}"
-          + (f" and gRPC {host}:{grpc_port}" if grpc_server else ""), flush=True)
+    for name, store in models.stores.items():
+        version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
+        print(f"lowtf serve: model {name} version {version} at http://{host}:{port}/v1/models/{name}"
+              + (f" and gRPC {host}:{grpc_port}" if grpc_server else ""), flush=True)
     stop = threading.Event()
-    threading.Thread(target=store.poll_forever, args=(stop,), daemon=True).start()
+    threading.Thread(target=models.poll_forever, args=(stop,), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

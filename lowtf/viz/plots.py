@@ -89,3 +89,23 @@ def plot_confusion(matrix: np.ndarray, path: str | Path, names: Optional[Sequenc
     errors = int(matrix.sum() - np.trace(matrix))
     ax.set_title((title + ": " if title else "") + f"{errors} errors in {int(matrix.sum()):,} test images")
     return _save(fig, path)
+
+
+def transfer_plot(table: Mapping[int, Mapping[str, float]], path: str | Path, title: str = "") -> Path:
+    """Test accuracy against the number of labelled images (log scale), one line per variant.
+
+    ``table``: ``{labels: {"scratch": acc, "frozen": acc, "fine-tuned": acc}}`` (lesson 25)."""
+    counts = sorted(table)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for variant, marker in zip(table[counts[0]], "osD"):
+        values = [table[n][variant] for n in counts]
+        ax.plot(counts, values, "-" + marker, label=variant)
+        for n, v in zip(counts, values):
+            ax.annotate(f"{v:.3f}", (n, v), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xticks(counts, [f"{n:,}" for n in counts])
+    ax.minorticks_off()
+    ax.set(xlabel="labelled images of the new task", ylabel="test accuracy", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,190 @@
+"""Transfer learning the flowers article's way: a trained base, headless under GlobalAveragePooling2D, frozen, then fine-tuned."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from lowtf.data.fashion_mnist import CLASSES
+from lowtf.data.splits import load_splits
+from lowtf.viz.plots import transfer_plot
+
+lesson = Lesson("25", "keras transfer")
+
+# --- knobs -----------------------------------------------------------------------------
+SOURCE_CLASSES = (0, 1, 2, 5, 8)        # T-shirt/top, Trouser, Pullover, Sandal, Bag: the big labelled set
+TARGET_CLASSES = (3, 4, 6, 7, 9)        # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
+SOURCE_EPOCHS = {"fast": 1, "full": 2}
+SOURCE_IMAGES = {"fast": 8000, "full": None}    # None: all 30,000 of the five source classes
+LABELS = {"fast": (100, 1000, 3000), "full": (100, 1000, None)}   # None: all 30,000 of the target classes
+EPOCHS_PER_RUN = {"fast": 3, "full": 3}          # passes over the labelled images, at least MIN_STEPS steps
+MIN_STEPS = {"fast": 80, "full": 200}
+FINE_TUNE_STEPS = {"fast": 40, "full": 200}
+TEST_IMAGES = {"fast": 2000, "full": None}       # of the target classes' 5,000 test images
+BATCH_SIZE = 32
+LEARNING_RATE = 1e-3
+HEAD_RATE = 3e-2                        # a frozen base leaves a linear classifier: it takes a larger step
+SOURCE_RATE = 2e-3
+SEED = 25
+
+
+def keep_eager():
+    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
+    if not tf.executing_eagerly():
+        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
+                           "(lowtf lesson 25), not after a graph-mode lesson")
+
+
+def subset(images, labels, classes, n=None, seed=SEED):
+    """The images of ``classes`` (shuffled, the first ``n``), as float32 in [0, 1], labels renumbered 0..4."""
+    keep = np.flatnonzero(np.isin(labels, classes))
+    keep = np.random.default_rng(seed).permutation(keep)[:n]
+    return images[keep].astype(np.float32) / 255.0, np.searchsorted(classes, labels[keep])
+
+
+def conv_base() -> keras.Model:
+    """[N, 28, 28, 1] -> feature maps [N, 7, 7, 64]: three blocks of 3x3 convolutions, the last one "top"."""
+    image = keras.Input((28, 28, 1))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv1")(image)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv2")(x)
+    x = layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv1")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv2")(x)
+    x = layers.MaxPooling2D(2, name="block2_pool")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="top_conv1")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="top_conv2")(x)
+    return keras.Model(image, x, name="base")
+
+
+def with_head(base: keras.Model) -> keras.Model:
+    """base -> GlobalAveragePooling2D (one number per feature map: [N, 64]) -> Dense(5, softmax)."""
+    image = keras.Input((28, 28, 1))
+    features = layers.GlobalAveragePooling2D()(base(image, training=False))
+    return keras.Model(image, layers.Dense(5, activation="softmax", name="head")(features))
+
+
+def compiled(model: keras.Model, rate: float) -> keras.Model:
+    model.compile(keras.optimizers.Adam(rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@lesson.step("the base: a small convolutional network trained on the big labelled set")
+def pretrain(ctx):
+    """The flowers article took InceptionV3 trained on ImageNet (1.4 million labelled
+    photos). Nothing can be downloaded here, so the course makes its own stand-in: a
+    three-block convolutional base trained on five Fashion-MNIST classes (T-shirts,
+    trousers, pullovers, sandals, bags). The new task is the other five (dresses, coats,
+    shirts, sneakers, ankle boots): related pictures, but classes the base never saw, as
+    ImageNet never labelled the article's flowers by species."""
+    keep_eager()
+    keras.utils.set_random_seed(SEED)
+    splits = load_splits("fashion_mnist", validation_size=0)
+    x, y = subset(splits.train.images, splits.train.labels, SOURCE_CLASSES, SOURCE_IMAGES[ctx.mode])
+    ctx.base = conv_base()
+    source = compiled(with_head(ctx.base), SOURCE_RATE)
+    source.fit(x, y, batch_size=128, epochs=SOURCE_EPOCHS[ctx.mode], verbose=0)
+    tx, ty = subset(splits.test.images, splits.test.labels, SOURCE_CLASSES)
+    accuracy = source.evaluate(tx, ty, batch_size=500, verbose=0)[1]
+    ctx.base.save(ctx.logdir / "base.keras")
+    ctx.target_train = subset(splits.train.images, splits.train.labels, TARGET_CLASSES)
+    ctx.target_test = subset(splits.test.images, splits.test.labels, TARGET_CLASSES, TEST_IMAGES[ctx.mode])
+    ctx.record(source_images=len(y), source_test_accuracy=round(accuracy, 4), base_parameters=ctx.base.count_params())
+    return {"source classes": [CLASSES[c] for c in SOURCE_CLASSES], "trained on": len(y),
+            "its test accuracy on them": round(accuracy, 4), "base parameters": ctx.base.count_params(),
+            "new task": [CLASSES[c] for c in TARGET_CLASSES], "saved": ctx.logdir / "base.keras"}
+
+
+@lesson.step("where ImageNet weights would slot in")
+def imagenet(ctx):
+    """With a network connection, the article's base is one line:
+        base = keras.applications.InceptionV3(include_top=False, weights="imagenet")
+    include_top=False drops ImageNet's 1000-class head and leaves feature maps; weights=
+    "imagenet" downloads the trained weights. Built here with weights=None (nothing is
+    downloaded, so it is untrained) to show the shapes: the rest of the lesson is the same
+    with either base. Real bases want colour images of their own size (75x75 at least for
+    InceptionV3), so Fashion-MNIST would be resized and repeated to three channels first."""
+    inception = keras.applications.InceptionV3(include_top=False, weights=None, input_shape=(75, 75, 3))
+    return {"InceptionV3 base output": tuple(inception.output.shape), "its parameters": inception.count_params(),
+            "ours": (tuple(ctx.base.output.shape), ctx.base.count_params())}
+
+
+def steps_for(n: int, ctx) -> int:
+    return max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE)
+
+
+def train_head(model: keras.Model, x, y, steps: int) -> None:
+    """``steps`` batches of ``BATCH_SIZE`` drawn from (x, y), reshuffled every pass."""
+    stream = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=SEED).repeat()
+              .batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE))
+    model.fit(stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+
+
+@lesson.step("scratch, frozen, fine-tuned: at 100, 1,000 and many labels")
+def compare(ctx):
+    """For each number of labelled images of the new task, three models, each with the
+    same head (GlobalAveragePooling2D + Dense(5)):
+      scratch    - a fresh base, everything trained on the few labels;
+      frozen     - the trained base with base.trainable = False: only the head's 325
+                   weights learn (at a larger rate, 3e-2: it is a linear classifier on
+                   fixed features);
+      fine-tuned - the frozen model, then its top block unfrozen and trained on at a 10x
+                   lower rate, 1e-4 (after the head has learned: a random head's large
+                   gradients would wreck the base's features).
+    Changing trainable needs a new compile to take effect."""
+    x_all, y_all = ctx.target_train
+    tx, ty = ctx.target_test
+    table = {}
+    for n in LABELS[ctx.mode]:
+        x, y = x_all[:n], y_all[:n]
+        keras.utils.set_random_seed(SEED)
+        scratch = compiled(with_head(conv_base()), LEARNING_RATE)
+        train_head(scratch, x, y, steps_for(len(y), ctx))
+
+        base = keras.models.load_model(ctx.logdir / "base.keras")
+        base.trainable = False
+        frozen = compiled(with_head(base), HEAD_RATE)
+        train_head(frozen, x, y, steps_for(len(y), ctx))
+        frozen_accuracy = frozen.evaluate(tx, ty, batch_size=500, verbose=0)[1]
+
+        base.trainable = True
+        for layer in base.layers:
+            layer.trainable = layer.name.startswith("top_")
+        tuned = compiled(frozen, LEARNING_RATE / 10)          # the same model, recompiled: 1e-4
+        train_head(tuned, x, y, FINE_TUNE_STEPS[ctx.mode])
+        table[len(y)] = {"scratch": round(scratch.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4),
+                         "frozen": round(frozen_accuracy, 4),
+                         "fine-tuned": round(tuned.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)}
+    ctx.table = table
+    ctx.record(transfer={str(n): row for n, row in table.items()})
+    return {f"{n:,} labels": row for n, row in table.items()}
+
+
+@lesson.step("what the numbers say")
+def verdict(ctx):
+    """Transfer should pay most when labels are few: the base brings features learned from
+    many images. With many labels, training from scratch catches up. transfer.png plots the
+    table; the verdict below is computed from it."""
+    counts = sorted(ctx.table)
+    gain = {n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"]) - ctx.table[n]["scratch"] for n in counts}
+    few, many = counts[0], counts[-1]
+    helped_few = gain[few] > 0
+    shrinks = gain[many] < gain[few]
+    picture = transfer_plot(ctx.table, ctx.logdir / "transfer.png",
+                            title="the new task (5 classes the base never saw): test accuracy")
+    ctx.record(gain_with_few_labels=round(gain[few], 4), gain_with_many_labels=round(gain[many], 4),
+               transfer_helped_with_few=helped_few, gain_shrinks_with_labels=shrinks)
+    if not helped_few:
+        says = f"transfer did not help here: {gain[few]:+.3f} against scratch with {few:,} labels"
+    elif gain[many] < 0:
+        says = (f"transfer helped with {few:,} labels ({gain[few]:+.3f} over scratch); with {many:,} labels "
+                f"scratch caught up and passed it ({gain[many]:+.3f})")
+    else:
+        says = (f"transfer helped with {few:,} labels ({gain[few]:+.3f} over scratch); with {many:,} labels the "
+                f"gain was {gain[many]:+.3f}" + (", smaller: scratch catches up" if shrinks else ", not smaller"))
+    return {"best transfer minus scratch": {f"{n:,}": round(g, 4) for n, g in gain.items()}, "so": says,
+            "plot": picture}
+
+
+if __name__ == "__main__":
+    raise SystemExit(lesson.main())

@@ -1,0 +1,80 @@
+"""TF Serving's ``--model_config_file``: several models, each with a base path and a version policy.
+
+The file is TF Serving's own text format (a ``ModelServerConfig`` protocol buffer, parsed
+with the official ``tensorflow-serving-api`` message), so a config written for
+``tensorflow_model_server`` works unchanged::
+
+    model_config_list {
+      config { name: "classifier"  base_path: "/models/classifier"  model_platform: "tensorflow" }
+      config {
+        name: "planet"  base_path: "/models/planet"
+        model_version_policy { specific { versions: 1 versions: 2 } }   # or latest { num_versions: N }, all {}
+      }
+    }
+
+A relative ``base_path`` is read from the folder the server was started in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from lowtf.serve.model_store import VersionPolicy
+
+
+class ModelConfigError(ValueError):
+    """The config file cannot be used; the message names the file, the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    base_path: Path
+    policy: VersionPolicy
+
+
+def _policy(proto, where: str) -> VersionPolicy:
+    choice = proto.WhichOneof("policy_choice")
+    try:
+        if choice == "all":
+            return VersionPolicy("all")
+        if choice == "specific":
+            return VersionPolicy("specific", versions=tuple(proto.specific.versions))
+        if choice == "latest":
+            return VersionPolicy("latest", num_versions=proto.latest.num_versions or 1)
+        return VersionPolicy()
+    except ValueError as e:
+        raise ModelConfigError(f"{where}: {e}") from None
+
+
+def read_model_config(path: str | Path) -> list[ModelConfig]:
+    """The models listed in a ``--model_config_file``, checked: names unique, paths and platforms given."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ModelConfigError(f"cannot read --model_config_file {path}: {e.strerror}") from None
+    try:
+        config = text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as e:
+        raise ModelConfigError(f"{path} is not a ModelServerConfig in text format ({e}); "
+                               "see TF Serving's model_config_list example in `lowtf serve --help`") from None
+    if config.WhichOneof("config") != "model_config_list" or not config.model_config_list.config:
+        raise ModelConfigError(f"{path} lists no model: it needs model_config_list {{ config {{ name: ... "
+                               "base_path: ... }} }}")
+    models, seen = [], set()
+    for i, entry in enumerate(config.model_config_list.config, 1):
+        where = f"{path}, model {i}" + (f" ({entry.name})" if entry.name else "")
+        if not entry.name or not entry.base_path:
+            raise ModelConfigError(f"{where}: every config needs a name and a base_path")
+        if entry.name in seen:
+            raise ModelConfigError(f"{where}: the name {entry.name} is used twice; model names must be unique")
+        if entry.model_platform not in ("", "tensorflow"):
+            raise ModelConfigError(f"{where}: model_platform {entry.model_platform!r} is not served here; "
+                                   "lowtf serve loads TensorFlow SavedModels (model_platform: \"tensorflow\")")
+        seen.add(entry.name)
+        models.append(ModelConfig(entry.name, Path(entry.base_path), _policy(entry.model_version_policy, where)))
+    return models
