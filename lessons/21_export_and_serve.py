@@ -61,6 +61,37 @@ def export_v1(ctx):
     return {"exported": str(path), "files": sorted(p.name for p in path.iterdir())}
 
 
+@lesson.step("simple_save: the same export in one call, loaded back and compared")
+def simple_save(ctx):
+    """tf.compat.v1.saved_model.simple_save(sess, path, inputs, outputs) is the satellite
+    article's export: the Session's graph and variables under the serve tag, with one
+    predict signature, serving_default. export() above uses the Builder that simple_save
+    wraps, to name its outputs' signature itself; both load the same way. The serving graph
+    is built with training False, so dropout is off in it (what the article's
+    set_learning_phase(0) did for Keras)."""
+    path = ctx.logdir / "models" / "lenet5_simple_save" / "1"
+    with tf.Graph().as_default():
+        images = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+        logits, params = lenet5(images, tf.constant(False))
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+        with tf.Session() as sess:
+            tf.train.Saver(var_list=params).restore(sess, ctx.latest)
+            tf.saved_model.simple_save(sess, str(path), inputs={"images": images},
+                                       outputs={"probabilities": probabilities})
+    digit = ctx.splits.test.images[:1].astype(np.float32) / 255.0
+    answers = []
+    for exported in (ctx.model_dir / "1", path):
+        with tf.Graph().as_default(), tf.Session() as sess:
+            meta = tf.saved_model.loader.load(sess, [tf.saved_model.tag_constants.SERVING], str(exported))
+            signature = meta.signature_def["serving_default"]
+            answers.append(sess.run(signature.outputs["probabilities"].name,
+                                    {signature.inputs["images"].name: digit}))
+    difference = float(np.abs(answers[0] - answers[1]).max())
+    ctx.record(simple_save_max_difference=difference)
+    return {"exported": str(path), "signatures": list(meta.signature_def),
+            "largest difference from the Builder's export, first test digit": difference}
+
+
 @lesson.step("saved_model_cli show --all and saved_model_cli run")
 def cli(ctx):
     """saved_model_cli comes with TensorFlow: `show --all` prints every signature's inputs

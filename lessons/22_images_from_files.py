@@ -20,6 +20,10 @@ IMAGE_SIZE = (32, 32)                      # every reader hands the model this s
 BATCH_SIZE = 128
 SHARDS = 4
 SEED = 22
+# What a TFRecord Example of one file holds (step 6), by feature name.
+FEATURES = {"png": tf.io.FixedLenFeature([], tf.string),
+            "label": tf.io.FixedLenFeature([], tf.int64),
+            "attributes": tf.io.FixedLenFeature([len(ATTRIBUTES)], tf.float32)}
 
 
 def keep_eager():
@@ -184,11 +188,6 @@ def to_example(png: bytes, label: int, attributes: np.ndarray) -> tf.train.Examp
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
         "attributes": tf.train.Feature(float_list=tf.train.FloatList(value=attributes)),
     }))
-
-
-FEATURES = {"png": tf.io.FixedLenFeature([], tf.string),
-            "label": tf.io.FixedLenFeature([], tf.int64),
-            "attributes": tf.io.FixedLenFeature([len(ATTRIBUTES)], tf.float32)}
 
 
 def parse(record):

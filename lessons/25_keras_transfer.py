@@ -17,9 +17,10 @@ SOURCE_CLASSES = (0, 1, 2, 5, 8)        # T-shirt/top, Trouser, Pullover, Sandal
 TARGET_CLASSES = (3, 4, 6, 7, 9)        # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
 SOURCE_EPOCHS = {"fast": 1, "full": 2}
 SOURCE_IMAGES = {"fast": 8000, "full": None}    # None: all 30,000 of the five source classes
-LABELS = {"fast": (100, 1000, 3000), "full": (100, 1000, None)}   # None: all 30,000 of the target classes
-EPOCHS_PER_RUN = {"fast": 3, "full": 3}          # passes over the labelled images, at least MIN_STEPS steps
+LABELS = {"fast": (100, 1000, 2000), "full": (100, 1000, None)}   # None: all 30,000 of the target classes
+EPOCHS_PER_RUN = {"fast": 6, "full": 10}         # passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
 MIN_STEPS = {"fast": 80, "full": 200}
+MAX_STEPS = {"fast": 200, "full": 2000}
 FINE_TUNE_STEPS = {"fast": 40, "full": 200}
 TEST_IMAGES = {"fast": 2000, "full": None}       # of the target classes' 5,000 test images
 BATCH_SIZE = 32
@@ -110,7 +111,8 @@ def imagenet(ctx):
 
 
 def steps_for(n: int, ctx) -> int:
-    return max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE)
+    """Training steps for ``n`` labelled images: a few passes, but at least enough to learn and at most a budget."""
+    return min(MAX_STEPS[ctx.mode], max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE))
 
 
 def train_head(model: keras.Model, x, y, steps: int) -> None:

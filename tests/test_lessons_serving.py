@@ -74,6 +74,9 @@ def test_21_export_cli_serve_and_new_version(run_lesson):
     assert s["served_accuracy"] > 0.8 and s["requests_per_second"] > 0
     assert s["served_version"] == 2
     assert (logdir / "models" / "lenet5" / "1" / "saved_model.pb").exists()
+    # simple_save's one call and the Builder's export load to the same function
+    assert (logdir / "models" / "lenet5_simple_save" / "1" / "saved_model.pb").exists()
+    assert s["simple_save_max_difference"] < 1e-6
 
 
 @pytest.mark.slow

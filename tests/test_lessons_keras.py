@@ -1,0 +1,141 @@
+"""Lessons 22-26, the Keras half: each runs eagerly in a process of its own, as a learner runs it."""
+import json
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import PYTHON, REPO
+
+NOISE = ("Traceback", "WARNING", "UserWarning", "DeprecationWarning", "oneDNN", "cuInit", "absl")
+
+
+def run_keras_lesson(number: str, logdir: Path, timeout: float = 600) -> dict:
+    """``lowtf lesson NUMBER --fast`` in a fresh process; its summary.json, after checking a clean console."""
+    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)],
+                         capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    console = run.stdout + run.stderr
+    assert not [word for word in NOISE if word in console], console[-3000:]
+    return json.loads((logdir / "summary.json").read_text())
+
+
+def test_22_reads_the_same_files_four_ways(tmp_path):
+    s = run_keras_lesson("22", tmp_path)
+    assert s["train_files"] == 3000
+    assert s["folder_labels_match_csv"] and s["keras_class_order_is_label_order"]
+    assert s["pydataset_every_file_once"] and s["pydataset_batches"] == math.ceil(3000 / 128)
+    assert s["tfrecord_same_pixels"]
+    rates = {"tf.data, files": s["tf_data_files_per_s"], "tf.data, cache": s["tf_data_cache_per_s"],
+             "image_dataset_from_directory": s["keras_directory_per_s"], "PyDataset": s["pydataset_per_s"],
+             "TFRecord": s["tfrecord_per_s"]}
+    assert all(rate > 0 for rate in rates.values())
+    assert s["fastest_reader"] == max(rates, key=rates.get)        # the verdict is the numbers' own
+    assert (tmp_path / "samples.png").stat().st_size > 10_000
+    assert len(list(tmp_path.glob("train-*-of-04.tfrecord"))) == 4
+
+
+def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
+    s = run_keras_lesson("23", tmp_path)
+    assert s["keras_parameters"] == s["lowtf_parameters"] == 3_274_634
+    assert s["same_outputs"] < 1e-5                                 # three APIs, one function
+    # ModelCheckpoint wrote one file per epoch; the TensorBoard callback wrote epoch_loss
+    assert s["checkpoints"] == ["lenet5-epoch01.keras", "lenet5-epoch02.keras"]
+    assert all((tmp_path / "checkpoints" / name).stat().st_size > 1_000_000 for name in s["checkpoints"])
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for run in ("train", "validation"):
+        events = EventAccumulator(str(tmp_path / "keras" / run), size_guidance={"tensors": 0})
+        events.Reload()
+        assert "epoch_loss" in events.Tags()["tensors"], (run, events.Tags())
+    # EarlyStopping stopped `patience` epochs after the best one, and put the best weights back
+    assert s["early_stop_epochs_run"] == s["early_stop_best_epoch"] + s["early_stop_patience"] < 30
+    assert s["early_stop_restored_val_loss"] == pytest.approx(s["early_stop_best_val_loss"], abs=2e-3)
+    # load_model brought back the weights and the optimizer's step count, and training went on from there
+    assert s["loaded_max_difference"] < 1e-6
+    assert s["optimizer_steps_loaded"] == s["keras_steps"] and s["optimizer_steps_after"] == s["keras_steps"] + 20
+    assert s["keras_test_accuracy"] > 0.8 and s["by_hand_test_accuracy"] > 0.8 and s["continued_test_accuracy"] > 0.8
+    assert s["keras_speed_ratio"] == pytest.approx(s["keras_images_per_second"] / s["by_hand_images_per_second"],
+                                                   abs=0.02)
+    assert (tmp_path / "by_hand" / "train").is_dir()                 # both runs under one TensorBoard logdir
+
+
+def test_24_two_heads_loss_dict_and_thresholds(tmp_path):
+    s = run_keras_lesson("24", tmp_path)
+    assert s["output_shapes"] == {"kind": [None, 10], "attributes": [None, 4]}
+    assert s["test_kind_accuracy"] > 0.7 and s["test_attributes_auc"] > 0.9
+    assert set(s["thresholds"]) == {"top", "footwear", "dark", "large"}
+    assert all(0 < t < 1 for t in s["thresholds"].values())
+    # the lesson says the chosen thresholds raised F2 on the test files: they did
+    assert s["test_f2_at_chosen"] > s["test_f2_at_half"]
+
+
+def test_25_transfer_helps_with_few_labels(tmp_path):
+    s = run_keras_lesson("25", tmp_path)
+    table = s["transfer"]
+    assert list(table) == ["100", "1000", "2000"]
+    assert all(set(row) == {"scratch", "frozen", "fine-tuned"} and all(0 < v <= 1 for v in row.values())
+               for row in table.values())
+    gain = {n: max(row["frozen"], row["fine-tuned"]) - row["scratch"] for n, row in table.items()}
+    assert s["gain_with_few_labels"] == pytest.approx(gain["100"], abs=1e-4)
+    assert s["gain_with_many_labels"] == pytest.approx(gain["2000"], abs=1e-4)
+    # what the lesson claims, in its own numbers: transfer helps with few labels, less with many
+    assert s["transfer_helped_with_few"] and gain["100"] > 0
+    assert s["gain_shrinks_with_labels"] and gain["2000"] < gain["100"]
+    assert (tmp_path / "transfer.png").stat().st_size > 10_000 and (tmp_path / "base.keras").exists()
+
+
+def _servers_started_from(folder: Path) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "lowtf serve" in text.replace("-m lowtf serve", "lowtf serve") and str(folder) in text:
+            found.append(text)
+    return found
+
+
+def test_26_keras_exports_served_to_both_articles_clients(tmp_path):
+    s = run_keras_lesson("26", tmp_path)
+    assert s["classifier_test_accuracy"] > 0.6
+    # saved_model_cli, REST with a batch axis, REST with named inputs and outputs, and gRPC: Keras's numbers
+    for key in ("cli_max_difference", "flowers_client_max_difference", "satellite_client_max_difference",
+                "grpc_max_difference"):
+        assert s[key] < 1e-5, key
+    for name in ("classifier", "garments"):
+        assert (tmp_path / "models" / name / "1" / "saved_model.pb").exists()
+    assert not _servers_started_from(tmp_path), "the lesson left its server running"
+
+
+def test_image_folder_is_verified_and_rebuilt_when_a_file_changes(tmp_path, monkeypatch):
+    from lowtf.data import image_folder
+    from lowtf.data.store import DataError
+
+    monkeypatch.setattr(image_folder, "TRAIN_PER_CLASS", 3)
+    monkeypatch.setattr(image_folder, "TEST_PER_CLASS", 1)
+    log = []
+    folder = image_folder.ensure_image_folder(tmp_path / "png", log=log.append)
+    train = image_folder.read_labels(folder, "train")
+    assert len(train) == 30 and len(image_folder.read_labels(folder, "test")) == 10
+    assert sorted(np.unique(train.labels)) == list(range(10)) and train.attributes.shape == (30, 4)
+    assert image_folder.problem(folder.root) is None
+    assert not list(tmp_path.glob(".png.*"))                          # no temporary folder left behind
+    victim = Path(train.paths[0])
+    victim.write_bytes(victim.read_bytes()[:-5])                      # a truncated file
+    log.clear()
+    image_folder.ensure_image_folder(tmp_path / "png", log=log.append)
+    assert any("has changed" in line for line in log) and image_folder.problem(folder.root) is None
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DataError, match="is a file"):
+        image_folder.ensure_image_folder(tmp_path / "a_file")
+
+
+def test_keras_lessons_refuse_graph_mode_with_a_clear_message(run_lesson):
+    """The suite's own process is in graph mode: a Keras lesson loaded here says to run it on its own."""
+    with pytest.raises(RuntimeError, match="run this lesson in its own process"):
+        run_lesson("24")

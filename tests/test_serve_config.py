@@ -1,0 +1,147 @@
+"""lowtf serve as TF Serving is configured: --model_config_file, version policies, polling, the REST timeout."""
+import subprocess
+import threading
+
+import pytest
+import requests
+import tensorflow.compat.v1 as tf
+
+from conftest import PYTHON, REPO, free_port
+from lowtf.serve.model_config import ModelConfigError, read_model_config
+from lowtf.serve.model_store import Models, ModelStore, NotFound, VersionPolicy
+from lowtf.serve.process import start_server
+from lowtf.serve.server import make_server
+from test_serve_hardened import export_affine
+
+
+def export_spinner(base, version: int = 1) -> None:
+    """y = x after ``n`` loop iterations: a model whose run time the request chooses."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None], name="x")
+        n = tf.placeholder(tf.int32, [None], name="n")
+        _, y = tf.while_loop(lambda i, v: i < n[0], lambda i, v: (i + 1, v), [tf.constant(0), x])
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(base / str(version)), inputs={"x": x, "n": n}, outputs={"y": y})
+
+
+def test_version_policies_pick_what_tf_serving_would(tmp_path):
+    for version in (1, 2, 3):
+        export_affine(tmp_path / "m", version, float(version))
+    quiet = dict(log=lambda message: None)
+    assert ModelStore(tmp_path / "m", "m", VersionPolicy(), **quiet).serving_versions == [3]
+    assert ModelStore(tmp_path / "m", "m", VersionPolicy("latest", num_versions=2), **quiet).serving_versions == [2, 3]
+    assert ModelStore(tmp_path / "m", "m", VersionPolicy("all"), **quiet).serving_versions == [1, 2, 3]
+    specific = ModelStore(tmp_path / "m", "m", VersionPolicy("specific", versions=(1, 3)), **quiet)
+    assert specific.serving_versions == [1, 3]
+    with specific.use(1) as model:
+        assert model.run("serving_default", {"x": [2.0]})["y"].tolist() == [3.0]   # 1 * 2 + 1
+    with pytest.raises(NotFound, match=r"Specific\(m, 2\)"):
+        specific.get(2)
+    with pytest.raises(ValueError, match="at least one version"):
+        VersionPolicy("specific")
+
+
+def test_latest_policy_keeps_serving_when_the_newest_version_is_broken(tmp_path):
+    export_affine(tmp_path / "m", 1, 1.0)
+    (tmp_path / "m" / "2").mkdir()
+    (tmp_path / "m" / "2" / "saved_model.pb").write_bytes(b"half a copy")
+    log = []
+    store = ModelStore(tmp_path / "m", "m", VersionPolicy(), log=log.append)
+    assert store.serving_versions == [1]
+    assert sum("version 2 of m did not load" in line for line in log) == 1
+    store.refresh()
+    assert sum("did not load" in line for line in log) == 1                   # said once, not every poll
+
+
+def test_config_file_errors_name_the_file_and_the_fix(tmp_path):
+    config = tmp_path / "models.config"
+    config.write_text("model_config_list { config { name: 'a' base_path: '/x' } config { name: 'a' base_path: '/y' } }")
+    with pytest.raises(ModelConfigError, match="used twice"):
+        read_model_config(config)
+    config.write_text("model_config_list { config { name: 'a' } }")
+    with pytest.raises(ModelConfigError, match="needs a name and a base_path"):
+        read_model_config(config)
+    config.write_text("model_config_list { config { name: 'a' base_path: '/x' model_platform: 'pytorch' } }")
+    with pytest.raises(ModelConfigError, match="model_platform"):
+        read_model_config(config)
+    config.write_text("model_config_list { config { name: 'a' base_path: '/x' ")
+    with pytest.raises(ModelConfigError, match=f"{config} is not a ModelServerConfig"):
+        read_model_config(config)
+    with pytest.raises(ModelConfigError, match="cannot read"):
+        read_model_config(tmp_path / "missing.config")
+    config.write_text("model_config_list { config { name: 'a' base_path: '/x' "
+                      "model_version_policy { specific { versions: 2 versions: 5 } } } }")
+    (model,) = read_model_config(config)
+    assert model.policy == VersionPolicy("specific", versions=(2, 5))
+
+
+def test_two_models_from_a_config_file_over_rest(tmp_path):
+    """TF Serving's text config, the way its users write it: two models, one serving all its versions."""
+    for version in (1, 2):
+        export_affine(tmp_path / "affine", version, float(version))
+    export_affine(tmp_path / "double", 1, 2.0)
+    config = tmp_path / "models.config"
+    config.write_text(f"""model_config_list {{
+  config {{ name: "affine" base_path: "{tmp_path / 'affine'}" model_platform: "tensorflow"
+           model_version_policy {{ all {{}} }} }}
+  config {{ name: "double" base_path: "{tmp_path / 'double'}" }}
+}}""")
+    port = free_port()
+    with start_server([f"--model_config_file={config}", f"--rest_api_port={port}"], port, "double") as server:
+        status = requests.get(server.url("affine"), timeout=10).json()["model_version_status"]
+        assert [s["version"] for s in status] == ["2", "1"]
+        for version, expected in ((1, 3.0), (2, 5.0)):      # scale * 2 + 1
+            reply = requests.post(server.url("affine") + f"/versions/{version}:predict",
+                                  json={"instances": [2.0]}, timeout=10).json()
+            assert reply["predictions"] == [expected]
+        assert requests.post(server.url("double") + ":predict", json={"instances": [2.0]},
+                             timeout=10).json()["predictions"] == [5.0]
+        missing = requests.post(server.url("nothing") + ":predict", json={"instances": [2.0]}, timeout=10)
+        assert missing.status_code == 404 and "Latest(nothing)" in missing.json()["error"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model_config_file=CONFIG", "--model_base_path=/x"], "not both"),
+    ([], "say what to serve"),
+    (["--model_config_file=/no/such.config"], "cannot read --model_config_file"),
+    (["--model_base_path=/no/such/folder"], "does not exist"),
+    (["--model_base_path=/x", "--file_system_poll_wait_seconds=-1"], "must be at least 0"),
+    (["--model_base_path=/x", "--rest_api_timeout_in_ms=soon"], "expected a whole number"),
+])
+def test_serve_flags_are_checked(tmp_path, flags, message):
+    config = tmp_path / "models.config"
+    config.write_text("model_config_list { config { name: 'a' base_path: '/x' } }")
+    flags = [f.replace("CONFIG", str(config)) for f in flags]
+    run = subprocess.run([PYTHON, "-m", "lowtf", "serve", *flags], capture_output=True, text=True, timeout=120,
+                         cwd=REPO)
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_poll_wait_zero_reads_the_disk_once(tmp_path):
+    export_affine(tmp_path / "m", 1, 1.0)
+    models = Models([ModelStore(tmp_path / "m", "m", log=lambda message: None)], poll_seconds=0)
+    stop = threading.Event()
+    thread = threading.Thread(target=models.poll_forever, args=(stop,))
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive()                       # no polling loop at all
+    export_affine(tmp_path / "m", 2, 2.0)
+    assert models["m"].serving_versions == [1]
+
+
+def test_rest_timeout_answers_504_and_the_server_goes_on(tmp_path):
+    export_spinner(tmp_path / "spin")
+    models = Models([ModelStore(tmp_path / "spin", "spin", log=lambda message: None)], poll_seconds=0)
+    server = make_server(models, "127.0.0.1", free_port(), timeout_ms=300)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/models/spin:predict"
+    try:
+        slow = requests.post(url, json={"inputs": {"x": [1.0], "n": [2_000_000_000]}}, timeout=30)
+        assert slow.status_code == 504 and "rest_api_timeout_in_ms" in slow.json()["error"]
+        quick = requests.post(url, json={"inputs": {"x": [1.0], "n": [10]}}, timeout=30)
+        assert quick.status_code == 200 and quick.json()["outputs"] == [1.0]
+    finally:
+        server.shutdown()
+        server.server_close()
