@@ -1,5 +1,6 @@
 """Images from files: PNG folders and a CSV of labels, read with tf.data, with Keras, with a PyDataset and from TFRecord."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
 
 import time
 from pathlib import Path
@@ -26,13 +27,6 @@ FEATURES = {"png": tf.io.FixedLenFeature([], tf.string),
             "attributes": tf.io.FixedLenFeature([len(ATTRIBUTES)], tf.float32)}
 
 
-def keep_eager():
-    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
-    if not tf.executing_eagerly():
-        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
-                           "(lowtf lesson 22), not after a graph-mode lesson")
-
-
 def images_per_second(batches) -> tuple[int, float]:
     """Pull every batch of ``batches`` (any iterable of (images, labels)); return (images, images/s)."""
     started, count = time.perf_counter(), 0
@@ -49,7 +43,7 @@ def the_files(ctx):
     from Fashion-MNIST, which it has already verified: 28x28 grey PNGs, 1,000 per class for
     training and 200 for testing, and labels.csv with the class and four attributes
     (top, footwear, dark, large). Look at the data before training on it: samples.png."""
-    keep_eager()
+    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     ctx.images = ensure_image_folder()
     ctx.train = read_labels(ctx.images, "train")
     if IMAGES[ctx.mode] is not None:

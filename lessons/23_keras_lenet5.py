@@ -1,5 +1,6 @@
 """The same network in Keras 3: LeNet-5 three ways, compile and fit, callbacks, load_model, against the graph by hand."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
 
 import time
 
@@ -25,13 +26,6 @@ SMALL_BATCH = 64
 PATIENCE = 3
 MAX_EPOCHS = 30
 SEED = 23
-
-
-def keep_eager():
-    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
-    if not tf.executing_eagerly():
-        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
-                           "(lowtf lesson 23), not after a graph-mode lesson")
 
 
 def sequential() -> keras.Model:
@@ -107,7 +101,7 @@ def three_ways(ctx):
     24). Subclassed: write call() yourself, for anything else. All three here are the network
     of lesson 10 and hold the same 3,274,634 parameters; given the same weights they compute
     the same function."""
-    keep_eager()
+    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)       # Python, numpy and TensorFlow seeds in one call
     ctx.splits = load_splits("mnist", validation_size=VALIDATION_IMAGES["full"], test_size=TEST_IMAGES[ctx.mode])
     models = {"Sequential": sequential(), "functional": functional(), "subclassed": LeNet5()}

@@ -1,5 +1,6 @@
 """Two heads in Keras: a softmax head and a sigmoid head on one trunk, a loss dict, per-label thresholds picked on validation."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
 
 import keras
 import numpy as np
@@ -18,13 +19,6 @@ BATCH_SIZE = 64
 LOSS_WEIGHTS = {"kind": 1.0, "attributes": 0.5}
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 SEED = 24
-
-
-def keep_eager():
-    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
-    if not tf.executing_eagerly():
-        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
-                           "(lowtf lesson 24), not after a graph-mode lesson")
 
 
 def rows(labels: Labels, picked: np.ndarray) -> Labels:
@@ -52,7 +46,7 @@ def the_data(ctx):
     four attributes, any of which can be true (top, footwear, dark, large). Validation files
     are held out of the training files to pick thresholds on later; the test files are
     scored once at the end."""
-    keep_eager()
+    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     images = ensure_image_folder()
     train = read_labels(images, "train")

@@ -1,5 +1,6 @@
 """Transfer learning the flowers article's way: a trained base, headless under GlobalAveragePooling2D, frozen, then fine-tuned."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
 
 import keras
 import numpy as np
@@ -28,13 +29,6 @@ LEARNING_RATE = 1e-3
 HEAD_RATE = 3e-2                        # a frozen base leaves a linear classifier: it takes a larger step
 SOURCE_RATE = 2e-3
 SEED = 25
-
-
-def keep_eager():
-    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
-    if not tf.executing_eagerly():
-        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
-                           "(lowtf lesson 25), not after a graph-mode lesson")
 
 
 def subset(images, labels, classes, n=None, seed=SEED):
@@ -78,7 +72,7 @@ def pretrain(ctx):
     trousers, pullovers, sandals, bags). The new task is the other five (dresses, coats,
     shirts, sneakers, ankle boots): related pictures, but classes the base never saw, as
     ImageNet never labelled the article's flowers by species."""
-    keep_eager()
+    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", validation_size=0)
     x, y = subset(splits.train.images, splits.train.labels, SOURCE_CLASSES, SOURCE_IMAGES[ctx.mode])

@@ -1,5 +1,6 @@
 """Export and serve Keras models: model.export, saved_model_cli, and both source articles' clients against lowtf serve."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
 
 import subprocess
 import sys
@@ -26,13 +27,6 @@ lesson = Lesson("26", "keras export and serve")
 TRAIN_IMAGES = {"fast": 6000, "full": None}      # Fashion-MNIST training images (None: all 55,000)
 EPOCHS = {"fast": 1, "full": 3}
 SEED = 26
-
-
-def keep_eager():
-    """The Keras lessons run in TensorFlow 2's default eager mode, each in a process of its own."""
-    if not tf.executing_eagerly():
-        raise RuntimeError("lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
-                           "(lowtf lesson 26), not after a graph-mode lesson")
 
 
 def classifier() -> keras.Model:
@@ -62,7 +56,7 @@ def two_heads() -> keras.Model:
 def train(ctx):
     """Both trained briefly on Fashion-MNIST (lessons 23 and 24 showed the training itself):
     one the shape of the flowers article's model, one the shape of the satellite article's."""
-    keep_eager()
+    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", train_size=TRAIN_IMAGES[ctx.mode])
     x = splits.train.images.astype(np.float32) / 255.0

@@ -92,8 +92,8 @@ def _flagship(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lowtf.serve.model_config import ModelConfig, ModelConfigError, read_model_config
-    from lowtf.serve.model_store import VersionPolicy
+    from lowtf.serve.model_config import ModelConfig, ModelConfigError, read_batching_parameters, read_model_config
+    from lowtf.serve.model_store import Batching, VersionPolicy
     from lowtf.serve.server import serve
 
     if args.model_config_file:
@@ -112,8 +112,22 @@ def _serve(args: argparse.Namespace) -> int:
         print("error: say what to serve: --model_base_path=DIR (with --model_name) or --model_config_file=FILE",
               file=sys.stderr)
         return 2
+    batching = None
+    if args.enable_batching:
+        batching = Batching()
+        if args.batching_parameters_file:
+            try:
+                batching, ignored = read_batching_parameters(args.batching_parameters_file)
+            except ModelConfigError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            if ignored:
+                print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
+    elif args.batching_parameters_file:
+        print("error: --batching_parameters_file needs --enable_batching", file=sys.stderr)
+        return 2
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
-                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms)
+                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, batching=batching)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -283,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "config { name: 'a' base_path: '/models/a' model_version_policy { all {} } } config { ... } }")
     srv.add_argument("--file_system_poll_wait_seconds", type=_at_least(0), default=1,
                      help="how often to look for new versions (default 1; 0: only at start)")
+    srv.add_argument("--enable_batching", action="store_true",
+                     help="merge concurrent requests into one model run (up to 32 examples, or as the file says)")
+    srv.add_argument("--batching_parameters_file", help="TF Serving's batching parameters: max_batch_size { value: N } "
+                     "and batch_timeout_micros { value: N } are used")
     srv.add_argument("--rest_api_timeout_in_ms", type=_at_least(0), default=30000,
                      help="a REST request still running after this long gets 504 (default 30000; 0: no limit)")
     srv.add_argument("--rest_api_port", type=_port, default=8501, help="the REST API's port (default 8501)")

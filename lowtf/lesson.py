@@ -170,6 +170,16 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def require_eager(number: str) -> None:
+    """The Keras lessons (22-26) run in TensorFlow 2's default eager mode, each in a process of its own:
+    raise a clear error when one is started where graph mode is already on."""
+    import tensorflow as tf
+
+    if not tf.executing_eagerly():
+        raise RuntimeError(f"lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
+                           f"(lowtf lesson {number}), not after a graph-mode lesson")
+
+
 def read_summary(logdir: str | Path) -> dict:
     """The key numbers a lesson run wrote to ``LOGDIR/summary.json``."""
     return json.loads((Path(logdir) / "summary.json").read_text())

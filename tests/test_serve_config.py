@@ -2,6 +2,7 @@
 import subprocess
 import threading
 
+import numpy as np
 import pytest
 import requests
 import tensorflow.compat.v1 as tf
@@ -145,3 +146,29 @@ def test_rest_timeout_answers_504_and_the_server_goes_on(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_batching_merges_concurrent_requests_and_gives_each_its_own_rows(tmp_path):
+    from lowtf.serve.model_store import Batching, load_version
+
+    export_affine(tmp_path / "m", 1, 3.0)
+    model = load_version(tmp_path / "m" / "1", 1, Batching(max_batch_size=8, timeout_s=0.05))
+    answers, errors = {}, []
+
+    def client(i: int) -> None:
+        try:
+            for j in range(5):
+                x = float(10 * i + j)
+                answers[(i, j)] = model.run("serving_default", {"x": np.array([x, -x], np.float32)})["y"].tolist()
+        except Exception as e:     # recorded, and the test fails on it below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    model.close()
+    assert not errors and len(answers) == 40
+    assert all(answers[(i, j)] == [3 * (10 * i + j) + 1, -3 * (10 * i + j) + 1] for i, j in answers)
+    assert model.batcher.examples == 80 and model.batcher.batches < 40     # requests did share runs

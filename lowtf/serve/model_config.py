@@ -22,7 +22,9 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from lowtf.serve.model_store import VersionPolicy
+import re
+
+from lowtf.serve.model_store import Batching, VersionPolicy
 
 
 class ModelConfigError(ValueError):
@@ -78,3 +80,28 @@ def read_model_config(path: str | Path) -> list[ModelConfig]:
         seen.add(entry.name)
         models.append(ModelConfig(entry.name, Path(entry.base_path), _policy(entry.model_version_policy, where)))
     return models
+
+
+_BATCHING_FIELDS = {"max_batch_size", "batch_timeout_micros"}
+
+
+def read_batching_parameters(path: str | Path) -> tuple[Batching, list[str]]:
+    """TF Serving's ``--batching_parameters_file`` (``max_batch_size { value: 32 }``, ...): the two
+    fields lowtf serve uses, and the names of the fields it ignores (its batching has no thread pools
+    or queues to size)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ModelConfigError(f"cannot read --batching_parameters_file {path}: {e.strerror}") from None
+    fields = dict(re.findall(r"(\w+)\s*\{\s*value\s*:\s*([^\s}]+)\s*\}", text))
+    if not fields and text.strip():
+        raise ModelConfigError(f"{path}: no field like `max_batch_size {{ value: 32 }}` found")
+    try:
+        size = int(fields.get("max_batch_size", 32))
+        micros = int(fields.get("batch_timeout_micros", 0))
+    except ValueError:
+        raise ModelConfigError(f"{path}: max_batch_size and batch_timeout_micros take whole numbers") from None
+    if size < 1 or micros < 0:
+        raise ModelConfigError(f"{path}: max_batch_size must be at least 1 and batch_timeout_micros at least 0")
+    return Batching(size, micros / 1e6), sorted(set(fields) - _BATCHING_FIELDS)

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.core.framework import types_pb2
 
+from lowtf.serve.batching import Batcher
 from lowtf.serve.export import SERVING_TAG
 
 
@@ -55,14 +56,27 @@ class LoadedModel:
     signature_defs: dict = None   # {name: SignatureDef proto}, for gRPC metadata
     in_flight: int = 0     # requests running on this version now
     retired: bool = False  # a newer version took over: close the Session when the last request ends
+    batcher: Optional[Batcher] = None   # --enable_batching: concurrent requests share Session runs
 
     def run(self, signature: str, feeds: dict[str, np.ndarray], timeout_ms: Optional[int] = None
             ) -> dict[str, np.ndarray]:
         """Run ``signature`` on ``feeds``; past ``timeout_ms`` it raises ``tf.errors.DeadlineExceededError``."""
+        if self.batcher is not None:
+            return self.batcher.run(signature, feeds, timeout_ms)
+        return self.run_now(signature, feeds, timeout_ms)
+
+    def run_now(self, signature: str, feeds: dict[str, np.ndarray], timeout_ms: Optional[int] = None
+                ) -> dict[str, np.ndarray]:
+        """One Session.run for these feeds, never merged with other requests."""
         sig = self.signatures[signature]
         fetch = {k: spec.name for k, spec in sig.outputs.items()}
         options = tf.RunOptions(timeout_in_ms=max(1, timeout_ms)) if timeout_ms is not None else None
         return self.session.run(fetch, {sig.inputs[k].name: v for k, v in feeds.items()}, options=options)
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+        self.session.close()
 
 
 def _spec(info) -> TensorSpec:
@@ -70,7 +84,16 @@ def _spec(info) -> TensorSpec:
     return TensorSpec(info.name, tf.dtypes.as_dtype(info.dtype), shape)
 
 
-def load_version(path: Path, version: int) -> LoadedModel:
+@dataclass(frozen=True)
+class Batching:
+    """``--enable_batching``: up to ``max_batch_size`` examples per run, waiting ``timeout_s`` for more."""
+
+    max_batch_size: int = 32
+    timeout_s: float = 0.0
+    threads: int = 2                # batches run at once (TF Serving's num_batch_threads)
+
+
+def load_version(path: Path, version: int, batching: Optional[Batching] = None) -> LoadedModel:
     graph = tf.Graph()
     session = tf.Session(graph=graph)
     with graph.as_default():
@@ -82,8 +105,10 @@ def load_version(path: Path, version: int) -> LoadedModel:
                                   {k: _spec(v) for k, v in sd.outputs.items()}, sd.method_name)
                   for name, sd in meta.signature_def.items()
                   if all(v.dtype != types_pb2.DT_INVALID for v in (*sd.inputs.values(), *sd.outputs.values()))}
-    return LoadedModel(version, session, signatures,
-                       {name: meta.signature_def[name] for name in signatures})
+    model = LoadedModel(version, session, signatures, {name: meta.signature_def[name] for name in signatures})
+    if batching is not None:
+        model.batcher = Batcher(model.run_now, batching.max_batch_size, batching.timeout_s, batching.threads)
+    return model
 
 
 @dataclass(frozen=True)
@@ -117,10 +142,12 @@ class ModelStore:
     (``log``) and the versions already loaded keep serving, as TF Serving does."""
 
     def __init__(self, base_path: str | Path, name: str, policy: VersionPolicy = VersionPolicy(),
-                 log: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True)):
+                 log: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True),
+                 batching: Optional[Batching] = None):
         self.base_path = Path(base_path)
         self.name = name
         self.policy = policy
+        self.batching = batching
         self.log = log
         self._lock = threading.Lock()
         self._serving: dict[int, LoadedModel] = {}
@@ -155,7 +182,7 @@ class ModelStore:
         if self._failed.get(version) == mtime:
             return None
         try:
-            return load_version(self.base_path / str(version), version)
+            return load_version(self.base_path / str(version), version, self.batching)
         except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
             self._failed[version] = mtime
             reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
@@ -188,7 +215,7 @@ class ModelStore:
                 if model.in_flight == 0:
                     close_now.append(model)
         for model in close_now:
-            model.session.close()
+            model.close()
         if added or leaving:
             self.log(f"lowtf serve: serving {self._describe(self.serving_versions)} of {self.name}")
 
@@ -213,7 +240,7 @@ class ModelStore:
                 model.in_flight -= 1
                 close_now = model.retired and model.in_flight == 0
             if close_now:
-                model.session.close()
+                model.close()
 
     def get(self, version: Optional[int] = None) -> LoadedModel:
         """The model being served (for status and metadata, which do not run it)."""
