@@ -1,5 +1,5 @@
-"""TF Serving's gRPC API on the same model store: ``PredictionService`` (Predict, GetModelMetadata)
-and ``ModelService.GetModelStatus``, built on the official ``tensorflow-serving-api`` protos and
+"""TF Serving's gRPC API on the same model store: ``PredictionService`` (Predict, Classify, Regress,
+GetModelMetadata) and ``ModelService.GetModelStatus``, built on the official ``tensorflow-serving-api`` protos and
 stubs, so TF Serving's own Python client works unchanged::
 
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
@@ -15,8 +15,10 @@ from typing import Optional
 
 import grpc
 import tensorflow as tf
-from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
-                                     predict_pb2, prediction_service_pb2_grpc)
+import numpy as np
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
+                                     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc,
+                                     regression_pb2)
 
 from lowtf.serve.export import DEFAULT_SIGNATURE
 from lowtf.serve.model_store import Models, NotFound
@@ -54,6 +56,42 @@ def _timeout_ms(context) -> Optional[int]:
     return None if left is None or left > 10 ** 6 else int(left * 1000)
 
 
+CLASSIFY, REGRESS = "tensorflow/serving/classify", "tensorflow/serving/regress"
+
+
+def _serialized_examples(request_input) -> np.ndarray:
+    """A request's ``Input`` (a list of tf.Examples, or a list with a shared context) -> serialized strings [N]."""
+    kind = request_input.WhichOneof("kind")
+    if kind == "example_list":
+        examples = list(request_input.example_list.examples)
+    elif kind == "example_list_with_context":
+        context = request_input.example_list_with_context.context
+        examples = []
+        for example in request_input.example_list_with_context.examples:
+            merged = type(example)()
+            merged.CopyFrom(context)
+            merged.MergeFrom(example)
+            examples.append(merged)
+    else:
+        raise ValueError("Input is empty: send example_list or example_list_with_context")
+    if not examples:
+        raise ValueError("Input has no examples")
+    return np.array([e.SerializeToString() for e in examples], dtype=object)
+
+
+def _run_on_examples(model, spec, request_input, method: str, context) -> tuple[dict, str]:
+    """Run the signature named in ``spec`` (it must be a ``method`` signature) on the request's examples."""
+    name = spec.signature_name or DEFAULT_SIGNATURE
+    if name not in model.signatures:
+        raise NotFound(f"Serving signature name: \"{name}\" not found in signature def")
+    signature = model.signatures[name]
+    if signature.method_name != method:
+        raise ValueError(f"Expected {method.rsplit('/', 1)[1]} signature method_name to be {method}. "
+                         f"Was: {signature.method_name}")
+    (input_name,) = signature.inputs
+    return model.run(name, {input_name: _serialized_examples(request_input)}, _timeout_ms(context)), name
+
+
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, models: Models):
         self.models = models
@@ -79,6 +117,38 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         for name, value in outputs.items():
             if name in wanted:
                 response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+        return response
+
+    def Classify(self, request, context):
+        """A classify signature on tf.Examples: per example, (label, score) pairs from its classes and scores."""
+        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
+            outputs, name = _run_on_examples(model, request.model_spec, request.input, CLASSIFY, context)
+            version = model.version
+        classes, scores = outputs.get("classes"), outputs.get("scores")
+        rows = len(classes if classes is not None else scores)
+        response = classification_pb2.ClassificationResponse()
+        response.model_spec.name, response.model_spec.signature_name = request.model_spec.name, name
+        response.model_spec.version.value = version
+        for i in range(rows):
+            result = response.result.classifications.add()
+            for j in range(len(classes[i] if classes is not None else scores[i])):
+                pair = result.classes.add()
+                if classes is not None:
+                    pair.label = classes[i][j].decode("utf-8", "replace")
+                if scores is not None:
+                    pair.score = float(scores[i][j])
+        return response
+
+    def Regress(self, request, context):
+        """A regress signature on tf.Examples: one value per example."""
+        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
+            outputs, name = _run_on_examples(model, request.model_spec, request.input, REGRESS, context)
+            version = model.version
+        response = regression_pb2.RegressionResponse()
+        response.model_spec.name, response.model_spec.signature_name = request.model_spec.name, name
+        response.model_spec.version.value = version
+        for value in np.asarray(outputs["outputs"]).reshape(-1):
+            response.result.regressions.add().value = float(value)
         return response
 
     def GetModelMetadata(self, request, context):
