@@ -158,9 +158,11 @@ def compare(ctx):
 
 @lesson.step("what the numbers say")
 def verdict(ctx):
-    """Transfer should pay most when labels are few: the base brings features learned from
-    many images. With many labels, training from scratch catches up. transfer.png plots the
-    table; the verdict below is computed from it."""
+    """Transfer pays when labels are few: the base brings features learned from many images,
+    and the head or the top block has little left to learn. With more labels, training from
+    scratch has more to learn from and closes in; whether it has caught up at the largest
+    count depends on how long it trains (here a fixed budget of steps). transfer.png plots
+    the table; the verdict below is computed from it, not written in advance."""
     counts = sorted(ctx.table)
     gain = {n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"]) - ctx.table[n]["scratch"] for n in counts}
     few, many = counts[0], counts[-1]

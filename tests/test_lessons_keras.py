@@ -82,9 +82,11 @@ def test_25_transfer_helps_with_few_labels(tmp_path):
     gain = {n: max(row["frozen"], row["fine-tuned"]) - row["scratch"] for n, row in table.items()}
     assert s["gain_with_few_labels"] == pytest.approx(gain["100"], abs=1e-4)
     assert s["gain_with_many_labels"] == pytest.approx(gain["2000"], abs=1e-4)
-    # what the lesson claims, in its own numbers: transfer helps with few labels, less with many
+    # what the lesson claims, in its own numbers: transfer helps with few labels (fine-tuned beat scratch
+    # at 100 labels by +0.021, +0.025 and +0.123 over three seeds); whether the gain shrinks by 2,000
+    # labels varied with the seed, so the lesson reads it from its numbers and the test checks that reading
     assert s["transfer_helped_with_few"] and gain["100"] > 0
-    assert s["gain_shrinks_with_labels"] and gain["2000"] < gain["100"]
+    assert s["gain_shrinks_with_labels"] == (gain["2000"] < gain["100"])
     assert (tmp_path / "transfer.png").stat().st_size > 10_000 and (tmp_path / "base.keras").exists()
 
 
