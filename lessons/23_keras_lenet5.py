@@ -2,6 +2,7 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 from lowtf.lesson import require_eager
 
+import inspect
 import time
 
 import keras
@@ -114,7 +115,8 @@ def three_ways(ctx):
     counts = {name: model.count_params() for name, model in models.items()}
     ctx.record(keras_parameters=counts["Sequential"], lowtf_parameters=lowtf_parameter_count(),
                same_outputs=max(float(np.abs(o - outputs[0]).max()) for o in outputs))
-    return {"parameters": counts, "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
+    return {"the three, as written": "\n" + "\n".join(inspect.getsource(f) for f in (sequential, functional, LeNet5)),
+            "parameters": counts, "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
             "largest output difference, same weights": ctx.summary["same_outputs"]}
 
 

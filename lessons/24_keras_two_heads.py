@@ -2,6 +2,8 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 from lowtf.lesson import require_eager
 
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -81,8 +83,8 @@ def model(ctx):
     19 built the same shape by hand."""
     ctx.model = two_heads()
     ctx.record(output_shapes={name: list(o.shape) for name, o in zip(ctx.model.output_names, ctx.model.outputs)})
-    return {"outputs": ctx.model.output_names, "output shapes": [tuple(o.shape) for o in ctx.model.outputs],
-            "parameters": ctx.model.count_params()}
+    return {"two_heads": "\n" + inspect.getsource(two_heads), "outputs": ctx.model.output_names,
+            "output shapes": [tuple(o.shape) for o in ctx.model.outputs], "parameters": ctx.model.count_params()}
 
 
 @lesson.step("compile with a loss per output, loss weights and metrics per output")

@@ -2,6 +2,8 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 from lowtf.lesson import require_eager
 
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -85,7 +87,8 @@ def pretrain(ctx):
     ctx.target_train = subset(splits.train.images, splits.train.labels, TARGET_CLASSES)
     ctx.target_test = subset(splits.test.images, splits.test.labels, TARGET_CLASSES, TEST_IMAGES[ctx.mode])
     ctx.record(source_images=len(y), source_test_accuracy=round(accuracy, 4), base_parameters=ctx.base.count_params())
-    return {"source classes": [CLASSES[c] for c in SOURCE_CLASSES], "trained on": len(y),
+    return {"the base and its head": "\n" + inspect.getsource(conv_base) + "\n" + inspect.getsource(with_head),
+            "source classes": [CLASSES[c] for c in SOURCE_CLASSES], "trained on": len(y),
             "its test accuracy on them": round(accuracy, 4), "base parameters": ctx.base.count_params(),
             "new task": [CLASSES[c] for c in TARGET_CLASSES], "saved": ctx.logdir / "base.keras"}
 
