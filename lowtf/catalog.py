@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import sys
 from pathlib import Path
 
 
@@ -28,6 +29,7 @@ def load_lesson(path: Path):
     """Import a lesson script (its name starts with a digit, so not with ``import``); return its ``Lesson``."""
     spec = importlib.util.spec_from_file_location(f"lowtf_lesson_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module     # so inspect.getsource finds the lesson's classes, as for any module
     spec.loader.exec_module(module)
     return module.lesson
 
