@@ -121,7 +121,8 @@ def cli(ctx):
 @lesson.step("lowtf serve with TF Serving's command line: two models from a config file")
 def serve(ctx):
     """The flowers article started TF Serving for one model:
-        tensorflow_model_server --model_base_path=$(pwd)/classifier --rest_api_port=9000 --model_name=classifier
+        tensorflow_model_server --model_base_path=/home/.../inceptionv3_128_tf_flowers/ --rest_api_port=9000
+                                --model_name=FlowerClassifier
     and `lowtf serve` takes the same flags. For several models TF Serving reads a
     --model_config_file in its text format; so does lowtf serve. --rest_api_port is the
     REST port and --port the gRPC one, as in TF Serving."""
