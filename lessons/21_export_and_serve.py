@@ -12,9 +12,10 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
-from lowtf.ports import free_ports
 from lowtf.models import lenet5
+from lowtf.ports import free_ports
 from lowtf.serve.export import export_saved_model
+from lowtf.serve.process import start_server
 from lowtf.train import TrainConfig, train
 
 tf.disable_v2_behavior()
@@ -118,20 +119,11 @@ def serve(ctx):
     client written for TF Serving works unchanged: POST {"instances": [...]} to
     /v1/models/lenet5:predict and read "predictions"."""
     port = free_ports(1)[0]
-    ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
-    ctx.server = subprocess.Popen([sys.executable, "-m", "lowtf", "serve", "--model_base_path", str(ctx.model_dir),
-                                   "--model_name", "lenet5", "--rest_api_port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ctx.on_exit(lambda: (ctx.server.terminate(), ctx.server.wait(timeout=15)))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(ctx.base, timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or ctx.server.poll() is not None:
-                raise RuntimeError("lowtf serve did not start")
-            time.sleep(0.3)
+    # start_server runs `lowtf serve FLAGS` as a child process and waits until the model answers.
+    ctx.server = start_server([f"--model_base_path={ctx.model_dir}", "--model_name=lenet5",
+                               f"--rest_api_port={port}"], port, ready_model="lenet5")
+    ctx.on_exit(ctx.server.stop)
+    ctx.base = ctx.server.url("lenet5")
     image = ctx.splits.test.images[:1].astype(np.float32) / 255.0
     reply = requests.post(ctx.base + ":predict", json={"instances": image.tolist()}).json()
     prediction = reply["predictions"][0]

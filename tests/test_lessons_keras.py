@@ -1,7 +1,6 @@
 """Lessons 22-26, the Keras half: each runs eagerly in a process of its own, as a learner runs it."""
 import json
 import math
-import os
 import subprocess
 from pathlib import Path
 

@@ -9,9 +9,10 @@ import pytest
 import requests
 import tensorflow.compat.v1 as tf
 
-from conftest import PYTHON, free_port, stop_process
+from conftest import PYTHON, free_port
 from lowtf.serve.export import export_saved_model
 from lowtf.serve.model_store import load_version
+from lowtf.serve.process import start_server
 
 MAX_BODY = 200_000
 
@@ -48,25 +49,10 @@ def server(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("models") / "digits"
     export_version(model_dir, 1, scale=1.0)
     port = free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", "--model_base_path", str(model_dir),
-                             "--model_name", "digits", "--rest_api_port", str(port), "--max_body_bytes", str(MAX_BODY)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/v1/models/digits"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read()
-            try:
-                if requests.get(base, timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "server did not answer within 60 s"
-            time.sleep(0.3)
-        yield base, model_dir, proc
-    finally:
-        stop_process(proc)
-    assert proc.returncode is not None
+    with start_server([f"--model_base_path={model_dir}", "--model_name=digits", f"--rest_api_port={port}",
+                       f"--max_body_bytes={MAX_BODY}"], port, "digits") as served:
+        yield served.url("digits"), model_dir, served.process
+    assert served.process.returncode is not None
 
 
 X = np.random.RandomState(0).rand(3, 4, 4, 1).astype(np.float32)
@@ -233,27 +219,19 @@ def test_a_keras_exported_model_answers_both_source_articles_requests(tmp_path):
     assert export.returncode == 0, export.stderr[-2000:]
     expected = np.load(tmp_path / "expected.npz")
     port = free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", f"--model_base_path={tmp_path / 'planet'}",
-                             f"--rest_api_port={port}", "--model_name=PlanetModel"], stderr=subprocess.PIPE)
 
     def post(body):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/PlanetModel:predict",
                                          data=json.dumps(body).encode())
         with urllib.request.urlopen(request, timeout=10) as r:
             return json.loads(r.read())["predictions"]
-    try:
-        deadline, batch = time.monotonic() + 60, None
-        while batch is None:
-            assert time.monotonic() < deadline and proc.poll() is None, "lowtf serve did not answer"
-            try:
-                batch = post({"instances": expected["images"].tolist()})
-            except OSError:
-                time.sleep(0.3)
+    # the seed's command line, with lowtf serve in tensorflow_model_server's place
+    with start_server([f"--model_base_path={tmp_path / 'planet'}", f"--rest_api_port={port}",
+                       "--model_name=PlanetModel"], port, "PlanetModel"):
+        batch = post({"instances": expected["images"].tolist()})
         rows = post({"instances": [{"input_image": image.tolist()} for image in expected["images"]]})
-        np.testing.assert_allclose([p["weather"] for p in batch], expected["weather"], atol=1e-6)
-        np.testing.assert_allclose([p["ground"] for p in rows], expected["ground"], atol=1e-6)
-    finally:
-        stop_process(proc)
+    np.testing.assert_allclose([p["weather"] for p in batch], expected["weather"], atol=1e-6)
+    np.testing.assert_allclose([p["ground"] for p in rows], expected["ground"], atol=1e-6)
 
 
 def test_tf_servings_own_grpc_client_gets_the_same_numbers(tmp_path):
@@ -265,11 +243,10 @@ def test_tf_servings_own_grpc_client_gets_the_same_numbers(tmp_path):
     model_dir = tmp_path / "digits"
     export_version(model_dir, 1, scale=1.0)
     rest, rpc = free_port(), free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "serve", f"--model_base_path={model_dir}", "--model_name=digits",
-                             f"--rest_api_port={rest}", f"--port={rpc}"], stderr=subprocess.PIPE)
+    served = start_server([f"--model_base_path={model_dir}", "--model_name=digits", f"--rest_api_port={rest}",
+                           f"--port={rpc}"], rest, "digits")
     channel = grpc.insecure_channel(f"127.0.0.1:{rpc}")
     try:
-        grpc.channel_ready_future(channel).result(timeout=60)
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         request = predict_pb2.PredictRequest()
         request.model_spec.name = "digits"
@@ -309,4 +286,4 @@ def test_tf_servings_own_grpc_client_gets_the_same_numbers(tmp_path):
         assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "missing" in wrong.value.details()
     finally:
         channel.close()
-        stop_process(proc)
+        served.stop()

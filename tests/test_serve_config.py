@@ -172,3 +172,18 @@ def test_batching_merges_concurrent_requests_and_gives_each_its_own_rows(tmp_pat
     assert not errors and len(answers) == 40
     assert all(answers[(i, j)] == [3 * (10 * i + j) + 1, -3 * (10 * i + j) + 1] for i, j in answers)
     assert model.batcher.examples == 80 and model.batcher.batches < 40     # requests did share runs
+
+
+def test_batching_parameters_file_is_read_as_tf_serving_writes_it(tmp_path):
+    from lowtf.serve.model_config import read_batching_parameters
+    from lowtf.serve.model_store import Batching
+
+    params = tmp_path / "batching.config"
+    params.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 500 }\nnum_batch_threads { value: 4 }\n")
+    assert read_batching_parameters(params) == (Batching(8, 0.0005), ["num_batch_threads"])
+    params.write_text("max_batch_size { value: 0 }")
+    with pytest.raises(ModelConfigError, match="at least 1"):
+        read_batching_parameters(params)
+    params.write_text("max_batch_size: 8")
+    with pytest.raises(ModelConfigError, match="no field like"):
+        read_batching_parameters(params)

@@ -52,7 +52,7 @@ class Batcher:
         self.max_batch_size = max_batch_size
         self.timeout_s = timeout_s
         self._queue: "queue.Queue[Optional[_Request]]" = queue.Queue()
-        self.batches = 0                              # runs done, and examples in them: for the benchmark
+        self.batches = 0                              # merged runs done, and the examples in them
         self.examples = 0
         self._count = threading.Lock()
         # Several batching threads, as TF Serving's num_batch_threads: one small run does not fill the cores.
@@ -111,12 +111,8 @@ class Batcher:
             total = sum(r.size for r in batch)
             if len(batch) > 1 and any(v.ndim == 0 or v.shape[0] != total for v in outputs.values()):
                 raise _NotRowwise
-        except _NotRowwise:
-            for request in batch:           # outputs without a batch axis: run each on its own
-                self._settle(request, lambda r=request: self._run(r.signature, r.feeds, r.timeout_ms))
-            return
-        except BaseException as error:      # the batch failed: run each alone, so each gets its own answer
-            if len(batch) == 1:
+        except BaseException as error:      # the batch failed, or its outputs have no row per example:
+            if len(batch) == 1:             # run each alone, so each gets its own answer or error
                 first.done.set_exception(error)
                 return
             for request in batch:

@@ -108,6 +108,7 @@ class Handler(BaseHTTPRequestHandler):
         except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as e:
             self._reply(400, {"error": e.message.splitlines()[0]})
         except tf.errors.DeadlineExceededError:
+            self._discard_body()         # the time may have run out before the body was read
             self._reply(504, {"error": f"Deadline exceeded: the request took over {self.server.timeout_ms} ms "
                                        "(--rest_api_timeout_in_ms)"})
         except Exception as e:  # the server must survive anything a request triggers; say what, no paths
