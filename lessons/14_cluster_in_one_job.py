@@ -3,26 +3,43 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 
 import tensorflow.compat.v1 as tf
 
+import socket
+
+from lowtf.distributed.sandbox import listening_ports, require_private_network
 from lowtf.ports import free_ports
 from lowtf.run_metadata import ops_by_device
 
 tf.disable_v2_behavior()
 
-lesson = Lesson("14", "cluster in one job")
+lesson = Lesson("14", "cluster in one job", private_network=True)
 
 
 @lesson.step("a ClusterSpec names every task's address; a Server is one task")
 def servers(ctx):
     """The course's source article ran two tasks of a job called 'my_job', each a
     tf.train.Server on its own port, started from two terminals. Here both servers live in this process; the next
-    lessons put each task in its own process, as on real machines."""
+    lessons put each task in its own process, as on real machines.
+
+    A warning the article left out: a tf.train.Server has no password and no bind address. It
+    listens on every network interface (0.0.0.0), whatever host the ClusterSpec names, and runs
+    any op, file reads and writes included, for whoever connects. So `lowtf lesson 14` started
+    this process in a Linux network namespace of its own, whose only interface is loopback:
+    the servers reach each other on 127.0.0.1 and nothing outside reaches them.
+    require_private_network() checks that before any server starts."""
+    require_private_network()
     ports = free_ports(2)
-    ctx.cluster = tf.train.ClusterSpec({"my_job": [f"127.0.0.1:{p}" for p in ports]})
-    ctx.servers = [tf.train.Server(ctx.cluster, job_name="my_job", task_index=i) for i in range(2)]
-    return {"cluster": ctx.cluster.as_dict(), "server targets": [s.target for s in ctx.servers]}
+    addresses = [f"127.0.0.1:{port}" for port in ports]
+    ctx.cluster = tf.train.ClusterSpec({"my_job": addresses})
+    ctx.servers = [tf.train.Server(ctx.cluster, job_name="my_job",
+                                   task_index=i) for i in range(2)]
+    return {"cluster": ctx.cluster.as_dict(),
+            "server targets": [s.target for s in ctx.servers],
+            "this process's network interfaces":
+                [name for _, name in socket.if_nameindex()],
+            "ports listening in this namespace": sorted(listening_ports())}
 
 
-@lesson.step("pin ops with tf.device('/job:my_job/task:N'); one run crosses both tasks")
+@lesson.step("pin ops with tf.device('/job:my_job/task:N'); one run, 2 tasks")
 def pinned(ctx):
     """x lives on task 0, y is computed on task 1 from x, and the sum back on task 0: the
     tensors travel between the servers over gRPC. The Session connects to task 0's target
@@ -39,8 +56,10 @@ def pinned(ctx):
         sess.run(x.initializer)
         value = sess.run(total, options=options, run_metadata=metadata)
     placement = ops_by_device(metadata)
-    task_of = {op: dev.split("/task:")[1][0] for dev, ops in placement.items() for op in ops}
-    ctx.record(total=float(value), y_task=task_of.get("y_on_task1"), total_task=task_of.get("total_on_task0"))
+    task_of = {op: dev.split("/task:")[1][0]
+               for dev, ops in placement.items() for op in ops}
+    ctx.record(total=float(value), y_task=task_of.get("y_on_task1"),
+               total_task=task_of.get("total_on_task0"))
     return {"sum of squares of 1..4": value, "where each op ran": placement}
 
 
@@ -50,7 +69,8 @@ def variables(ctx):
     cluster reads the same value. This is what parameter servers are: tasks that hold
     Variables for workers that compute."""
     with tf.Session(ctx.servers[1].target) as other:
-        seen_from_task1 = other.run(tf.get_default_graph().get_tensor_by_name("x:0"))
+        x = tf.get_default_graph().get_tensor_by_name("x:0")
+        seen_from_task1 = other.run(x)
     ctx.record(variable_seen_from_task1=seen_from_task1.tolist())
     return {"x read through task 1's session": seen_from_task1}
 

@@ -38,3 +38,21 @@ def describe(path: Path) -> str:
     """A lesson's one-line description: the first line of its docstring, read without running it."""
     doc = ast.get_docstring(ast.parse(path.read_text())) or path.stem
     return doc.strip().splitlines()[0]
+
+
+def _calls(path: Path) -> list[ast.Call]:
+    return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
+
+
+def wants_private_network(path: Path) -> bool:
+    """Whether a lesson declares ``Lesson(..., private_network=True)`` (it starts TensorFlow servers),
+    read without running it."""
+    return any(getattr(c.func, "id", None) == "Lesson" and
+               any(k.arg == "private_network" and getattr(k.value, "value", None) is True for k in c.keywords)
+               for c in _calls(path))
+
+
+def needs_own_process(path: Path) -> bool:
+    """Whether a lesson must run as a process of its own: it starts TensorFlow servers (a private
+    network namespace is made for the whole process) or uses Keras (eager, not graph mode)."""
+    return wants_private_network(path) or any(getattr(c.func, "id", None) == "require_eager" for c in _calls(path))

@@ -51,9 +51,24 @@ def _lesson(args: argparse.Namespace) -> int:
     return 2 if path is None else load_lesson(path).main(args.rest)
 
 
+def _isolate_server_lesson(args: argparse.Namespace) -> None:
+    """A lesson that starts TensorFlow servers re-runs itself in a private network namespace before
+    TensorFlow is loaded (Lesson.main would do it too, after paying for a second import)."""
+    from lowtf.catalog import find_lessons, wants_private_network
+
+    path = find_lessons().get(args.number)
+    if path is not None and wants_private_network(path) and "--expose-tf-server" not in args.rest \
+            and not any(a in ("-h", "--help") for a in args.rest):
+        from lowtf.distributed.sandbox import enter_private_network
+
+        enter_private_network(expose=False)
+
+
 def _tour(args: argparse.Namespace) -> int:
     """Run lessons first..last one after another, each on its own fresh graph."""
-    from lowtf.catalog import find_lessons, load_lesson
+    import subprocess
+
+    from lowtf.catalog import find_lessons, load_lesson, needs_own_process
 
     lessons = find_lessons()
     chosen = [(n, p) for n, p in lessons.items() if args.first <= int(n) <= args.last]
@@ -64,7 +79,13 @@ def _tour(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         for number, path in chosen:
-            load_lesson(path).run(fast=args.fast)
+            if needs_own_process(path):   # servers in a private network, or Keras in eager mode
+                code = subprocess.run([sys.executable, "-m", "lowtf", "lesson", number]
+                                      + (["--fast"] if args.fast else [])).returncode
+                if code != 0:
+                    return code
+            else:
+                load_lesson(path).run(fast=args.fast)
             print()
     except KeyboardInterrupt:
         return 130
@@ -161,7 +182,8 @@ def _cluster_local(args: argparse.Namespace) -> int:
               "check the command after --", file=sys.stderr)
         return 2
     try:
-        return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout)
+        return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout,
+                           expose=args.expose_tf_servers)
     except ClusterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -346,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--workers", type=_at_least(1), default=2)
     local.add_argument("--ports", type=_port, nargs="+", help="ps ports then worker ports (default: free ones)")
     local.add_argument("--timeout", type=_number_above(0, float("inf"), "a number of seconds"), default=None, help="stop everything after this many seconds")
+    local.add_argument("--expose-tf-servers", action="store_true",
+                       help="where no private network namespace can be made: run anyway, with TensorFlow servers "
+                            "that any machine on your network can use")
     local.add_argument("command_line", nargs=argparse.REMAINDER)
     local.set_defaults(func=_cluster_local)
     return parser
@@ -353,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "lesson" and argv is None:
+        try:
+            _isolate_server_lesson(args)
+        except NoLessonsError:
+            pass   # _lesson says so
     if args.command in ("lesson", "tour", "main", "serve", "bench", "check", "notebook"):
         from lowtf import console
 

@@ -31,6 +31,7 @@ import ast
 import inspect
 import json
 import math
+import shutil
 import signal
 import sys
 import textwrap
@@ -43,6 +44,8 @@ import numpy as np
 
 from lowtf import console
 from lowtf.data.store import DataError
+from lowtf.distributed.cluster import ClusterError
+from lowtf.distributed.sandbox import ExposedServerError, enter_private_network
 
 console.load_tensorflow()
 
@@ -129,15 +132,81 @@ def plain(value: Any) -> Any:
     return value
 
 
-def show(value: Any) -> str:
-    """How the runner prints a value: numbers as numbers (0.922, not np.float64(0.922))."""
+def show(value: Any, width: int = 10**6) -> str:
+    """How the runner prints a value: numbers as numbers (0.922, not np.float64(0.922)), laid out
+    in lines of at most ``width`` characters where the value allows (a dict an item a line)."""
     if isinstance(value, str):
-        text = value
+        text = "\n".join(textwrap.fill(line, width) if len(line) > width else line for line in value.splitlines())
     elif isinstance(value, np.ndarray) and value.size > 64:
-        text = f"array of shape {value.shape}, {value.dtype}:\n" + np.array2string(value, precision=4, threshold=64)
+        text = f"array of shape {value.shape}, {value.dtype}:\n" + np.array2string(
+            value, precision=4, threshold=64, max_line_width=min(width, 10**4))
     else:
-        text = _format(plain(value))
+        text = "\n".join(_layout(plain(value), width))
     return text if len(text) < 2000 else text[:2000] + " ..."
+
+
+def _discard_typed_ahead() -> None:
+    """Drop what was typed at the terminal while a step computed (nothing, when stdin is not a terminal)."""
+    try:
+        import termios
+
+        if sys.stdin.isatty():
+            termios.tcflush(sys.stdin, termios.TCIFLUSH)
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _shown(key: str, value: Any, width: int) -> str:
+    """``   key: value``, indented, in lines of at most ``width`` characters where the value allows."""
+    first = f"   {key}: "
+    text = show(value, width - len(first))
+    if "\n" in text and len(first) > width // 3:   # a long key: the value below it
+        return first.rstrip() + "\n" + textwrap.indent(show(value, width - 6), "      ")
+    return first + text.replace("\n", "\n" + " " * len(first))
+
+
+def _layout(value: Any, width: int) -> list[str]:
+    """``_format(value)`` as lines of at most ``width`` characters where the value allows."""
+    one = _format(value)
+    if len(one) <= width or not isinstance(value, (dict, list, tuple)) or not value:
+        return [one]
+    opener, closer = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
+    if not isinstance(value, dict) and not any(isinstance(v, (dict, list, tuple)) for v in value):
+        lines, line = [], ""            # a flat list: as many items a line as fit
+        for v in value:
+            item = _format(v) + ", "
+            if line and len(line) + len(item) > width - 1:
+                lines.append(line.rstrip())
+                line = ""
+            line += item
+        lines.append(line.rstrip(", ") + closer)
+    else:
+        pairs = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+        lines = []
+        for n, (key, v) in enumerate(pairs):
+            head = "" if key is None else f"{key!r}: "
+            tail = closer if n == len(pairs) - 1 else ","
+            if len(head) > width // 2:   # a long key: its value on the lines below it
+                block = [head.rstrip()] + ["  " + s for s in _layout(v, width - 4)]
+            else:
+                sub = _layout(v, width - 2 - len(head))
+                block = [head + sub[0]] + [" " * len(head) + s for s in sub[1:]]
+            block[-1] += tail
+            lines += block
+    return [(opener if i == 0 else " ") + line for i, line in enumerate(lines)]
+
+
+def _reflow(text: str, width: int) -> str:
+    """A docstring's paragraphs filled to ``width``; indented lines and list items keep their breaks."""
+    paragraphs = []
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if any(line.startswith((" ", "-", "*", "|")) or line[:2].rstrip(".").isdigit() for line in lines):
+            paragraphs.append("\n".join(textwrap.fill(line, width, subsequent_indent="  ") if len(line) > width
+                                        else line for line in lines))
+        else:
+            paragraphs.append(textwrap.fill(" ".join(lines), width))
+    return "\n\n".join(paragraphs)
 
 
 def _format(value: Any) -> str:
@@ -188,9 +257,12 @@ def read_summary(logdir: str | Path) -> dict:
 class Lesson:
     """A numbered lesson: an ordered list of steps and a runner for them."""
 
-    def __init__(self, number: str, name: str):
+    def __init__(self, number: str, name: str, private_network: bool = False):
         self.number = number
         self.name = name
+        # True for a lesson that starts TensorFlow servers in its own process (14): main() runs it
+        # in a private network namespace, since those servers answer anyone who can reach them.
+        self.private_network = private_network
         self.steps: list[Step] = []
 
     @property
@@ -222,6 +294,7 @@ class Lesson:
                 out(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix the two; "
                     "--resume would have continued it.)")
         tf.reset_default_graph()  # each lesson starts from an empty graph
+        width = shutil.get_terminal_size().columns - 1
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
         stop: BaseException | None = None
@@ -231,7 +304,7 @@ class Lesson:
                 out(f"\n== Step {i}/{len(self.steps)}: {step.title}")
                 if interactive:
                     if step.explanation:
-                        out(textwrap.indent(step.explanation, "   "))
+                        out(textwrap.indent(_reflow(step.explanation, width - 3), "   "))
                     if step.code:
                         out("\n" + textwrap.indent(step.code, "   | ") + "\n")
                 started = time.perf_counter()
@@ -240,8 +313,9 @@ class Lesson:
                 finally:
                     computing += time.perf_counter() - started
                 for key, value in (produced or {}).items():
-                    out(textwrap.indent(f"{key}: {show(value)}", "   "))
+                    out(_shown(key, value, width))
                 if interactive and i < len(self.steps):
+                    _discard_typed_ahead()   # an Enter pressed while the step ran is not an answer
                     try:
                         answer = ask("   [Enter: next step, q: quit] ")
                     except EOFError:
@@ -265,7 +339,7 @@ class Lesson:
         (ctx.logdir / "summary.json").write_text(json.dumps(_json_safe(ctx.summary), indent=2))
         out("\nKey numbers:")
         for key, value in ctx.summary.items():
-            out(f"   {key}: {show(value)}")
+            out(_shown(key, value, width))
         if stop is not None:
             raise stop
         return ctx.summary
@@ -279,7 +353,13 @@ class Lesson:
         parser.add_argument("--resume", action="store_true",
                             help="continue the interrupted run in the logdir from its last checkpoint "
                                  "(lessons that checkpoint; otherwise a previous run is moved aside)")
+        if self.private_network:
+            parser.add_argument("--expose-tf-server", action="store_true",
+                                help="where no private network namespace can be made: run anyway, with "
+                                     "TensorFlow servers that any machine on your network can use")
         args = parser.parse_args(argv)
+        if self.private_network:
+            enter_private_network(expose=args.expose_tf_server)
 
         stop_on_termination()
         try:
@@ -288,7 +368,7 @@ class Lesson:
             return INTERRUPTED_EXIT
         except Terminated as e:
             return 128 + e.signum
-        except (LogdirError, DataError) as e:
+        except (LogdirError, DataError, ExposedServerError, ClusterError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0

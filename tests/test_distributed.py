@@ -1,5 +1,7 @@
 """Real multi-process clusters on 127.0.0.1: training, a lost worker, a restarted chief, a lost ps."""
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +14,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from lowtf.distributed import launcher
+from lowtf.distributed.cluster import ClusterError
+from lowtf.distributed.sandbox import listening_ports
 
 
 def processes_mentioning(text: str) -> list:
@@ -27,10 +31,67 @@ def processes_mentioning(text: str) -> list:
     return [pid for pid in found if pid != os.getpid()]
 
 
-def test_14_cluster_in_one_job(run_lesson):
-    s, _ = run_lesson("14")
+def socket_inodes(pid: int) -> set:
+    """The inodes of the sockets process ``pid`` holds open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def host_listening_inodes() -> set:
+    """Inodes of the sockets in LISTEN state in this (the test's, the machine's) network namespace."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/self/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def test_14_cluster_in_one_job_serves_only_inside_a_private_network(tmp_path):
+    """`lowtf lesson 14` runs itself in a loopback-only namespace: while it runs, its servers listen
+    there and on no interface of this machine (watched from outside, every 50 ms)."""
+    proc = subprocess.Popen([sys.executable, "-m", "lowtf", "lesson", "14", "--fast", "--logdir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    exposed, seen_inside = set(), set()
+    try:
+        while proc.poll() is None:
+            try:
+                ours = socket_inodes(proc.pid)
+                exposed |= ours & host_listening_inodes()
+                seen_inside |= listening_ports(proc.pid)
+            except OSError:
+                pass   # the process ended between two reads
+            time.sleep(0.05)
+        output = proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, output
+    assert "this process's network interfaces: ['lo']" in output
+    s = json.loads((tmp_path / "summary.json").read_text())
     assert s["total"] == 30.0 and s["y_task"] == "1" and s["total_task"] == "0"
     assert s["variable_seen_from_task1"] == [1.0, 2.0, 3.0, 4.0]
+    ports = {int(p) for p in re.findall(r"grpc://127\.0\.0\.1:(\d+)", output)}
+    assert len(ports) == 2
+    assert ports <= seen_inside          # the watcher saw the servers listen, in the lesson's namespace
+    assert exposed == set()              # and none of the lesson's sockets listened on this machine
+
+
+def test_a_server_lesson_run_in_this_process_refuses_to_start_its_servers(run_lesson):
+    """In a process with network interfaces (a notebook kernel, a test), lesson 14 stops before any server."""
+    from lowtf.distributed.sandbox import ExposedServerError, private_network
+
+    assert not private_network()
+    with pytest.raises(ExposedServerError, match="lowtf lesson NN"):
+        run_lesson("14")
 
 
 def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
@@ -128,21 +189,10 @@ server.join()
 """
 
 
-def listening_ports(pid="self") -> set:
-    """TCP ports in LISTEN state in the network namespace of process ``pid``."""
-    ports = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A":
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
-def _serve(isolate):
+def _serve():
     out = launcher.Collector()
     cluster = launcher.local_cluster(ps=1, workers=1)
-    tasks = launcher.start(cluster, [sys.executable, "-c", SERVE_FOREVER, "marker-serve"], out=out, isolate=isolate)
+    tasks = launcher.start(cluster, [sys.executable, "-c", SERVE_FOREVER, "marker-serve"], out=out)
     deadline = time.monotonic() + 90
     while sum("serving" in line for line in out.lines) < 2:
         assert time.monotonic() < deadline, out.lines
@@ -153,24 +203,33 @@ def _serve(isolate):
 
 def test_local_cluster_listens_only_inside_its_own_network_namespace():
     """tf.train.Server binds 0.0.0.0; the launcher's private namespace keeps it off every host interface."""
-    out, tasks, ports = _serve(isolate=True)
+    out, tasks, ports = _serve()
     try:
         assert launcher.ISOLATED in "\n".join(out.lines) + "\n"
         task = next(t for t in tasks if t.job == "worker")
         assert ports <= listening_ports(task.process.pid)      # the servers listen, in the namespace
         assert not ports & listening_ports()                   # and on no interface of this machine
+        for task in tasks[1:]:
+            assert not socket_inodes(task.process.pid) & host_listening_inodes()
         for port in ports:
             with pytest.raises(OSError):
                 socket.create_connection(("127.0.0.1", port), timeout=2).close()
     finally:
         launcher.stop(tasks)
-    # control: without the namespace the same servers listen on this machine's interfaces
-    out, tasks, ports = _serve(isolate=False)
-    try:
-        assert ports <= listening_ports()
-    finally:
-        launcher.stop(tasks)
     assert processes_mentioning("marker-serve") == []
+
+
+def test_no_namespace_means_no_cluster_unless_the_risk_is_named(monkeypatch):
+    """Where no namespace can be made, the launcher refuses (no task starts) and names the flag."""
+    from lowtf.distributed import sandbox
+
+    def unavailable(timeout=10.0):
+        raise sandbox.IsolationUnavailable("unshare: Operation not permitted")
+
+    monkeypatch.setattr(sandbox, "start_holder", unavailable)
+    with pytest.raises(ClusterError, match="--expose-tf-servers"):
+        launcher.start(launcher.local_cluster(ps=1, workers=1), [sys.executable, "-c", "pass"],
+                       out=launcher.Collector())
 
 
 def test_a_killed_launcher_leaves_no_task_behind(tmp_path):

@@ -82,23 +82,26 @@ ISOLATED = "[launcher] the tasks share a private network namespace: they reach e
 
 
 def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out=sys.stdout,
-          isolate: bool = True) -> list[Task]:
+          expose: bool = False) -> list[Task]:
     """Start one process per task, each in its own process group, with its TF_CONFIG.
 
-    With ``isolate`` (the default) the tasks run in a private network namespace; the
-    namespace's holder process comes first in the returned list, as job "netns"."""
+    The tasks run in a private network namespace; the namespace's holder process comes first in
+    the returned list, as job "netns". Where no namespace can be made, raise ClusterError, unless
+    ``expose`` (the user's --expose-tf-servers) accepts servers that other machines can reach."""
     tasks, holder_pid = [], 0
-    if isolate:
-        try:
-            holder = sandbox.start_holder()
-            tasks.append(Task("netns", 0, holder, pump=threading.Thread(target=holder.stdout.read, daemon=True)))
-            tasks[0].pump.start()
-            holder_pid = holder.pid
-            out.write(ISOLATED)
-        except sandbox.IsolationUnavailable as e:
-            out.write(f"[launcher] warning: could not give the cluster a private network ({e}); "
-                      "tf.train.Server listens on every network interface, so other machines can reach "
-                      "these tasks while they run\n")
+    try:
+        holder = sandbox.start_holder()
+        tasks.append(Task("netns", 0, holder, pump=threading.Thread(target=holder.stdout.read, daemon=True)))
+        tasks[0].pump.start()
+        holder_pid = holder.pid
+        out.write(ISOLATED)
+    except sandbox.IsolationUnavailable as e:
+        if not expose:
+            raise ClusterError(f"{sandbox.RISK}, so lowtf runs a cluster in a private network namespace, and this "
+                               f"system cannot make one ({e}). To run it anyway, reachable from your network "
+                               "while it runs, add --expose-tf-servers") from None
+        out.write(f"[launcher] warning: no private network ({e}); {sandbox.RISK}, and you asked for it "
+                  "(--expose-tf-servers): other machines can reach these tasks while they run\n")
     for job, addresses in cluster.items():
         for index in range(len(addresses)):
             task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
@@ -184,11 +187,11 @@ def _terminate_as_interrupt(signum, frame):
 
 
 def run_cluster(ps: int, workers: int, command: Sequence[str], ports: Optional[Sequence[int]] = None,
-        timeout: Optional[float] = None, env: Optional[dict] = None, out=sys.stdout) -> int:
+        timeout: Optional[float] = None, env: Optional[dict] = None, out=sys.stdout, expose: bool = False) -> int:
     """Run the cluster until every worker exits; return 0 if all of them succeeded."""
     cluster = local_cluster(ps, workers, ports)
     out.write(f"cluster: {cluster}\n")
-    tasks = start(cluster, command, env, out)
+    tasks = start(cluster, command, env, out, expose=expose)
     previous = {s: signal.signal(s, _terminate_as_interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     code = 0
     try:

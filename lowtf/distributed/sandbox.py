@@ -11,10 +11,15 @@ tasks reach each other on 127.0.0.1, and nothing outside the namespace reaches t
 Also here: every task gets a parent-death signal, so it dies with the launcher however the
 launcher dies (SIGKILL included) instead of serving on forever.
 
-Run as a program it has two modes, used by the launcher::
+A lesson that starts servers in its own process (lesson 14) is run the same way, whole:
+``reexec_in_private_network`` replaces the process by the same command inside a new namespace,
+and ``require_private_network`` refuses to go on where a server would be reachable from outside.
+
+Run as a program it has three modes::
 
     python -m lowtf.distributed.sandbox hold            # make the namespace, print "ready", wait
     python -m lowtf.distributed.sandbox enter PID -- CMD  # join PID's namespace, then exec CMD
+    python -m lowtf.distributed.sandbox run -- CMD        # make a namespace of its own, then exec CMD
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import socket
 import struct
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 CLONE_NEWUSER = 0x10000000
@@ -34,8 +40,49 @@ PR_SET_PDEATHSIG = 1
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
+# Set by a user who accepts that TensorFlow servers started here are reachable from the network
+# (the --expose-tf-server flags); require_private_network then warns instead of refusing.
+EXPOSE_ENV = "LOWTF_EXPOSE_TF_SERVER"
+RISK = ("a TensorFlow server (tf.train.Server) listens on every network interface and runs any op, file reads "
+        "and writes included, for whoever connects")
+
+
 class IsolationUnavailable(RuntimeError):
     """This system cannot give the cluster a private network namespace."""
+
+
+class ExposedServerError(RuntimeError):
+    """A TensorFlow server was about to start where other machines could reach it."""
+
+
+def private_network() -> bool:
+    """Whether this process's network namespace has no interface but loopback: nothing outside reaches it."""
+    return {name for _, name in socket.if_nameindex()} <= {"lo"}
+
+
+def require_private_network() -> None:
+    """Raise ExposedServerError unless this process is in a loopback-only network namespace
+    (or the user accepted the risk with an --expose-tf-server flag)."""
+    if private_network():
+        return
+    if os.environ.get(EXPOSE_ENV) == "1":
+        print(f"warning: {RISK}; you asked for it (--expose-tf-server), so the servers are reachable from your "
+              "network while this runs", file=sys.stderr, flush=True)
+        return
+    interfaces = ", ".join(name for _, name in socket.if_nameindex())
+    raise ExposedServerError(f"{RISK}, and this process can be reached on {interfaces}: start it with "
+                             "`lowtf lesson NN`, which runs it in a private network namespace")
+
+
+def listening_ports(pid: int | str = "self") -> set[int]:
+    """TCP ports in LISTEN state in the network namespace of process ``pid`` (from /proc/PID/net/tcp*)."""
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":   # TCP_LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _libc():
@@ -55,15 +102,14 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
 
 
-def _hold() -> int:
-    """Make the namespace, report, and wait until the launcher closes our stdin (or dies)."""
-    die_with_parent()
+def _new_namespace() -> str:
+    """Move this (still single-threaded) process into a new network namespace with loopback up
+    (and a new user namespace when not root); return why not, or "" on success."""
     libc = _libc()
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
     if libc.unshare(flags) != 0:
-        print(f"error: unshare: {os.strerror(ctypes.get_errno())}", flush=True)
-        return 1
+        return f"unshare: {os.strerror(ctypes.get_errno())}"
     try:
         if flags & CLONE_NEWUSER:
             with open("/proc/self/setgroups", "w") as f:
@@ -74,11 +120,46 @@ def _hold() -> int:
                 f.write(f"0 {gid} 1")
         _loopback_up()
     except OSError as e:
-        print(f"error: setting up the namespace: {e}", flush=True)
+        return f"setting up the namespace: {e}"
+    return ""
+
+
+def _hold() -> int:
+    """Make the namespace, report, and wait until the launcher closes our stdin (or dies)."""
+    die_with_parent()
+    why_not = _new_namespace()
+    if why_not:
+        print(f"error: {why_not}", flush=True)
         return 1
     print("ready", flush=True)
     sys.stdin.read()   # returns when the launcher closes the pipe or dies
     return 0
+
+
+def _run(command: Sequence[str]) -> int:
+    """Become ``command`` inside a new private network namespace; refuse (exit 2) if none can be made."""
+    why_not = _new_namespace()
+    if why_not:
+        print(f"error: {RISK}, so lowtf runs this in a private network namespace, and this system cannot "
+              f"make one ({why_not}). To run it anyway, reachable from your network while it runs, add "
+              "--expose-tf-server", file=sys.stderr, flush=True)
+        return 2
+    try:
+        os.execvp(command[0], list(command))
+    except OSError as e:
+        print(f"error: cannot run {command[0]!r}: {e.strerror}", file=sys.stderr, flush=True)
+        return 127
+
+
+def reexec_in_private_network() -> None:
+    """Replace this process by the command that started it, run inside a new private network namespace.
+
+    Same PID, terminal and arguments; TensorFlow's threads make ``unshare`` unsafe in place, so the
+    namespace is made by a fresh interpreter that then execs the original command. Never returns."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "lowtf.distributed.sandbox", "run", "--",
+                              sys.executable, *sys.orig_argv[1:]])
 
 
 def _enter(pid: int, command: Sequence[str]) -> int:
@@ -124,12 +205,24 @@ def wrap(command: Sequence[str], holder_pid: int) -> list[str]:
     return [sys.executable, "-m", "lowtf.distributed.sandbox", "enter", str(holder_pid), "--", *command]
 
 
+def enter_private_network(expose: bool) -> None:
+    """For a program that starts TensorFlow servers in its own process: re-run it inside a private
+    network namespace (unless it is in one already), or, with ``expose``, let its servers be reachable."""
+    if expose:
+        os.environ[EXPOSE_ENV] = "1"
+    elif not private_network():
+        reexec_in_private_network()
+
+
 def main(argv: Sequence[str]) -> int:
     if argv[:1] == ["hold"]:
         return _hold()
     if argv[:1] == ["enter"] and len(argv) >= 4 and argv[2] == "--":
         return _enter(int(argv[1]), argv[3:])
-    print("usage: python -m lowtf.distributed.sandbox hold | enter PID -- COMMAND ...", file=sys.stderr)
+    if argv[:2] == ["run", "--"] and len(argv) >= 3:
+        return _run(argv[2:])
+    print("usage: python -m lowtf.distributed.sandbox hold | enter PID -- COMMAND ... | run -- COMMAND ...",
+          file=sys.stderr)
     return 2
 
 
