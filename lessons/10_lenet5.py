@@ -176,7 +176,7 @@ def fit(ctx):
     ctx.snapshot_steps = [start]
     feed = {ctx.inputs.handle: sess.run(ctx.inputs.train_iterator.string_handle()), ctx.training: True}
     train_seconds, sums, count, last_save = 0.0, np.zeros(2), 0, time.perf_counter()
-    bar = tqdm(total=ctx.steps, initial=start, desc="lenet5", unit="step", disable=None if not ctx.fast else True)
+    bar = tqdm(total=ctx.steps, initial=start, desc="lenet5", unit="step", disable=None)  # None: drawn on a terminal, off in tests
     for step in range(start + 1, ctx.steps + 1):
         fetches = [ctx.train_op, ctx.loss, ctx.accuracy, ctx.graph_summaries]
         if step == 2:

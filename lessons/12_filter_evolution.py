@@ -40,8 +40,7 @@ def record(ctx):
             for v in variables:
                 snapshots[v].append(sess.run(params[v]))
 
-        config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, seed=0, progress=not ctx.fast,
-                             name=name)
+        config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, seed=0, name=name)
         h = train(model, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.logdir / name,
                   hooks=[Hook(every, snapshot)])
         for v, frames in snapshots.items():

@@ -35,7 +35,7 @@ def compare(ctx):
     ctx.histories = {}
     for name, optimizer in OPTIMIZERS.items():
         config = TrainConfig(steps=steps, batch_size=128, eval_every=max(50, steps // 10), summary_every=20,
-                             seed=0, progress=not ctx.fast, name=name)
+                             seed=0, name=name)
         h = ctx.histories[name] = train(mlp, splits, optimizer, config, ctx.logdir / name)
         ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
                       f"{name}_final_loss": round(h.loss[-1], 4)})

@@ -8,6 +8,11 @@ from lowtf.distributed.jobs import run_mnist_job
 
 lesson = Lesson("15", "parameter servers")
 
+# --- knobs -----------------------------------------------------------------------------
+STEPS = {"fast": 400, "full": 2000}     # the shared global_step every job stops at
+FAULT_STEPS = {"fast": 600, "full": 2000}   # the fault job: room for worker 1 to join late, then die
+KILL_AFTER_LOCAL_STEPS = 100            # worker 1 is killed once it reports this many
+
 
 @lesson.step("the task program: ps tasks serve Variables, workers compute")
 def program(ctx):
@@ -22,13 +27,14 @@ def program(ctx):
 def compare(ctx):
     """The workers share one global_step and stop when it reaches the target. Each local
     step adds exactly one to it, but a worker reads it while the other is still stepping, so
-    asynchronous training stops a few steps past the target, never exactly on it.
+    asynchronous training stops at the target or a few steps past it (both happen).
     On one 2-core machine two workers compete for the same cores, so the job is not twice
     as fast; on two machines each worker brings its own cores."""
-    steps = 600 if ctx.fast else 2000
+    steps = STEPS[ctx.mode]
     one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps)
     two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps)
-    ctx.record(one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
+    ctx.record(target_global_step=steps,
+               one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
                two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),
                two_workers_local_steps={str(k): v["local_steps"] for k, v in two.items()},
                two_workers_final_global_step=two[0]["final_global_step"],
@@ -44,11 +50,14 @@ def worker_fault(ctx):
     """Asynchronous training needs no worker but the chief: when worker 1 is killed (SIGKILL,
     like a machine failure), worker 0 keeps applying updates and the job still reaches its
     step target. A synchronous scheme would stall waiting for the lost replica."""
-    steps = 600 if ctx.fast else 2000
-    results, seconds = run_mnist_job(ctx.logdir / "worker_killed", 2, steps, ["--step_delay", "0.002"],
-                                     kill_worker_after="[worker1] worker 1: 200 local")
+    steps = FAULT_STEPS[ctx.mode]
+    results, seconds = run_mnist_job(
+        ctx.logdir / "worker_killed", 2, steps, ["--step_delay", "0.002"],
+        kill_worker_after=f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local")
     chief = results[0]
-    ctx.record(after_kill_final_global_step=chief["final_global_step"], after_kill_workers_reporting=sorted(results),
+    ctx.record(after_kill_target_global_step=steps,
+               after_kill_final_global_step=chief["final_global_step"],
+               after_kill_workers_reporting=sorted(results),
                after_kill_test_accuracy=round(chief["test_accuracy"], 4))
     return {"chief": chief, "worker 1 reported": 1 in results}
 

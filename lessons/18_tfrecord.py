@@ -99,7 +99,7 @@ def stream(ctx):
 
     splits = Splits(train=None, validation=None, test=ctx.test)
     config = TrainConfig(steps=STEPS[ctx.mode], batch_size=100, eval_every=STEPS[ctx.mode], seed=0,
-                         progress=not ctx.fast, name="softmax from TFRecord")
+                         name="softmax from TFRecord")
     h = train(softmax_regression, splits, lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.5), config,
               ctx.logdir / "training", train_data=tfrecord_batches)
     ctx.record(streamed_test_accuracy=round(h.final_test_accuracy, 4))

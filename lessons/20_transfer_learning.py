@@ -28,7 +28,7 @@ def pretrain(ctx):
     ctx.eval_every = ctx.steps if ctx.fast else 300
     mnist = load_splits(validation_size=0, test_size=1000 if ctx.fast else None)
     config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0,
-                         progress=not ctx.fast, name="mnist")
+                         name="mnist")
     h = train(lenet5, mnist, adam(1e-3), config, ctx.logdir / "mnist")
     ctx.mnist_ckpt = h.checkpoint
     ctx.record(mnist_test_accuracy=round(h.final_test_accuracy, 4))
@@ -50,8 +50,7 @@ def frozen(ctx):
     """warm_start copies conv1 and conv2 from the MNIST checkpoint; train_only limits the
     optimizer's var_list to fc1 and the logits, so the conv Variables get no update op at all."""
     config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
-                         warm_start=ctx.mnist_ckpt, warm_start_vars=CONV, train_only=HEAD, progress=not ctx.fast,
-                         name="frozen")
+                         warm_start=ctx.mnist_ckpt, warm_start_vars=CONV, train_only=HEAD, name="frozen")
     ctx.h_frozen = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen")
     ctx.frozen_ckpt = ctx.h_frozen.checkpoint
     before, after = tf.train.load_checkpoint(ctx.mnist_ckpt), tf.train.load_checkpoint(ctx.frozen_ckpt)
@@ -68,7 +67,7 @@ def fine_tune(ctx):
     """Unfreeze all layers but move gently (1e-4), so the copied features adapt rather than
     being overwritten by the new head's early, noisy gradients."""
     config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
-                         warm_start=ctx.frozen_ckpt, progress=not ctx.fast, name="fine-tuned")
+                         warm_start=ctx.frozen_ckpt, name="fine-tuned")
     ctx.h_tuned = train(lenet5, ctx.fashion, adam(1e-4), config, ctx.logdir / "fine_tuned")
     ctx.record(fine_tuned_test_accuracy=round(ctx.h_tuned.final_test_accuracy, 4))
     return {"test accuracy": ctx.h_tuned.final_test_accuracy}
@@ -79,7 +78,7 @@ def compare(ctx):
     """Same data, same architecture, random start. One plot: each stage and the baseline.
     Whether transfer won is read from the numbers, not assumed."""
     config = TrainConfig(steps=2 * ctx.steps, batch_size=64, eval_every=ctx.eval_every,
-                         seed=0, progress=not ctx.fast, name="scratch")
+                         seed=0, name="scratch")
     scratch = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch")
     # Put stage 2 after stage 1 on the step axis.
     tuned = ctx.h_tuned

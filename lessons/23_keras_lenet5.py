@@ -2,6 +2,7 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 from lowtf.lesson import require_eager
 
+import dataclasses
 import inspect
 import time
 
@@ -11,7 +12,9 @@ import tensorflow as tf
 from keras import layers
 
 from lowtf.data.splits import load_splits
-from lowtf.train.graph_process import GraphRun, train_lenet5_by_hand
+from lowtf.models import lenet5
+from lowtf.train import TrainConfig, train
+from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
 lesson = Lesson("23", "keras lenet5")
 
@@ -79,8 +82,6 @@ class LeNet5(keras.Model):
 def lowtf_parameter_count() -> int:
     """Lesson 10's graph, built in a graph of its own (no Session runs), its Variables counted."""
     import tensorflow.compat.v1 as v1
-
-    from lowtf.models import lenet5
 
     with tf.Graph().as_default():
         lenet5(v1.placeholder(tf.float32, [None, 28, 28, 1]), v1.placeholder_with_default(False, []))
@@ -185,6 +186,7 @@ def fit(ctx):
         keras.callbacks.TensorBoard(log_dir=str(ctx.logdir / "keras"), histogram_freq=1),
         keras.callbacks.ModelCheckpoint(str(ctx.logdir / "checkpoints" / "lenet5-epoch{epoch:02d}.keras")),
         timer,
+        EpochLine("fit"),
     ]
     history = ctx.model.fit(training_stream(ctx.splits.train.images, ctx.splits.train.labels),
                             epochs=EPOCHS[ctx.mode], steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
@@ -210,7 +212,7 @@ def early_stopping(ctx):
     validation = scaled(ctx.splits.validation, 500)
     # Arrays work too: fit cuts them into batches and reshuffles them every epoch.
     history = model.fit(*scaled(ctx.splits.train, SMALL_TRAIN), batch_size=SMALL_BATCH, epochs=MAX_EPOCHS,
-                        shuffle=True, validation_data=validation, callbacks=[stopper], verbose=0)
+                        shuffle=True, validation_data=validation, callbacks=[stopper, EpochLine("256 images")], verbose=0)
     val_loss = history.history["val_loss"]
     best = int(np.argmin(val_loss))
     restored_loss = model.evaluate(*validation, batch_size=500, verbose=0)[0]
@@ -235,7 +237,7 @@ def resume(ctx):
     steps_before = int(loaded.optimizer.iterations.numpy())
     loaded.fit(training_stream(ctx.splits.train.images, ctx.splits.train.labels),
                initial_epoch=EPOCHS[ctx.mode], epochs=EPOCHS[ctx.mode] + 1, steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
-               shuffle=False, verbose=0)
+               shuffle=False, callbacks=[EpochLine("loaded")], verbose=0)
     accuracy = loaded.evaluate(*scaled(ctx.splits.test), batch_size=500, verbose=0)[1]
     ctx.record(loaded_max_difference=same, optimizer_steps_loaded=steps_before,
                optimizer_steps_after=int(loaded.optimizer.iterations.numpy()),
@@ -248,21 +250,30 @@ def resume(ctx):
 @lesson.step("the same network, data and steps by hand: lesson 10's graph in a Session")
 def against_by_hand(ctx):
     """Lesson 10's loop (packaged as lowtf.train.train) trains the same network on the same
-    training split for the same steps, batch size and Adam rate, in a process of its own
-    (graph mode and Keras's eager mode do not share one). Its initial weights differ: the
-    tutorial's truncated normal (stddev 0.1) by hand, Keras's Glorot uniform here."""
-    run = GraphRun(steps=ctx.summary["keras_steps"], batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE,
-                   train_size=None, validation_size=VALIDATION_IMAGES["full"],
-                   test_size=TEST_IMAGES[ctx.mode], seed=SEED)
-    by_hand = train_lenet5_by_hand(run, ctx.logdir / "by_hand")
-    ratio = ctx.summary["keras_images_per_second"] / by_hand["images_per_second"]
-    ctx.record(by_hand_test_accuracy=round(by_hand["test_accuracy"], 4),
-               by_hand_images_per_second=round(by_hand["images_per_second"]), keras_speed_ratio=round(ratio, 2))
+    training split for the same steps, batch size and Adam rate. This process runs eagerly
+    for Keras, but inside `with tf.Graph().as_default():` TensorFlow builds a graph and
+    runs it in a Session as in every graph-mode lesson; no Keras object is in that graph,
+    and Keras is eager again after the block. The initial weights differ: the tutorial's
+    truncated normal (stddev 0.1) by hand, Keras's Glorot uniform here."""
+    steps = ctx.summary["keras_steps"]
+    config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, seed=SEED, name="by hand",
+                         eval_points=EPOCHS[ctx.mode], histogram_every=steps, checkpoint_seconds=10 ** 9)
+    held_out = dataclasses.replace(ctx.splits, validation=None)  # same training split; Keras scored validation
+    with tf.Graph().as_default():     # graph mode in this block only
+        by_hand = train(lambda images, training: lenet5(images, training, init="tutorial"), held_out,
+                        lambda step, steps_per_epoch: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
+                        config, ctx.logdir / "by_hand")
+    ratio = ctx.summary["keras_images_per_second"] / by_hand.images_per_second
+    ctx.record(by_hand_test_accuracy=round(by_hand.final_test_accuracy, 4),
+               by_hand_images_per_second=round(by_hand.images_per_second), keras_speed_ratio=round(ratio, 2),
+               eager_after_the_graph=tf.executing_eagerly())
     faster = "Keras" if ratio > 1 else "the graph by hand"
-    return {"steps": run.steps,
-            "test accuracy, Keras / by hand": (ctx.summary["keras_test_accuracy"], round(by_hand["test_accuracy"], 4)),
-            "images/s, Keras / by hand": (ctx.summary["keras_images_per_second"], round(by_hand["images_per_second"])),
+    return {"steps": steps,
+            "test accuracy, Keras / by hand": (ctx.summary["keras_test_accuracy"],
+                                               round(by_hand.final_test_accuracy, 4)),
+            "images/s, Keras / by hand": (ctx.summary["keras_images_per_second"], round(by_hand.images_per_second)),
             "so": f"{faster} trained {max(ratio, 1 / ratio):.2f}x faster here; both are TensorFlow kernels underneath",
+            "eager again after the block": tf.executing_eagerly(),
             "TensorBoard": "tensorboard --logdir runs  (keras/ and by_hand/ side by side)"}
 
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import layers
 
 from lowtf.data.image_folder import ATTRIBUTES, Labels, ensure_image_folder, read_labels
+from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
 lesson = Lesson("24", "keras two heads")
 
@@ -112,7 +113,8 @@ def fit(ctx):
     head's loss example by example, so the two figures below differ a little when the last
     batch is short (in --fast, 4,000 files = 62 batches of 64 and one of 32)."""
     history = ctx.model.fit(dataset(ctx.train, shuffle=True), validation_data=dataset(ctx.validation, False),
-                            epochs=EPOCHS[ctx.mode], shuffle=False, verbose=0)   # the dataset shuffles itself
+                            epochs=EPOCHS[ctx.mode], shuffle=False,
+                            callbacks=[EpochLine()], verbose=0)   # the dataset shuffles itself
     last = {k: round(v[-1], 4) for k, v in history.history.items()}
     weighted = LOSS_WEIGHTS["kind"] * last["kind_loss"] + LOSS_WEIGHTS["attributes"] * last["attributes_loss"]
     results = ctx.model.evaluate(dataset(ctx.test, False), return_dict=True, verbose=0)

@@ -12,6 +12,7 @@ from keras import layers
 from lowtf.data.fashion_mnist import CLASSES
 from lowtf.data.splits import load_splits
 from lowtf.viz.plots import transfer_plot
+from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
 lesson = Lesson("25", "keras transfer")
 
@@ -80,7 +81,7 @@ def pretrain(ctx):
     x, y = subset(splits.train.images, splits.train.labels, SOURCE_CLASSES, SOURCE_IMAGES[ctx.mode])
     ctx.base = conv_base()
     source = compiled(with_head(ctx.base), SOURCE_RATE)
-    source.fit(x, y, batch_size=128, epochs=SOURCE_EPOCHS[ctx.mode], verbose=0)
+    source.fit(x, y, batch_size=128, epochs=SOURCE_EPOCHS[ctx.mode], callbacks=[EpochLine("base")], verbose=0)
     tx, ty = subset(splits.test.images, splits.test.labels, SOURCE_CLASSES)
     accuracy = source.evaluate(tx, ty, batch_size=500, verbose=0)[1]
     ctx.base.save(ctx.logdir / "base.keras")
@@ -139,21 +140,24 @@ def compare(ctx):
         keras.utils.set_random_seed(SEED)
         scratch = compiled(with_head(conv_base()), LEARNING_RATE)
         train_head(scratch, x, y, steps_for(len(y), ctx))
+        row = {"scratch": round(scratch.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)}
+        print(f"   {len(y):,} labels: scratch {row['scratch']}", end="", flush=True)
 
         base = keras.models.load_model(ctx.logdir / "base.keras")
         base.trainable = False
         frozen = compiled(with_head(base), HEAD_RATE)
         train_head(frozen, x, y, steps_for(len(y), ctx))
-        frozen_accuracy = frozen.evaluate(tx, ty, batch_size=500, verbose=0)[1]
+        row["frozen"] = round(frozen.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)
+        print(f", frozen {row['frozen']}", end="", flush=True)
 
         base.trainable = True
         for layer in base.layers:
             layer.trainable = layer.name.startswith("top_")
         tuned = compiled(frozen, LEARNING_RATE / 10)          # the same model, recompiled: 1e-4
         train_head(tuned, x, y, FINE_TUNE_STEPS[ctx.mode])
-        table[len(y)] = {"scratch": round(scratch.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4),
-                         "frozen": round(frozen_accuracy, 4),
-                         "fine-tuned": round(tuned.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)}
+        row["fine-tuned"] = round(tuned.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)
+        print(f", fine-tuned {row['fine-tuned']}", flush=True)
+        table[len(y)] = row
     ctx.table = table
     ctx.record(transfer={str(n): row for n, row in table.items()})
     return {f"{n:,} labels": row for n, row in table.items()}

@@ -20,6 +20,7 @@ from lowtf.data.image_folder import ATTRIBUTES, attributes, ensure_image_folder,
 from lowtf.data.splits import load_splits
 from lowtf.ports import free_ports
 from lowtf.serve.process import start_server
+from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
 lesson = Lesson("26", "keras export and serve")
 
@@ -63,11 +64,12 @@ def train(ctx):
     attrs = attributes(splits.train.images[..., 0], splits.train.labels, reference=splits.train.images[..., 0])
     ctx.classifier = classifier()
     ctx.classifier.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    ctx.classifier.fit(x, splits.train.labels, batch_size=64, epochs=EPOCHS[ctx.mode], verbose=0)
+    ctx.classifier.fit(x, splits.train.labels, batch_size=64, epochs=EPOCHS[ctx.mode],
+                       callbacks=[EpochLine("classifier")], verbose=0)
     ctx.garments = two_heads()
     ctx.garments.compile("adam", loss={"kind": "sparse_categorical_crossentropy", "attributes": "binary_crossentropy"})
     ctx.garments.fit(x, {"kind": splits.train.labels, "attributes": attrs}, batch_size=64, epochs=EPOCHS[ctx.mode],
-                     verbose=0)
+                     callbacks=[EpochLine("two heads")], verbose=0)
     test_x = splits.test.images.astype(np.float32) / 255.0
     accuracy = ctx.classifier.evaluate(test_x, splits.test.labels, batch_size=500, verbose=0)[1]
     ctx.record(classifier_test_accuracy=round(accuracy, 4))

@@ -96,17 +96,18 @@ def test_a_server_lesson_run_in_this_process_refuses_to_start_its_servers(run_le
 
 def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
     s, logdir = run_lesson("15")
-    assert s["two_workers_test_accuracy"] >= 0.90
+    target = s["target_global_step"]
+    assert s["two_workers_test_accuracy"] >= 0.88
     # Every local step applies exactly one update to the shared global_step, so the local steps add
-    # up to the job's total. Each worker stops on the first global_step it reads at or past 600,
-    # and that read can lag the other worker's updates: the job overshoots by a few steps, and the
+    # up to the job's total. Each worker stops on the first global_step it reads at or past the target,
+    # and that read can lag the other worker's updates: the job may overshoot by a few steps, and the
     # chief's final read may come before the other worker's last update lands.
     total = sum(s["two_workers_local_steps"].values())
-    assert 600 <= s["two_workers_final_global_step"] <= total
-    assert total - 600 <= 10  # a worker that ignored the shared step would run on for hundreds
+    assert target <= s["two_workers_final_global_step"] <= total
+    assert total - target <= 10  # a worker that ignored the shared step would run on for hundreds
     assert all(n > 0 for n in s["two_workers_local_steps"].values()) and len(s["two_workers_local_steps"]) == 2
-    assert s["after_kill_final_global_step"] == 600 and s["after_kill_workers_reporting"] == [0]
-    assert s["after_kill_test_accuracy"] >= 0.90
+    assert s["after_kill_final_global_step"] == s["after_kill_target_global_step"] and s["after_kill_workers_reporting"] == [0]
+    assert s["after_kill_test_accuracy"] >= 0.88
     assert tf.train.latest_checkpoint(str(logdir / "two_workers")) is not None
     assert processes_mentioning(str(logdir)) == []
 

@@ -60,6 +60,7 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     assert s["keras_speed_ratio"] == pytest.approx(s["keras_images_per_second"] / s["by_hand_images_per_second"],
                                                    abs=0.02)
     assert (tmp_path / "by_hand" / "train").is_dir()                 # both runs under one TensorBoard logdir
+    assert s["eager_after_the_graph"] is True                        # the graph block left Keras's eager mode on
 
 
 def test_24_two_heads_loss_dict_and_thresholds(tmp_path):

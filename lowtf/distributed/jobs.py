@@ -9,21 +9,42 @@ from typing import Optional, Sequence
 from lowtf.distributed import launcher
 
 
+class ProgressEcho(launcher.Collector):
+    """A Collector that also shows the tasks' progress lines as they come (ps ready, steps, notes, errors)."""
+
+    SHOWN = ("serving Variables", "local steps", "note:", "error:", "exited with code")
+
+    def write(self, text: str) -> None:
+        super().write(text)
+        for line in text.splitlines():
+            if any(mark in line for mark in self.SHOWN):
+                print(f"   {line.strip()}", flush=True)
+
+
 def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] = (),
-                  kill_worker_after: Optional[str] = None, timeout: float = 300) -> tuple[dict, float]:
+                  kill_worker_after: Optional[str] = None, timeout: float = 300,
+                  show_progress: bool = True) -> tuple[dict, float]:
     """Start the cluster, optionally SIGKILL worker 1 once its output contains
     ``kill_worker_after``, wait for the workers, stop everything; return
-    ``({worker index: RESULT dict}, wall seconds)``."""
-    out = launcher.Collector()
+    ``({worker index: RESULT dict}, wall seconds)``. With ``show_progress`` the tasks'
+    progress lines are printed as they come."""
+    out = ProgressEcho() if show_progress else launcher.Collector()
     command = [sys.executable, "-m", "lowtf.distributed.mnist_task", "--logdir", str(logdir),
                "--steps", str(steps), *extra]
+    if show_progress:
+        print(f"   starting 1 ps + {workers} worker{'s' * (workers > 1)}, each a process that loads TensorFlow ...",
+              flush=True)
     tasks = launcher.start(launcher.local_cluster(ps=1, workers=workers), command, out=out)
     started = time.perf_counter()
     try:
         if kill_worker_after:
-            if not out.wait_for(kill_worker_after, timeout=timeout):
-                raise RuntimeError(f"never saw {kill_worker_after!r} in the workers' output")
-            launcher.kill(next(t for t in tasks if t.name == "worker1"))
+            victim = next(t for t in tasks if t.name == "worker1")
+            deadline = time.monotonic() + timeout
+            while not out.wait_for(kill_worker_after, timeout=0.5):
+                if victim.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker 1 never printed {kill_worker_after!r} (it ended or the wait timed "
+                                       "out): give the job more steps")
+            launcher.kill(victim)
         for t in tasks:
             if t.job == "worker" and t.process.poll() is None:
                 t.process.wait(timeout=timeout)

@@ -99,9 +99,21 @@ def training_session(server, task, args, config, hooks):
         return tf.train.MonitoredTrainingSession(
             master=server.target, is_chief=True, checkpoint_dir=args.logdir, hooks=hooks,
             save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=50, config=config,
-            stop_grace_period_secs=5)
+            stop_grace_period_secs=1)
     creator = _PromptWorkerSessionCreator(master=server.target, config=config, max_wait_secs=300)
-    return tf.train.MonitoredSession(session_creator=creator, hooks=hooks, stop_grace_period_secs=5)
+    return tf.train.MonitoredSession(session_creator=creator, hooks=hooks, stop_grace_period_secs=1)
+
+
+def _quiet_cancelled_queue_runner(args) -> None:
+    """threading.excepthook: drop the CancelledError of a queue-runner thread, report anything else.
+
+    At the end of a synchronous job the chief's token queue runner is still waiting for
+    gradients that will never come (the other workers have stopped). Closing the session
+    cancels that wait, and TensorFlow reports it as an uncaught CancelledError in the
+    runner's thread: the expected end of SyncReplicasOptimizer's queue, not an error."""
+    if issubclass(args.exc_type, tf.errors.CancelledError) and "QueueRunnerThread" in getattr(args.thread, "name", ""):
+        return
+    threading.__excepthook__(args)
 
 
 class Watchdog:
@@ -140,6 +152,7 @@ def run_worker(server, task, args) -> dict:
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
     if args.sync:
         hooks.append(optimizer.make_session_run_hook(task.is_chief))
+        threading.excepthook = _quiet_cancelled_queue_runner
     local_steps, step, started = 0, 0, time.perf_counter()
     # Waiting for the chief and starting up can take a while; after that a step is milliseconds.
     watchdog = Watchdog(max(120.0, 3 * args.timeout_ms / 1000),
@@ -155,7 +168,7 @@ def run_worker(server, task, args) -> dict:
             watchdog.beat()
             first_step = int(step) if first_step is None else first_step
             local_steps += 1
-            if local_steps % 200 == 0:
+            if local_steps % 100 == 0:
                 print(f"worker {task.index}: {local_steps} local steps, global step {step}", flush=True)
             if args.step_delay:
                 time.sleep(args.step_delay)

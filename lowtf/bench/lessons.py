@@ -1,0 +1,97 @@
+"""``python -m lowtf.bench.lessons [NN ...]``: every lesson's ``--fast`` run timed as a learner runs it.
+
+Each lesson runs as ``python -m lowtf lesson NN --fast`` in a pseudo-terminal (so tqdm and Keras
+draw their progress as they would for a person), one after another. For each it records the wall
+time, when the first line appeared (TensorFlow's import is most of that), and the longest silence
+after it: the longest stretch in which nothing at all reached the terminal. Targets (issue: fast
+feedback): wall <= 20 s, silence <= ~3 s. Prints a table and writes JSON; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import pty
+import select
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WALL_TARGET_S = 20.0
+SILENCE_TARGET_S = 3.0
+
+
+def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
+    """Run one lesson's fast mode in a pseudo-terminal; return its timings and exit code."""
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: the lesson, as a learner starts it
+        os.execvp(sys.executable, [sys.executable, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)])
+    started = time.perf_counter()
+    first = last = None
+    longest, after, text = 0.0, "", ""
+    while time.perf_counter() - started < timeout:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:   # the lesson closed its terminal: it has ended
+            break
+        if not chunk:
+            break
+        now = time.perf_counter() - started
+        if first is None:
+            first = now
+        elif chunk.strip() and now - last > longest:
+            longest, after = now - last, text
+        if chunk.strip():
+            last = now
+            text = [line for line in chunk.decode("utf-8", "replace").replace("\r", "\n").splitlines()
+                    if line.strip()][-1].strip()[:60]
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    wall = time.perf_counter() - started
+    return {"lesson": number, "wall_s": round(wall, 1), "first_output_s": round(first or wall, 1),
+            "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lowtf.catalog import find_lessons
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", help="lessons to time (default: all)")
+    parser.add_argument("--out", default="runs/bench/lessons.json")
+    args = parser.parse_args(argv)
+    lessons = find_lessons()
+    numbers = args.numbers or list(lessons)
+    unknown = [n for n in numbers if n not in lessons]
+    if unknown:
+        print(f"error: no lesson {unknown[0]}; `lowtf lessons` lists them", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(f"{'lesson':>6} {'wall s':>7} {'first line s':>12} {'longest silence s':>17}  exit")
+    with tempfile.TemporaryDirectory(prefix="lowtf-lesson-times-") as scratch:
+        for number in numbers:
+            row = time_lesson(number, Path(scratch) / number)
+            rows.append(row)
+            flags = ("  over 20 s" if row["wall_s"] > WALL_TARGET_S else "") + \
+                    ("  silent too long" if row["longest_silence_s"] > SILENCE_TARGET_S else "")
+            print(f"{number:>6} {row['wall_s']:>7} {row['first_output_s']:>12} {row['longest_silence_s']:>17}  "
+                  f"{row['exit_code']}{flags}", flush=True)
+            if row["longest_silence_s"] > SILENCE_TARGET_S:
+                print(f"{'':>8}silent after: {row['silent_after']}", flush=True)
+    total = sum(r["wall_s"] for r in rows)
+    print(f"total {total:.0f} s for {len(rows)} lessons; over {WALL_TARGET_S:.0f} s: "
+          f"{[r['lesson'] for r in rows if r['wall_s'] > WALL_TARGET_S] or 'none'}")
+    out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                               "lessons": rows, "total_s": round(total, 1)}, indent=2))
+    return 0 if all(r["exit_code"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
