@@ -113,26 +113,46 @@ def _flagship(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lowtf.serve.names import name_problem
+
+    # Flags that need no TensorFlow are checked before it loads (a few seconds).
+    if args.model_config_file and args.model_base_path:
+        print("error: give --model_config_file or --model_base_path, not both (the config file names each "
+              "model's base path)", file=sys.stderr)
+        return 2
+    if not args.model_config_file and not args.model_base_path:
+        print("error: say what to serve: --model_base_path=DIR (with --model_name) or --model_config_file=FILE",
+              file=sys.stderr)
+        return 2
+    if not args.host.strip():
+        print("error: --host is empty (an unset $HOST?); give the address to listen on, e.g. 127.0.0.1 "
+              "(0.0.0.0 for every interface, if that is what you mean)", file=sys.stderr)
+        return 2
+    if args.model_base_path and name_problem(args.model_name):
+        print(f"error: --model_name: {name_problem(args.model_name)}", file=sys.stderr)
+        return 2
+    if args.batching_parameters_file and not args.enable_batching:
+        print("error: --batching_parameters_file needs --enable_batching", file=sys.stderr)
+        return 2
+    if args.model_base_path and not Path(args.model_base_path).is_dir():
+        print(f"error: model base path {args.model_base_path} of model {args.model_name} does not exist; "
+              "give the folder that holds the numbered version folders", file=sys.stderr)
+        return 2
+    from lowtf import console
+
+    console.load_tensorflow()
     from lowtf.serve.model_config import ModelConfig, ModelConfigError, read_batching_parameters, read_model_config
     from lowtf.serve.model_store import Batching, VersionPolicy
     from lowtf.serve.server import serve
 
     if args.model_config_file:
-        if args.model_base_path:
-            print("error: give --model_config_file or --model_base_path, not both (the config file names each "
-                  "model's base path)", file=sys.stderr)
-            return 2
         try:
             configs = read_model_config(args.model_config_file)
         except ModelConfigError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-    elif args.model_base_path:
-        configs = [ModelConfig(args.model_name, Path(args.model_base_path), VersionPolicy())]
     else:
-        print("error: say what to serve: --model_base_path=DIR (with --model_name) or --model_config_file=FILE",
-              file=sys.stderr)
-        return 2
+        configs = [ModelConfig(args.model_name, Path(args.model_base_path), VersionPolicy())]
     batching = None
     if args.enable_batching:
         batching = Batching()
@@ -144,9 +164,6 @@ def _serve(args: argparse.Namespace) -> int:
                 return 2
             if ignored:
                 print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
-    elif args.batching_parameters_file:
-        print("error: --batching_parameters_file needs --enable_batching", file=sys.stderr)
-        return 2
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
                  grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, batching=batching)
 
@@ -383,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             _isolate_server_lesson(args)
         except NoLessonsError:
             pass   # _lesson says so
-    if args.command in ("lesson", "tour", "main", "serve", "bench", "check", "notebook"):
+    if args.command in ("lesson", "tour", "main", "bench", "check", "notebook"):
         from lowtf import console
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console

@@ -74,3 +74,86 @@ def test_regress_and_the_wrong_kind_of_signature(stub):
     with pytest.raises(grpc.RpcError) as error:
         stub.Classify(empty, timeout=30)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "Input is empty" in error.value.details()
+
+
+def export_typed_model(base) -> None:
+    """Predict on an int32 input n and a float32 input x: y = x * n, s = x + 1."""
+    with tf.Graph().as_default():
+        n = tf.placeholder(tf.int32, [None], name="n")
+        x = tf.placeholder(tf.float32, [None], name="x")
+        y = x * tf.cast(n, tf.float32)
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(base / "1"), inputs={"n": n, "x": x}, outputs={"y": y, "s": x + 1})
+
+
+@pytest.fixture
+def typed(tmp_path):
+    """(gRPC stub, REST URL) of one in-process store serving the typed model."""
+    from lowtf.serve.server import make_server
+    import threading
+
+    export_typed_model(tmp_path / "t")
+    models = Models([ModelStore(tmp_path / "t", "t", log=lambda message: None)])
+    grpc_server = make_grpc_server(models, "127.0.0.1", port := free_port())
+    rest = make_server(models, "127.0.0.1", free_port())
+    threading.Thread(target=rest.serve_forever, daemon=True).start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield prediction_service_pb2_grpc.PredictionServiceStub(channel), \
+            f"http://127.0.0.1:{rest.server_address[1]}/v1/models/t:predict"
+    finally:
+        channel.close()
+        grpc_server.stop(grace=0)
+        rest.shutdown()
+        rest.server_close()
+
+
+def predict_request(**inputs):
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "t"
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(value if not isinstance(value, np.ndarray) else tf.make_tensor_proto(value))
+    return request
+
+
+def test_values_that_do_not_fit_the_input_type_are_refused_not_wrapped(typed):
+    """3,000,000,000 in an int32 input would wrap to -1,294,967,296: over REST and gRPC it is a clear error."""
+    import requests
+
+    stub, url = typed
+    r = requests.post(url, json={"instances": [{"n": 1, "x": 1.0}, {"n": 3000000000, "x": 1.0}]}, timeout=10)
+    assert r.status_code == 400 and "'n'" in r.json()["error"] and "int32" in r.json()["error"]
+    with pytest.raises(grpc.RpcError) as wrapped:
+        stub.Predict(predict_request(n=np.array([1, 3000000000], np.int64), x=np.ones(2, np.float32)), timeout=10)
+    assert wrapped.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "int32" in wrapped.value.details()
+    with pytest.raises(grpc.RpcError) as complex_in:
+        stub.Predict(predict_request(n=np.array([1], np.int32), x=np.array([1 + 2j], np.complex64)), timeout=10)
+    assert complex_in.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "complex" in complex_in.value.details()
+    fine = stub.Predict(predict_request(n=np.array([3], np.int64), x=np.array([2.0], np.float32)), timeout=10)
+    assert tf.make_ndarray(fine.outputs["y"]).tolist() == [6.0]     # in range: converted and answered
+
+
+def test_an_unknown_output_filter_is_an_error_and_a_known_one_filters(typed):
+    stub, _ = typed
+    request = predict_request(n=np.array([3], np.int32), x=np.array([2.0], np.float32))
+    request.output_filter.append("s")
+    assert set(stub.Predict(request, timeout=10).outputs) == {"s"}
+    request.output_filter.append("nope")
+    with pytest.raises(grpc.RpcError) as unknown:
+        stub.Predict(request, timeout=10)
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "nope" in unknown.value.details()
+
+
+def test_a_tensor_claiming_more_values_than_it_carries_is_refused_before_allocating(typed):
+    """One value and a shape of 5,000 x 784 would make tf.make_ndarray fill 3.9 million floats."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+    stub, _ = typed
+    claim = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1.0], tensor_shape=tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=5000), tensor_shape_pb2.TensorShapeProto.Dim(size=784)]))
+    assert claim.ByteSize() < 50
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Predict(predict_request(n=np.array([1], np.int32), x=claim), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "3,920,000" in refused.value.details()

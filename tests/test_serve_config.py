@@ -1,9 +1,12 @@
 """lowtf serve as TF Serving is configured: --model_config_file, version policies, polling, the REST timeout."""
+import contextlib
 import subprocess
 import threading
 
 import numpy as np
 import pytest
+
+from lowtf import cli
 import requests
 import tensorflow.compat.v1 as tf
 
@@ -108,15 +111,32 @@ def test_two_models_from_a_config_file_over_rest(tmp_path):
     (["--model_base_path=/no/such/folder"], "does not exist"),
     (["--model_base_path=/x", "--file_system_poll_wait_seconds=-1"], "must be at least 0"),
     (["--model_base_path=/x", "--rest_api_timeout_in_ms=soon"], "expected a whole number"),
+    (["--model_base_path=TMP", "--host="], "--host is empty"),
+    (["--model_base_path=TMP", "--model_name=a/b"], "'a/b' holds '/'"),
+    (["--model_base_path=TMP", "--model_name="], "the model name is empty"),
+    (["--model_config_file=COLON"], "'a:predict' holds ':'"),
+    (["--model_config_file=BINARY"], "is not a text file"),
+    (["--model_config_file=CONFIG", "--enable_batching", "--batching_parameters_file=BINARY"], "is not a text file"),
 ])
-def test_serve_flags_are_checked(tmp_path, flags, message):
+def test_serve_flags_are_checked(tmp_path, capsys, flags, message):
     config = tmp_path / "models.config"
     config.write_text("model_config_list { config { name: 'a' base_path: '/x' } }")
-    flags = [f.replace("CONFIG", str(config)) for f in flags]
-    run = subprocess.run([PYTHON, "-m", "lowtf", "serve", *flags], capture_output=True, text=True, timeout=120,
+    (tmp_path / "colon.config").write_text(f"model_config_list {{ config {{ name: 'a:predict' base_path: '{tmp_path}' }} }}")
+    (tmp_path / "binary.config").write_bytes(bytes(range(256)))
+    flags = [f.replace("CONFIG", str(config)).replace("COLON", str(tmp_path / "colon.config"))
+             .replace("BINARY", str(tmp_path / "binary.config")).replace("TMP", str(tmp_path)) for f in flags]
+    with pytest.raises(SystemExit) if "expected" in message or "at least" in message else contextlib.nullcontext():
+        assert cli.main(["serve", *flags]) == 2    # (argparse's own errors exit 2 themselves)
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+
+
+def test_serve_flags_are_checked_before_tensorflow_loads():
+    """A wrong command line answers at once: TensorFlow (seconds to import) is not loaded to say so."""
+    run = subprocess.run([PYTHON, "-c", "import sys; from lowtf.cli import main; code = main(['serve']); "
+                          "print(code, 'tensorflow' in sys.modules)"], capture_output=True, text=True, timeout=60,
                          cwd=REPO)
-    assert run.returncode == 2 and message in run.stderr, run.stderr
-    assert "Traceback" not in run.stderr
+    assert run.stdout.split() == ["2", "False"] and "say what to serve" in run.stderr, run.stdout + run.stderr
 
 
 def test_poll_wait_zero_reads_the_disk_once(tmp_path):

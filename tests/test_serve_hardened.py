@@ -171,3 +171,106 @@ def test_a_model_that_cannot_load_at_start_is_a_clear_error(tmp_path):
                          timeout=120)
     assert run.returncode == 2 and "no version of m in" in run.stderr and "did not load" in run.stderr
     assert "cannot listen" not in run.stderr
+
+
+def served_with(tmp_path, **limits):
+    """A server for y = x + 1 with the given make_server limits; returns (url, server)."""
+    export_affine(tmp_path / "affine", 1, 1.0)
+    models = Models([ModelStore(tmp_path / "affine", "affine", log=lambda line: None)], poll_seconds=0)
+    server = make_server(models, "127.0.0.1", free_port(), max_body_bytes=100_000, **limits)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1/models/affine", server
+
+
+PREDICT = b'{"instances": [1.0]}'
+SMUGGLED = b"GET /v1/models/affine HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("head, status", [
+    # a GET with a body: the body is read and dropped, never answered as a second request
+    (b"GET /v1/models/affine HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+     % len(SMUGGLED), 200),
+    # two Content-Length headers: ambiguous, refused and closed
+    (b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nContent-Length: 0\r\n\r\n"
+     % len(SMUGGLED), 400),
+    # chunked with a Content-Length: ambiguous, refused and closed
+    (b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n"
+     % len(SMUGGLED), 400),
+    # chunked alone: not supported, said so, closed
+    (b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 411),
+])
+def test_a_body_is_never_answered_as_a_second_request(tmp_path, head, status):
+    url, server = served_with(tmp_path)
+    try:
+        answer = raw(url, head + SMUGGLED)
+        assert answer.startswith(b"HTTP/1.1 %d" % status), answer[:200]
+        assert answer.count(b"HTTP/1.1 ") == 1, answer      # one request in, one answer out
+        if status != 200:
+            assert b"Connection: close" in answer and b'"error"' in answer
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_slow_clients_neither_hold_the_server_nor_stay_for_ever(tmp_path):
+    """Two clients trickle their bodies: a normal request is still answered at once; a request that
+    has not fully arrived after request_seconds gets 408 and is closed, however steadily it trickles."""
+    url, server = served_with(tmp_path, request_seconds=2.0, idle_seconds=5.0)
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    slow = []
+    try:
+        for _ in range(2):   # as many as the decoding slots: they must not hold them
+            s = socket.create_connection((host, int(port)), timeout=10)
+            s.sendall(b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{"
+                      % len(PREDICT))
+            slow.append(s)
+        started = time.monotonic()
+        r = requests.post(url + ":predict", data=PREDICT, timeout=10)
+        assert r.status_code == 200 and r.json()["predictions"] == [2.0] and time.monotonic() - started < 1.5
+        for _ in range(3):   # one more byte every 0.5 s: each recv is quick, the whole is too slow
+            time.sleep(0.5)
+            for s in slow:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass     # already answered and closed
+        answers = []
+        for s in slow:
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            answers.append(b"".join(chunks))
+        assert all(a.startswith(b"HTTP/1.1 408") and b'"error"' in a for a in answers), answers
+    finally:
+        for s in slow:
+            s.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_connections_past_the_cap_get_503_and_the_server_goes_on(tmp_path):
+    url, server = served_with(tmp_path, max_connections=4, idle_seconds=5.0)
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
+    try:
+        time.sleep(0.3)
+        extra = raw(url, b"GET /v1/models/affine HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert extra.startswith(b"HTTP/1.1 503") and b"too many connections" in extra
+    finally:
+        for s in held:
+            s.close()
+    deadline = time.monotonic() + 5
+    while True:   # the held connections' slots come back once they close
+        try:
+            r = requests.get(url, timeout=5)
+            if r.status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server.shutdown()
+    server.server_close()

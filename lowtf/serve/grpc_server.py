@@ -22,6 +22,28 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
 
 from lowtf.serve.export import DEFAULT_SIGNATURE
 from lowtf.serve.model_store import Models, NotFound
+from lowtf.serve.predict_request import to_array
+
+
+def tensor_values(proto, name: str) -> np.ndarray:
+    """A request tensor as numpy, refused when its shape claims more values than it carries.
+
+    A TensorProto may give one value and a large shape, and ``tf.make_ndarray`` fills the shape
+    with it: a 49-byte request could make the server allocate gigabytes. lowtf serve needs
+    every value sent (TF Serving fills; no client that sends real data is affected)."""
+    claimed = int(np.prod([d.size for d in proto.tensor_shape.dim], dtype=np.int64)) if proto.tensor_shape.dim else 1
+    dtype = tf.dtypes.as_dtype(proto.dtype)
+    if proto.tensor_content:
+        carried = len(proto.tensor_content) // max(1, dtype.size)
+    else:
+        carried = max((len(values) for field, values in proto.ListFields() if field.name.endswith("_val")),
+                      default=0)
+        if dtype in (tf.complex64, tf.complex128):
+            carried //= 2           # scomplex_val / dcomplex_val hold real and imaginary parts
+    if claimed != carried and not (claimed == 0 and carried == 0):
+        raise ValueError(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} claims {claimed:,} "
+                         f"values and it carries {carried:,}; send every value")
+    return tf.make_ndarray(proto)
 
 
 def _version(spec) -> Optional[int]:
@@ -106,7 +128,15 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             if missing:
                 raise ValueError(f"input(s) {missing} missing from the request; the signature takes "
                                  f"{sorted(expected.inputs)}")
-            feeds = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            extra = sorted(set(request.inputs) - set(expected.inputs))
+            if extra:
+                raise ValueError(f"input(s) {extra} are not in the signature, which takes {sorted(expected.inputs)}")
+            unknown = sorted(set(request.output_filter) - set(expected.outputs))
+            if unknown:
+                raise ValueError(f"output tensor alias(es) {unknown} not found in the signature's outputs "
+                                 f"{sorted(expected.outputs)}")
+            feeds = {name: to_array(tensor_values(proto, name), expected.inputs[name], name)
+                     for name, proto in request.inputs.items()}
             outputs = model.run(signature, feeds, timeout_ms=_timeout_ms(context))
             version = model.version
         wanted = set(request.output_filter) or set(outputs)

@@ -25,6 +25,7 @@ from tensorflow_serving.config import model_server_config_pb2
 import re
 
 from lowtf.serve.model_store import Batching, VersionPolicy
+from lowtf.serve.names import name_problem
 
 
 class ModelConfigError(ValueError):
@@ -52,13 +53,20 @@ def _policy(proto, where: str) -> VersionPolicy:
         raise ModelConfigError(f"{where}: {e}") from None
 
 
+def _read_text(path: Path, flag: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ModelConfigError(f"cannot read {flag} {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ModelConfigError(f"{flag} {path} is not a text file (byte {e.start} is not UTF-8); "
+                               "give TF Serving's text format") from None
+
+
 def read_model_config(path: str | Path) -> list[ModelConfig]:
     """The models listed in a ``--model_config_file``, checked: names unique, paths and platforms given."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ModelConfigError(f"cannot read --model_config_file {path}: {e.strerror}") from None
+    text = _read_text(path, "--model_config_file")
     try:
         config = text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     except text_format.ParseError as e:
@@ -72,6 +80,9 @@ def read_model_config(path: str | Path) -> list[ModelConfig]:
         where = f"{path}, model {i}" + (f" ({entry.name})" if entry.name else "")
         if not entry.name or not entry.base_path:
             raise ModelConfigError(f"{where}: every config needs a name and a base_path")
+        problem = name_problem(entry.name)
+        if problem:
+            raise ModelConfigError(f"{where}: {problem}")
         if entry.name in seen:
             raise ModelConfigError(f"{where}: the name {entry.name} is used twice; model names must be unique")
         if entry.model_platform not in ("", "tensorflow"):
@@ -90,10 +101,7 @@ def read_batching_parameters(path: str | Path) -> tuple[Batching, list[str]]:
     fields lowtf serve uses, and the names of the fields it ignores (its batching has no thread pools
     or queues to size)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ModelConfigError(f"cannot read --batching_parameters_file {path}: {e.strerror}") from None
+    text = _read_text(path, "--batching_parameters_file")
     fields = dict(re.findall(r"(\w+)\s*\{\s*value\s*:\s*([^\s}]+)\s*\}", text))
     if not fields and text.strip():
         raise ModelConfigError(f"{path}: no field like `max_batch_size {{ value: 32 }}` found")

@@ -25,6 +25,19 @@ def _decode_b64(value):
     return value
 
 
+def check_range(values: np.ndarray, dtype, name: str) -> None:
+    """BadRequest if ``values`` do not fit ``dtype`` (3000000000 in an int32 would wrap to -1294967296;
+    1e300 in a float32 would become inf)."""
+    dtype = np.dtype(dtype)
+    if values.size == 0 or values.dtype.kind == "b" or dtype.kind not in "iuf":
+        return
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if finite.size and (finite.min() < info.min or finite.max() > info.max):
+        raise BadRequest(f"input '{name}': values from {finite.min()} to {finite.max()} do not fit "
+                         f"{dtype.name} ({info.min} to {info.max})")
+
+
 def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
     """Convert a JSON value to an array of the input's dtype and check it against the input's shape."""
     if spec.dtype.is_floating or spec.dtype.is_integer or spec.dtype.is_bool:
@@ -37,6 +50,7 @@ def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
                              f"got {inferred.dtype.kind == 'U' and 'strings' or inferred.dtype}")
         if spec.dtype.is_integer and inferred.dtype.kind == "f" and not np.all(np.mod(inferred, 1) == 0):
             raise BadRequest(f"input '{name}': expected integers ({spec.dtype.name}), got fractional numbers")
+        check_range(inferred, spec.dtype.as_numpy_dtype, name)
         array = inferred.astype(spec.dtype.as_numpy_dtype)
     else:
         array = np.asarray(_decode_b64(value), dtype=object)

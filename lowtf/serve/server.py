@@ -11,6 +11,7 @@ request never takes the server down.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -33,6 +34,8 @@ ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DECODING_AT_ONCE = 2        # requests whose JSON is decoded at the same time (a 16 MB body costs ~1.4 GB)
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
+REQUEST_SECONDS = 30        # from its first byte, a whole request (line, headers, body) must arrive in this time
+MAX_CONNECTIONS = 256       # open connections (a thread each); one more is answered 503 and closed
 DEFAULT_TIMEOUT_MS = 30000  # TF Serving's --rest_api_timeout_in_ms default
 
 
@@ -42,10 +45,32 @@ class HttpError(Exception):
         self.status = status
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's reading end whose every recv waits at most until the current request's deadline
+    (between requests: the idle limit), so a client trickling one byte at a time cannot hold it for ever."""
+
+    def __init__(self, sock: socket.socket, idle: float):
+        self.sock, self.idle, self.deadline = sock, idle, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.deadline is None:
+            wait = self.idle
+        else:
+            wait = self.deadline - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError("the request took too long to arrive")
+        self.sock.settimeout(wait)
+        return self.sock.recv_into(buffer)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "lowtf-serve/0.1"
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
+    request_seconds = REQUEST_SECONDS
 
     # -- plumbing -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -53,6 +78,42 @@ class Handler(BaseHTTPRequestHandler):
         # Headers and body leave in two writes; with Nagle's algorithm on, the second waits
         # for the client's delayed ACK (~40 ms per request on Linux). Small replies need NODELAY.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader = _DeadlineReader(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        """Wait (up to the idle limit) for the next request to begin; from its first byte, give the whole
+        request ``request_seconds`` to arrive."""
+        self._reader.deadline = None
+        try:
+            if not self.rfile.peek(1):
+                self.close_connection = True
+                return
+        except OSError:             # the idle limit passed, or the client went away
+            self.close_connection = True
+            return
+        self._reader.deadline = time.monotonic() + self.request_seconds
+        super().handle_one_request()
+
+    def _body_arrived(self) -> None:
+        """The request is read: replies are written with the ordinary idle limit, not what is left of it."""
+        self._reader.deadline = None
+        self.connection.settimeout(self.timeout)
+
+    def _check_framing(self) -> None:
+        """Refuse a request whose body length is ambiguous, and close: a body read one way by us and another
+        way by a proxy in front would let one request hide a second (request smuggling)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        chunked = self.headers.get_all("Transfer-Encoding") or []
+        if chunked or len(lengths) > 1:
+            self.close_connection = True
+            self._body_read = True      # never read or parse a body we cannot delimit
+            if chunked and lengths:
+                raise HttpError(400, "Malformed request: both Transfer-Encoding and Content-Length; send only "
+                                     "Content-Length")
+            if chunked:
+                raise HttpError(411, "Transfer-Encoding is not supported; send the body with a Content-Length")
+            raise HttpError(400, f"Malformed request: {len(lengths)} Content-Length headers; send one")
 
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         """http.server's own errors (414, 431, 400 for a bad request line, 501 for a method) as JSON too."""
@@ -63,21 +124,27 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def _discard_body(self) -> None:
-        """Read an unread request body (or close the connection), so it is never parsed as the next request."""
-        if self.command != "POST" or getattr(self, "_body_read", False):
+        """Read an unread request body, whatever the method (or close the connection), so it is never
+        parsed as the next request."""
+        if getattr(self, "_body_read", False) or self.headers is None:
             return
-        length = self.headers.get("Content-Length", "")
-        if length.isascii() and length.isdigit() and int(length) <= self.server.max_body_bytes:
-            self.rfile.read(int(length))
-        else:
-            self.close_connection = True
         self._body_read = True
+        length = self.headers.get("Content-Length", "0")
+        if not (length.isascii() and length.isdigit() and int(length) <= self.server.max_body_bytes):
+            self.close_connection = True
+            return
+        try:
+            self.rfile.read(int(length))
+        except OSError:
+            self.close_connection = True
 
     def _reply(self, status: int, payload: dict) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
         self._status = status
@@ -96,7 +163,9 @@ class Handler(BaseHTTPRequestHandler):
         self._body_read = False
         self._started = started
         try:
+            self._check_framing()
             action()
+            self._discard_body()         # a body the endpoint did not want (a GET's) is read, never parsed
         except HttpError as e:
             self._discard_body()
             self._reply(e.status, {"error": str(e)})
@@ -147,6 +216,15 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(405, f"{verb} needs POST")
 
     def _read_json(self):
+        return self._decode(self._read_body())
+
+    def _decode(self, raw: bytes):
+        try:
+            return orjson.loads(raw)    # 2-3x faster than json.loads on arrays of numbers (measured)
+        except orjson.JSONDecodeError as e:
+            raise HttpError(400, f"JSON Parse error: {e}") from None
+
+    def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is None or not (length.isascii() and length.isdigit()):
             self.close_connection = True
@@ -157,12 +235,19 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise HttpError(413, f"Request body of {length} bytes is over the limit of "
                                  f"{self.server.max_body_bytes} bytes; send fewer instances per request")
-        raw = self.rfile.read(int(length))
-        self._body_read = True
         try:
-            return orjson.loads(raw)    # 2-3x faster than json.loads on arrays of numbers (measured)
-        except orjson.JSONDecodeError as e:
-            raise HttpError(400, f"JSON Parse error: {e}") from None
+            raw = self.rfile.read(int(length))
+        except TimeoutError:
+            self.close_connection = True
+            self._body_read = True
+            raise HttpError(408, f"the request did not arrive within {self.request_seconds:.0f} s; "
+                                 "send it whole, at once") from None
+        self._body_read = True
+        self._body_arrived()
+        if len(raw) < int(length):
+            self.close_connection = True
+            raise HttpError(400, f"Malformed request: the body ended after {len(raw)} of {length} bytes")
+        return raw
 
     def _remaining_ms(self) -> Optional[int]:
         """Milliseconds left of ``--rest_api_timeout_in_ms`` for this request (None: no limit)."""
@@ -180,40 +265,80 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
         if verb != ":predict":
             raise HttpError(405, "POST is for :predict")
-        # At most DECODING_AT_ONCE bodies are decoded and run at a time: the others wait their turn
-        # (up to a minute, then 503) instead of all holding their decoded copies in memory at once.
+        # The body is read first: a client sending it slowly holds no slot. Then at most
+        # DECODING_AT_ONCE bodies are decoded at a time (a decoded body is many times its size);
+        # the others wait their turn (up to a minute, then 503). The model runs outside the
+        # slot, so concurrent requests can share a batch (--enable_batching).
+        raw = self._read_body()
+        with store.use(version) as model:
+            signature, feeds, fmt = self._parse_in_turn(raw, model)
+            del raw
+            outputs = model.run(signature, feeds, timeout_ms=self._remaining_ms())
+        self._reply(200, format_predict(outputs, fmt))
+
+
+    def _parse_in_turn(self, raw: bytes, model) -> tuple:
+        """Decode the JSON body and turn it into feeds, holding one of the DECODING_AT_ONCE slots."""
         wait = self._remaining_ms()
         if not self.server.decoding.acquire(timeout=60 if wait is None else wait / 1000):
             if wait is not None:
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
             raise HttpError(503, "the server is busy; try again")
         try:
-            body = self._read_json()
+            body = self._decode(raw)
             signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
             if not isinstance(signature, str):
                 raise HttpError(400, f"signature_name must be a string, got {type(signature).__name__}")
-            with store.use(version) as model:
-                if signature not in model.signatures:
-                    raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
-                                   f"available: {sorted(model.signatures)}")
-                feeds, fmt = parse_predict(body, model.signatures[signature])
-                outputs = model.run(signature, feeds, timeout_ms=self._remaining_ms())
+            if signature not in model.signatures:
+                raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
+                               f"available: {sorted(model.signatures)}")
+            feeds, fmt = parse_predict(body, model.signatures[signature])
+            return signature, feeds, fmt
         finally:
             self.server.decoding.release()
-        self._reply(200, format_predict(outputs, fmt))
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128    # the listen backlog (socketserver's default is 5)
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.connection_slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address) -> None:
+        """A thread per connection, up to ``max_connections``; past that, 503 and close at once."""
+        if not self.connection_slots.acquire(blocking=False):
+            body = b'{"error": "too many connections; try again"}'
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connection_slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connection_slots.release()
 
 
 def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
                 max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS,
-                timeout_ms: int = DEFAULT_TIMEOUT_MS) -> ThreadingHTTPServer:
+                timeout_ms: int = DEFAULT_TIMEOUT_MS, request_seconds: float = REQUEST_SECONDS,
+                max_connections: int = MAX_CONNECTIONS) -> ThreadingHTTPServer:
     """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit."""
-    handler = type("Handler", (Handler,), {"timeout": idle_seconds})
-    server = _Server((host, port), handler)
+    handler = type("Handler", (Handler,), {"timeout": idle_seconds, "request_seconds": request_seconds})
+    server_class = type("Server", (_Server,), {"max_connections": max_connections})
+    server = server_class((host, port), handler)
     server.daemon_threads = True
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
     server.decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
