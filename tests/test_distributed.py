@@ -234,11 +234,15 @@ def test_no_namespace_means_no_cluster_unless_the_risk_is_named(monkeypatch):
 
 
 def test_a_killed_launcher_leaves_no_task_behind(tmp_path):
-    """SIGKILL and SIGHUP of `lowtf cluster local`: every task (ps included) dies with it."""
-    for signum in (signal.SIGKILL, signal.SIGHUP):
+    """SIGKILL (tasks behind a wrapper script) and SIGHUP of `lowtf cluster local`: every task (ps included)
+    dies with it."""
+    wrapper = tmp_path / "task.sh"       # a task behind a wrapper script: the shell is not the server
+    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" -c \'{SERVE_FOREVER}\' "$@"\necho the task ended\n')
+    wrapper.chmod(0o755)
+    for signum, command in ((signal.SIGKILL, [str(wrapper)]), (signal.SIGHUP, [sys.executable, "-c", SERVE_FOREVER])):
         marker = f"marker-{signum}"
         proc = subprocess.Popen([sys.executable, "-m", "lowtf", "cluster", "local", "--ps", "1", "--workers", "1",
-                                 "--", sys.executable, "-c", SERVE_FOREVER, marker],
+                                 "--", *command, marker],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         seen, deadline = [], time.monotonic() + 90
         while sum("serving" in line for line in seen) < 2:

@@ -274,3 +274,29 @@ def test_connections_past_the_cap_get_503_and_the_server_goes_on(tmp_path):
         time.sleep(0.1)
     server.shutdown()
     server.server_close()
+
+
+def test_a_version_copied_in_two_steps_is_served_once_complete(served):
+    """saved_model.pb lands before variables/: the load fails (said once); when the rest arrives it loads."""
+    import shutil
+
+    url, base_path, log = served
+    with tf.Graph().as_default():         # y = w x + 1 with w a Variable: its value lives in variables/
+        x = tf.placeholder(tf.float32, [None], name="x")
+        w = tf.Variable(2.0, name="w")
+        with tf.Session() as sess:
+            sess.run(w.initializer)
+            tf.saved_model.simple_save(sess, str(base_path.parent / "staging" / "2"), inputs={"x": x},
+                                       outputs={"y": w * x + 1.0})
+    (base_path / "2").mkdir()
+    shutil.copy(base_path.parent / "staging" / "2" / "saved_model.pb", base_path / "2" / "saved_model.pb")
+    deadline = time.monotonic() + 10
+    while not any("version 2 of affine did not load" in line for line in log):
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    shutil.copytree(base_path.parent / "staging" / "2" / "variables", base_path / "2" / "variables")
+    deadline = time.monotonic() + 10
+    while requests.post(url + ":predict", json={"instances": [1.0]}).json()["predictions"] != [3.0]:
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    assert sum("did not load" in line for line in log) >= 1

@@ -163,8 +163,10 @@ def reexec_in_private_network() -> None:
 
 
 def _enter(pid: int, command: Sequence[str]) -> int:
-    """Join ``pid``'s user (if different) and network namespaces (pid 0: stay), then become ``command``."""
-    die_with_parent()
+    """Join ``pid``'s user (if different) and network namespaces (pid 0: stay), then run ``command``
+    as a child and watch over it: when this process's parent (the launcher) dies, however it dies,
+    every process of the task's process group is killed, the command's own children included (a
+    wrapper script's python, which a parent-death signal on the command alone would not reach)."""
     libc = _libc()
     kinds = ["net"] if pid else []
     if pid and os.stat(f"/proc/{pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
@@ -178,12 +180,35 @@ def _enter(pid: int, command: Sequence[str]) -> int:
                 return 1
         finally:
             os.close(fd)
-    try:
-        os.execvp(command[0], list(command))
-    except OSError as e:
-        print(f"error: cannot run {command[0]!r}: {e.strerror}; check the command after --", file=sys.stderr,
-              flush=True)
-        return 127
+    child = os.fork()
+    if child == 0:
+        die_with_parent()
+        try:
+            os.execvp(command[0], list(command))
+        except OSError as e:
+            print(f"error: cannot run {command[0]!r}: {e.strerror}; check the command after --", file=sys.stderr,
+                  flush=True)
+            os._exit(127)
+    return _watch_over(child)
+
+
+def _kill_group(signum=None, frame=None) -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _watch_over(child: int) -> int:
+    """Wait for ``child``; kill the whole process group if our parent dies first. Return its exit status."""
+    signal.signal(signal.SIGUSR1, _kill_group)
+    if sys.platform.startswith("linux"):
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
+    if os.getppid() == 1:        # the launcher died before the request above took effect
+        _kill_group()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        # The launcher signals the whole group: the task got it too; wait for the task to end.
+        signal.signal(signum, lambda *args: None)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
 
 
 def start_holder(timeout: float = 10.0) -> subprocess.Popen:

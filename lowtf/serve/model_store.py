@@ -93,6 +93,13 @@ class Batching:
     threads: int = 2                # batches run at once (TF Serving's num_batch_threads)
 
 
+def _fingerprint(folder: Path) -> tuple:
+    """Every file under a version folder with its size and modification time: a version copied in
+    two steps (saved_model.pb, then variables/) changes it, so a failed load is tried again."""
+    return tuple(sorted((str(f.relative_to(folder)), st.st_size, st.st_mtime_ns)
+                        for f in folder.rglob("*") if f.is_file() for st in [f.stat()]))
+
+
 def load_version(path: Path, version: int, batching: Optional[Batching] = None) -> LoadedModel:
     graph = tf.Graph()
     session = tf.Session(graph=graph)
@@ -151,7 +158,7 @@ class ModelStore:
         self.log = log
         self._lock = threading.Lock()
         self._serving: dict[int, LoadedModel] = {}
-        self._failed: dict[int, float] = {}    # version -> mtime of the saved_model.pb that failed
+        self._failed: dict[int, tuple] = {}    # version -> fingerprint of its folder when it failed to load
         if not self.base_path.is_dir():
             raise FileNotFoundError(f"model base path {self.base_path} of model {name} does not exist; "
                                     "export a model there first")
@@ -174,17 +181,16 @@ class ModelStore:
         """The loaded version, or None when it failed (now, or before and unchanged since)."""
         if version in self._serving:
             return self._serving[version]
-        pb = self.base_path / str(version) / "saved_model.pb"
         try:
-            mtime = pb.stat().st_mtime
+            fingerprint = _fingerprint(self.base_path / str(version))
         except OSError:
             return None   # removed while we looked
-        if self._failed.get(version) == mtime:
-            return None
+        if self._failed.get(version) == fingerprint:
+            return None   # failed before, and no file of it has changed since
         try:
             return load_version(self.base_path / str(version), version, self.batching)
         except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
-            self._failed[version] = mtime
+            self._failed[version] = fingerprint
             reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
             self.log(f"lowtf serve: version {version} of {self.name} did not load ({type(e).__name__}: "
                      f"{reason}); still serving {self._describe(self.serving_versions)}")
