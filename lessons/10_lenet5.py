@@ -1,5 +1,6 @@
 """LeNet-5 (TensorFlow's "Deep MNIST for Experts" network) on MNIST, its whole training loop by hand; >= 0.992."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import LogdirError
 
 import functools
 import inspect
@@ -147,6 +148,9 @@ def fit(ctx):
         ctx.saver.recover_last_checkpoints(list(latest.all_model_checkpoint_paths))  # so max_to_keep still holds
         ctx.saver.restore(sess, latest.model_checkpoint_path)
     start = int(sess.run(ctx.global_step))
+    if start >= ctx.steps:
+        raise LogdirError(f"the run in {ctx.logdir} already finished ({start} of {ctx.steps} steps): nothing to "
+                          "resume. Leave out --resume to train again (the finished run is moved aside)")
     sess.run(ctx.inputs.train_iterator.initializer, {ctx.inputs.train_feed["images"]: train_split.images,
                                                      ctx.inputs.train_feed["labels"]: train_split.labels,
                                                      ctx.inputs.train_feed["skip"]: start})

@@ -9,6 +9,7 @@ import sys
 import time
 
 from lowtf.catalog import NoLessonsError
+from lowtf.folders import FolderError
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
@@ -171,6 +172,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lowtf.folders import make_folder
+
+    make_folder(Path(args.out).parent, "--out's folder")   # before minutes of measuring, not after
     if args.to_accuracy is not None:
         from lowtf.bench.time_to_accuracy import measure_time_to_accuracy
 
@@ -227,8 +231,7 @@ def _port(text: str) -> int:
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from lowtf.folders import make_folder
     from lowtf.practice.exercises import copy_template, find_exercises
 
     exercises = find_exercises()
@@ -241,14 +244,15 @@ def _exercise(args: argparse.Namespace) -> int:
     if exercise is None:
         return 2
     number = exercise.number
-    path, copied = copy_template(exercise, Path(args.workspace))
+    path, copied = copy_template(exercise, make_folder(args.workspace, "--workspace"))
     print(f"{'Copied the exercise to' if copied else 'Your file is already there, kept as it is:'} {path}")
     if args.notebook:
         from lowtf.practice.notebooks import exercise_notebook, write
 
         notebook = write(exercise_notebook(path, f"lowtf check {number} --file {path}"), path.with_suffix(".ipynb"))
         print(f"Notebook: {notebook}")
-    print(f"Task: {exercise.title}. Open the file, complete the functions marked TODO, then: lowtf check {number}")
+    check = f"lowtf check {number}" + (f" --workspace {args.workspace}" if args.workspace != "practice" else "")
+    print(f"Task: {exercise.title}. Open the file, complete the functions marked TODO, then: {check}")
     return 0
 
 
@@ -270,9 +274,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _notebook(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from lowtf.catalog import find_lessons
+    from lowtf.folders import make_folder
     from lowtf.practice.notebooks import lesson_notebook, write
 
     lessons = find_lessons()
@@ -281,8 +284,9 @@ def _notebook(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no lesson {unknown[0]}; `lowtf lessons` lists them", file=sys.stderr)
         return 2
+    out = make_folder(args.out, "--out")
     for number in chosen:
-        path = write(lesson_notebook(lessons[number], fast=args.fast), Path(args.out) / f"{lessons[number].stem}.ipynb")
+        path = write(lesson_notebook(lessons[number], fast=args.fast), out / f"{lessons[number].stem}.ipynb")
         print(path)
     print(f"Open with: jupyter lab {args.out}   (pip install jupyterlab)")
     return 0
@@ -418,9 +422,12 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + e.signum
     try:
         return args.func(args) or 0
-    except NoLessonsError as e:
+    except (NoLessonsError, FolderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -45,14 +45,21 @@ def load_tensorflow() -> None:
     """Import TensorFlow once, quietly (see the module docstring); a no-op after the first call."""
     if "tensorflow" in sys.modules and getattr(load_tensorflow, "done", False):
         return
-    if verbose():
-        import tensorflow  # noqa: F401
-    else:
-        with stderr_silenced():
-            import tensorflow as tf
-            # The CUDA platform is initialised on the first device query; on a machine
-            # without a GPU driver that prints the cuInit line, so do it here, silenced.
-            tf.config.list_physical_devices("GPU")
+    try:
+        if verbose():
+            import tensorflow  # noqa: F401
+        else:
+            with stderr_silenced():
+                import tensorflow as tf
+                # The CUDA platform is initialised on the first device query; on a machine
+                # without a GPU driver that prints the cuInit line, so do it here, silenced.
+                tf.config.list_physical_devices("GPU")
+    except KeyboardInterrupt:   # Ctrl-C in the first seconds: a line, not a traceback through TensorFlow's import
+        print("\nInterrupted while TensorFlow was loading; nothing ran.", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    if not verbose():
+        import tensorflow as tf
+
         tf.get_logger().setLevel(logging.ERROR)   # "... is deprecated", AutoGraph's notices
         tf.autograph.set_verbosity(0)
         warnings.filterwarnings("ignore", category=DeprecationWarning)

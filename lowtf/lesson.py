@@ -43,7 +43,9 @@ from typing import Any, Callable
 import numpy as np
 
 from lowtf import console
+from lowtf.data.idx import IdxError
 from lowtf.data.store import DataError
+from lowtf.folders import FolderError, make_folder
 from lowtf.distributed.cluster import ClusterError
 from lowtf.distributed.sandbox import ExposedServerError, enter_private_network
 
@@ -368,7 +370,7 @@ class Lesson:
             return INTERRUPTED_EXIT
         except Terminated as e:
             return 128 + e.signum
-        except (LogdirError, DataError, ExposedServerError, ClusterError) as e:
+        except (LogdirError, DataError, ExposedServerError, ClusterError, IdxError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
@@ -395,19 +397,9 @@ def _move_previous_run(logdir: Path) -> Path | None:
     return target
 
 
-class LogdirError(ValueError):
+class LogdirError(FolderError):
     """The logdir cannot be used: it names a file, or it cannot be created or written."""
 
 
 def _make_logdir(logdir: Path) -> None:
-    try:
-        logdir.mkdir(parents=True, exist_ok=True)
-        probe = logdir / ".write_test"
-        probe.write_text("")
-        probe.unlink()
-    except FileExistsError:
-        raise LogdirError(f"--logdir {logdir} is a file (or lies under one); give a folder path") from None
-    except NotADirectoryError:
-        raise LogdirError(f"--logdir {logdir} lies under a file, not a folder; give a folder path") from None
-    except OSError as e:
-        raise LogdirError(f"cannot write to --logdir {logdir} ({e.strerror}); give a folder you can write to") from None
+    make_folder(logdir, "--logdir", LogdirError)

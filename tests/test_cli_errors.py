@@ -16,11 +16,52 @@ from lowtf.cli import main
     (["cluster", "local", "--", "/nonexistent/cmd"], "cannot run '/nonexistent/cmd': no such program"),
     (["lesson", "99"], "no lesson 99"),
     (["check", "99"], "no exercise 99"),
+    (["exercise", "01", "--workspace", "FILE"], "--workspace FILE is a file (or lies under one)"),
+    (["exercise", "01", "--workspace", "/proc/lowtf-practice"], "cannot write to --workspace /proc/lowtf-practice"),
+    (["notebook", "07", "--out", "FILE"], "--out FILE is a file"),
+    (["bench", "--out", "FILE/throughput.json"], "--out's folder FILE is a file"),   # refused before measuring
 ])
-def test_bad_command_lines(argv, says, capsys):
+def test_bad_command_lines(argv, says, capsys, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    argv = [a.replace("FILE", str(tmp_path / "a-file")) for a in argv]
+    says = says.replace("FILE", str(tmp_path / "a-file"))
     try:
         code = main(argv)
     except SystemExit as e:   # argparse's own errors
         code = e.code
     err = capsys.readouterr().err
     assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_a_data_folder_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    """LOWTF_DATA_DIR/mnist is a file: lesson 07 stops with the problem and the fix, not a traceback."""
+    (tmp_path / "mnist").write_text("not a folder")
+    monkeypatch.setenv("LOWTF_DATA_DIR", str(tmp_path))
+    assert main(["lesson", "07", "--fast", "--logdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file where the MNIST folder belongs" in err and "Traceback" not in err
+
+
+def test_a_damaged_manifest_line_means_rewrite_not_crash(tmp_path):
+    from lowtf.data import image_folder
+
+    root = tmp_path / "png"
+    root.mkdir()
+    lines = ["0" * 32 + "  train/x.png"] * (10 * (image_folder.TRAIN_PER_CLASS + image_folder.TEST_PER_CLASS))
+    (root / image_folder.MANIFEST).write_text("\n".join(["garbage"] + lines) + "\n")
+    assert "manifest line 1 is damaged" in image_folder.problem(root)
+    (root / image_folder.MANIFEST).write_bytes(b"\xff\xfe" * 100)
+    assert "damaged" in image_folder.problem(root)
+
+
+def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
+    """--resume on a run that already reached its last step: a clear error (it divided by zero)."""
+    import shutil
+
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.lesson import LogdirError
+
+    _, finished = lesson10_fast
+    shutil.copytree(finished, tmp_path / "run")
+    with pytest.raises(LogdirError, match="already finished"):
+        load_lesson(find_lessons()["10"]).run(fast=True, logdir=tmp_path / "run", out=lambda s: None, resume=True)

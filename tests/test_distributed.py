@@ -44,6 +44,19 @@ def socket_inodes(pid: int) -> set:
     return inodes
 
 
+def group_socket_inodes(pgid: int) -> set:
+    """The inodes of the sockets held by every process of process group ``pgid`` (a task and its children)."""
+    inodes = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                    inodes |= socket_inodes(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return inodes
+
+
 def host_listening_inodes() -> set:
     """Inodes of the sockets in LISTEN state in this (the test's, the machine's) network namespace."""
     inodes = set()
@@ -210,8 +223,9 @@ def test_local_cluster_listens_only_inside_its_own_network_namespace():
         task = next(t for t in tasks if t.job == "worker")
         assert ports <= listening_ports(task.process.pid)      # the servers listen, in the namespace
         assert not ports & listening_ports()                   # and on no interface of this machine
-        for task in tasks[1:]:
-            assert not socket_inodes(task.process.pid) & host_listening_inodes()
+        for task in tasks[1:]:   # each task runs under a supervisor that leads its process group
+            held = group_socket_inodes(task.process.pid)
+            assert held and not held & host_listening_inodes()
         for port in ports:
             with pytest.raises(OSError):
                 socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -140,3 +140,38 @@ def test_classic_tf1_softmax_tutorial_runs_unchanged(datasets):
     acc = sess.run(accuracy, feed_dict={x: datasets.test.images, y_: datasets.test.labels})
     sess.close()
     assert acc > 0.88
+
+
+def test_a_fashion_folder_missing_files_is_an_error_not_a_mix(tmp_path):
+    """Fashion-MNIST training files without the test files: lowtf places only MNIST, so it says so."""
+    import shutil
+
+    from lowtf.data import fashion_mnist
+    from lowtf.data.idx import IdxError
+
+    for name, path in fashion_mnist.fetch(log=lambda m: None).items():
+        if name.startswith("train"):
+            shutil.copy(path, tmp_path / name)
+    with pytest.raises(IdxError, match="holds Fashion-MNIST files but not t10k-images-idx3-ubyte"):
+        input_data.read_data_sets(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+
+
+def test_reading_the_store_folder_itself_when_a_file_is_missing(tmp_path, monkeypatch):
+    """train_dir is where the store fetches to (lesson 07 reads the store's own folder): no copy onto itself."""
+    import shutil
+
+    from lowtf.data import mnist as mnist_store
+
+    real = mnist_store.fetch(log=lambda m: None)
+    for name, path in real.items():
+        if name != "t10k-labels-idx1-ubyte":
+            shutil.copy(path, tmp_path / name)
+
+    def fetch_into_tmp(log=print):   # what the store does when tmp_path is its folder: fetch, then point there
+        shutil.copy(real["t10k-labels-idx1-ubyte"], tmp_path / "t10k-labels-idx1-ubyte")
+        return {name: tmp_path / name for name in real}
+
+    monkeypatch.setattr(mnist_store, "fetch", fetch_into_tmp)
+    data = input_data.read_data_sets(str(tmp_path))
+    assert data.test.num_examples == 10_000

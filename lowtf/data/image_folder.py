@@ -148,11 +148,16 @@ def problem(root: Path) -> str | None:
     manifest = root / MANIFEST
     if not manifest.is_file():
         return "no manifest (never finished writing)"
-    lines = manifest.read_text().splitlines()
+    try:
+        lines = manifest.read_text().splitlines()
+    except UnicodeDecodeError:
+        return "the manifest is damaged (not text)"
     if len(lines) != 10 * (TRAIN_PER_CLASS + TEST_PER_CLASS) + 1:
         return f"manifest lists {len(lines)} files, expected {10 * (TRAIN_PER_CLASS + TEST_PER_CLASS) + 1}"
-    for line in lines:
-        md5, name = line.split("  ", 1)
+    for number, line in enumerate(lines, 1):
+        md5, _, name = line.partition("  ")
+        if len(md5) != 32 or not name or ".." in Path(name).parts or Path(name).is_absolute():
+            return f"manifest line {number} is damaged ({line[:60]!r})"
         path = root / name
         if not path.is_file():
             return f"{name} is missing"
@@ -161,11 +166,21 @@ def problem(root: Path) -> str | None:
     return None
 
 
+def _remove_abandoned_writes(root: Path, log: Callable[[str], None]) -> None:
+    """Delete the temporary folders of writes whose process is gone (killed while writing 12,000 PNGs)."""
+    for tmp in root.parent.glob(f".{root.name}.*.tmp"):
+        pid = tmp.name.split(".")[-2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            log(f"removed {tmp}, left by a write that was killed")
+
+
 def ensure_image_folder(root: Path | None = None, log: Callable[[str], None] = print) -> ImageFolder:
     """Make the PNG folder present and verified at ``root`` (default ``data/fashion-mnist-png``); return it."""
     root = Path(root or folder())
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file where the image folder belongs; move it or set LOWTF_DATA_DIR")
+    _remove_abandoned_writes(root, log)
     if root.is_dir():
         reason = problem(root)
         if reason is None:

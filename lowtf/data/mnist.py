@@ -41,7 +41,12 @@ WHEEL_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d7
 
 
 def folder() -> Path:
-    return data_dir() / "mnist"
+    """Where the verified MNIST files live (DataError if a file stands where the folder belongs)."""
+    path = data_dir() / "mnist"
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{path} is a file where the MNIST folder belongs; move it, or set LOWTF_DATA_DIR "
+                        "to another folder")
+    return path
 
 
 def from_mirrors(missing: Sequence[DataFile], timeout: float = 10.0) -> dict[str, bytes]:

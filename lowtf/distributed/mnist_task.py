@@ -32,6 +32,7 @@ import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
 from lowtf.distributed.cluster import ClusterError, from_tf_config
+from lowtf.folders import FolderError, make_folder
 from lowtf.models import MODELS
 
 tf.disable_v2_behavior()
@@ -198,7 +199,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         task = from_tf_config()
-    except ClusterError as e:
+        make_folder(args.logdir, "--logdir")
+    except (ClusterError, FolderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     server = tf.train.Server(task.cluster_spec(), job_name=task.job, task_index=task.index,

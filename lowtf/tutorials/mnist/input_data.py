@@ -136,18 +136,23 @@ def _dataset_of(candidate: Path, spec) -> str:
                    "or point train_dir at another folder")
 
 
-def _locate(train_dir: Path, spec) -> tuple[Path, str | None]:
-    """Find ``spec`` in train_dir (raw or .gz) and say which dataset it is; if absent, place
-    lowtf's verified MNIST copy there (and say so), as the original downloaded it."""
+def _find(train_dir: Path, spec) -> tuple[Path, str] | None:
+    """``spec``'s file in train_dir (raw or .gz) and which dataset it is, or None when absent."""
     for candidate in (train_dir / spec.name, train_dir / f"{spec.name}.gz"):
         if candidate.is_file():
             return candidate, _dataset_of(candidate, spec)
+    return None
+
+
+def _place(train_dir: Path, spec) -> Path:
+    """Put lowtf's verified MNIST copy of ``spec`` in train_dir (and say so), as the original downloaded it."""
     store = _mnist.fetch(log=lambda m: None)
     train_dir.mkdir(parents=True, exist_ok=True)
     target = train_dir / spec.name
-    shutil.copyfile(store[spec.name], target)
-    print(f"Placed a verified copy of MNIST's {spec.name} in {train_dir}")
-    return target, None
+    if not (target.exists() and target.samefile(store[spec.name])):   # train_dir may be the store itself
+        shutil.copyfile(store[spec.name], target)
+        print(f"Placed a verified copy of MNIST's {spec.name} in {train_dir}")
+    return target
 
 
 def read_data_sets(train_dir, fake_data=False, one_hot=False, dtype="float32", reshape=True,
@@ -165,11 +170,18 @@ def read_data_sets(train_dir, fake_data=False, one_hot=False, dtype="float32", r
     if train_dir.exists() and not train_dir.is_dir():
         raise NotADirectoryError(f"train_dir {train_dir} is a file; give the folder that holds (or will hold) "
                                  "the MNIST files")
-    found = {s.name: _locate(train_dir, s) for s in _mnist.FILES}
-    kinds = {kind for _, kind in found.values() if kind}
+    if train_dir.is_dir() and train_dir.resolve() == _mnist.folder().resolve():
+        _mnist.fetch(log=lambda m: None)   # the verified store itself: let it check (and repair) its files
+    present = {spec.name: _find(train_dir, spec) for spec in _mnist.FILES}
+    kinds = {found[1] for found in present.values() if found}
     if len(kinds) > 1:
         raise IdxError(f"{train_dir} mixes MNIST and Fashion-MNIST files ({', '.join(sorted(kinds))}); "
                        "keep one dataset per folder")
+    missing = [name for name, found in present.items() if found is None]
+    if missing and kinds == {"Fashion-MNIST"}:   # lowtf places only MNIST: it would make a mix
+        raise IdxError(f"{train_dir} holds Fashion-MNIST files but not {', '.join(missing)}; add them "
+                       "(`lowtf data fetch --fashion` keeps a verified set) or give a folder with all four")
+    found = {spec.name: present[spec.name] or (_place(train_dir, spec), None) for spec in _mnist.FILES}
     f = {name: read_idx(path, spec.magic) for spec in _mnist.FILES for name, (path, _) in found.items()
          if name == spec.name}
     train_images = f[_mnist.TRAIN_IMAGES.name][..., None]  # [N, 28, 28, 1] as the original extract_images
