@@ -101,7 +101,9 @@ def cli(ctx):
     path = str(ctx.model_dir / "1")
     digit = ctx.logdir / "first_test_digit.npy"
     np.save(digit, ctx.splits.test.images[:1].astype(np.float32) / 255.0)
+    print(f"   $ saved_model_cli show --dir {path} --all", flush=True)      # each loads TensorFlow: seconds
     show = subprocess.run([tool, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
+    print("   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...", flush=True)
     run = subprocess.run([tool, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
                           "--inputs", f"images={digit}"], capture_output=True, text=True,
                          timeout=120)

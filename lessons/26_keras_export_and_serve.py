@@ -106,7 +106,9 @@ def cli(ctx):
     ctx.test = read_labels(images, "test")
     ctx.image = np.asarray(Image.open(ctx.test.paths[0]), np.float32)[None, :, :, None] / 255.0   # [1, 28, 28, 1]
     np.save(ctx.logdir / "image.npy", ctx.image)
+    print(f"   $ saved_model_cli show --dir {path} --all", flush=True)      # each loads TensorFlow: seconds
     show = subprocess.run([tool, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
+    print("   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...", flush=True)
     run = subprocess.run([tool, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
                           "--inputs", f"input_image={ctx.logdir / 'image.npy'}", "--outdir", str(ctx.logdir / "cli"),
                           "--overwrite"], capture_output=True, text=True, timeout=120)

@@ -102,6 +102,8 @@ def _servers_started_from(folder: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow   # the default suite serves a Keras export to both articles' requests and TF Serving's gRPC
+                   # client in test_serve.py, and runs saved_model_cli in lesson 21's test
 def test_26_keras_exports_served_to_both_articles_clients(tmp_path):
     s = run_keras_lesson("26", tmp_path)
     assert s["classifier_test_accuracy"] > 0.6

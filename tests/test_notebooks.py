@@ -38,6 +38,7 @@ def test_basics_notebook_runs(tmp_path):
     assert "branch_a_ran: False" in text and "finalize_error: RuntimeError" in text
 
 
+@pytest.mark.slow   # the default suite executes a lesson notebook (03) and an exercise notebook
 def test_training_notebook_runs(tmp_path):
     text = execute("07", tmp_path)
     accuracy = float(re.search(r"test accuracy \(graph\): ([0-9.]+)", text).group(1))

@@ -12,15 +12,19 @@ import argparse
 import json
 import os
 import platform
+import fcntl
 import pty
 import select
+import struct
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
 WALL_TARGET_S = 20.0
 SILENCE_TARGET_S = 3.0
+COLUMNS = 80
 
 
 def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
@@ -28,6 +32,8 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
     pid, fd = pty.fork()
     if pid == 0:   # the child: the lesson, as a learner starts it
         os.execvp(sys.executable, [sys.executable, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)])
+    # An 80 x 50 terminal, as a learner's: with no size set, progress bars draw nothing.
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
     started = time.perf_counter()
     first = last = None
     longest, after, text = 0.0, "", ""

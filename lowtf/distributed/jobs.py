@@ -12,7 +12,7 @@ from lowtf.distributed import launcher
 class ProgressEcho(launcher.Collector):
     """A Collector that also shows the tasks' progress lines as they come (ps ready, steps, notes, errors)."""
 
-    SHOWN = ("serving Variables", "local steps", "note:", "error:", "exited with code")
+    SHOWN = ("loading TensorFlow", "serving Variables", "local steps", "note:", "error:", "exited with code")
 
     def write(self, text: str) -> None:
         super().write(text)

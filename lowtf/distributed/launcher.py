@@ -105,7 +105,7 @@ def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out
     for job, addresses in cluster.items():
         for index in range(len(addresses)):
             task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
-                        "PYTHONUNBUFFERED": "1"}
+                        "PYTHONUNBUFFERED": "1", "LOWTF_TASK_NAME": f"{job} {index}"}
             tasks.append(_spawn(Task(job, index, None, sandbox.wrap(command, holder_pid), task_env), out))
     return tasks
 

@@ -25,6 +25,8 @@ import time
 
 from lowtf import console
 
+if __name__ == "__main__":   # a line at once: the import below takes seconds, more with several tasks starting
+    print(f"{os.environ.get('LOWTF_TASK_NAME', 'task')} loading TensorFlow ...", flush=True)
 console.load_tensorflow()   # before TensorFlow's own import: fast CPU kernels, no start-up noise
 
 import numpy as np  # noqa: E402
