@@ -290,6 +290,8 @@ class Lesson:
 
         ctx = LessonContext(fast=fast, logdir=Path(logdir or Path("runs") / self.slug), resume=resume)
         _make_logdir(ctx.logdir)
+        for leftover in remove_abandoned_checkpoint_writes(ctx.logdir):
+            out(f"(Removed {leftover.name}, a checkpoint write left by a killed run.)")
         if not resume:
             moved = _move_previous_run(ctx.logdir)
             if moved:
@@ -376,6 +378,28 @@ class Lesson:
         return 0
 
 
+def _written_by_a_run(entry: Path) -> bool:
+    """Whether ``entry`` (in a logdir) is what a lesson run writes: summary.json, TensorBoard events (here or
+    in a run folder such as train/), or a Saver's checkpoint index. A user's own train/ folder is not."""
+    if entry.name == "summary.json" or entry.name.startswith("events.out.tfevents"):
+        return True
+    if entry.is_dir():
+        return (entry / "checkpoint").is_file() or any(entry.glob("events.out.tfevents*"))
+    return False
+
+
+def remove_abandoned_checkpoint_writes(logdir: Path) -> list[Path]:
+    """Delete what a Saver leaves when killed mid-save in ``logdir/checkpoints`` (``*.tempstate*`` files,
+    ``*_temp`` folders; tens of MB for LeNet-5); return what was removed."""
+    leftovers = [p for p in (logdir / "checkpoints").glob("*") if "tempstate" in p.name or p.name.endswith("_temp")]
+    for leftover in leftovers:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    return leftovers
+
+
 def _move_previous_run(logdir: Path) -> Path | None:
     """Move an earlier lesson run out of ``logdir`` (to ``logdir.1``, ``.2``, ...); return where, or None.
 
@@ -383,8 +407,7 @@ def _move_previous_run(logdir: Path) -> Path | None:
     entries = [p for p in logdir.iterdir()]
     if not entries:
         return None
-    ours = any(p.name in ("summary.json", "checkpoints", "train", "test") or p.name.startswith("events.out.tfevents")
-               for p in entries)
+    ours = any(_written_by_a_run(p) for p in entries)
     if not ours:
         raise LogdirError(f"--logdir {logdir} is not empty and holds no earlier lesson run; "
                           "give an empty or new folder")

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import lowtf  # noqa: F401  (sets TensorFlow's environment before TensorFlow is imported)
 import pytest
+from lowtf import console
 from lowtf.ports import free_ports
-import tensorflow.compat.v1 as tf
+
+console.load_tensorflow()   # quietly: pytest-xdist's workers would print TensorFlow's start-up lines
+import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
 

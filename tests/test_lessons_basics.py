@@ -190,3 +190,28 @@ def test_flagship_killed_midway_resumes_from_its_checkpoint(tmp_path):
     summary = read_summary(logdir)
     assert 0 < summary["resumed_from_step"] < summary["steps"] and summary["test_accuracy"] >= 0.97
     assert "resuming at step" in run.stdout
+
+
+def test_a_users_folder_with_train_in_it_is_refused_and_checkpoint_litter_is_cleaned(tmp_path):
+    """A folder of the user's that holds train/ and test/ is not an earlier run: refused, not renamed.
+    A killed Saver's temporary files in a run's checkpoints/ are removed when the run goes on."""
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.lesson import LogdirError
+
+    lesson = load_lesson(find_lessons()["03"])
+    mine = tmp_path / "photos"
+    (mine / "train").mkdir(parents=True)
+    (mine / "test").mkdir()
+    (mine / "train" / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(LogdirError, match="holds no earlier lesson run"):
+        lesson.run(logdir=mine, out=lambda s: None)
+    assert (mine / "train" / "cat.jpg").exists() and not (tmp_path / "photos.1").exists()
+
+    run = tmp_path / "run"
+    (run / "checkpoints" / "model-40_temp").mkdir(parents=True)
+    (run / "checkpoints" / "model-40.data-00000-of-00001.tempstate123").write_bytes(b"x" * 1000)
+    (run / "checkpoints" / "model-20.index").write_bytes(b"kept")
+    said = []
+    lesson.run(logdir=run, out=said.append, resume=True)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["model-20.index"]
+    assert any("left by a killed run" in line for line in said)

@@ -300,3 +300,15 @@ def test_a_version_copied_in_two_steps_is_served_once_complete(served):
         assert time.monotonic() < deadline, log
         time.sleep(0.1)
     assert sum("did not load" in line for line in log) >= 1
+
+
+def test_control_characters_in_a_url_are_escaped_in_the_log(tmp_path, capsys):
+    url, server = served_with(tmp_path)
+    try:
+        answer = raw(url, b"GET /v1/models/\x1b[2Jred HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 404")
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "\\x1b[2Jred" in err and "\x1b" not in err

@@ -186,7 +186,8 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"lowtf serve: {type(e).__name__}: {e}\n")
         finally:
             ms = (time.perf_counter() - started) * 1000
-            sys.stderr.write(f"{self.address_string()} {self.command} {self.path} {self._status} {ms:.1f}ms\n")
+            path = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in self.path)   # no raw control bytes
+            sys.stderr.write(f"{self.address_string()} {self.command} {path} {self._status} {ms:.1f}ms\n")
 
     def log_message(self, format, *args):  # one line per request is written by _handle instead
         pass
