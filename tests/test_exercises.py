@@ -73,3 +73,75 @@ def test_exercise_and_check_commands(tmp_path):
     assert "already there" in again.stdout and "TODO" not in copied.read_text()
     passing = run("check", "11", "--workspace", str(workspace))
     assert passing.returncode == 0 and "All 1 checks passed. Next: lowtf exercise 12" in passing.stdout
+
+
+# Known ways to get a green check without doing the exercise: each must keep failing.
+CHEATS = {
+    "02": {
+        "the fused op inside tf.function": '''
+import tensorflow as tf2
+@tf2.function
+def fused(labels, logits):
+    return tf2.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+def cross_entropy(labels, logits):
+    return fused(labels, logits)
+''',
+        "tf.nn.log_softmax": '''
+def cross_entropy(labels, logits):
+    return -tf.reduce_sum(labels * tf.nn.log_softmax(logits), axis=1)
+''',
+        "tf.reduce_logsumexp": '''
+def cross_entropy(labels, logits):
+    return -tf.reduce_sum(labels * (logits - tf.reduce_logsumexp(logits, axis=1, keepdims=True)), axis=1)
+''',
+        "the loss in numpy through tf.numpy_function": '''
+import numpy as np
+def _np(labels, logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return (-(labels * (shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))).sum(axis=1)).astype(np.float32)
+def cross_entropy(labels, logits):
+    return tf.numpy_function(_np, [labels, logits], tf.float32)
+''',
+    },
+    "04": {
+        "an optimizer on resource Variables": '''
+tf.enable_resource_variables()
+def gradient_step(loss, variables, rate):
+    return tf.train.GradientDescentOptimizer(rate).minimize(loss, var_list=variables)
+''',
+    },
+    "05": {
+        "a number, no training": '''
+def train_and_test(mnist, steps=1000):
+    return 0.92
+''',
+        "least squares in numpy, no TensorFlow": '''
+import numpy as np
+def train_and_test(mnist, steps=1000):
+    x, y = mnist.train.images[:20000], mnist.train.labels[:20000]
+    w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+    guess = np.c_[mnist.test.images, np.ones(len(mnist.test.images))] @ w
+    return float((guess.argmax(1) == mnist.test.labels.argmax(1)).mean())
+''',
+    },
+}
+
+
+@pytest.mark.parametrize("number,name", [(n, name) for n, cheats in CHEATS.items() for name in cheats])
+def test_known_cheats_keep_failing(number, name, tmp_path):
+    """Red team: each cheat fails at least one of its exercise's checks, with a report in words."""
+    cheat = tmp_path / f"cheat_{number}.py"
+    cheat.write_text("import tensorflow.compat.v1 as tf\ntf.disable_v2_behavior()\n" + CHEATS[number][name])
+    failures = []
+    try:
+        module = load_module(cheat)
+        for check_name, check in checks_of(EXERCISES[number]):
+            try:
+                call(check, module, tmp_path / check_name)
+            except CheckFailed as e:
+                failures.append((check_name, e))
+    finally:
+        import tensorflow.compat.v1 as tf
+
+        tf.disable_resource_variables()   # a cheat may have switched them on for the whole process
+    assert failures, f"exercise {number}: '{name}' passed every check"
