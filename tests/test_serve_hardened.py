@@ -219,7 +219,7 @@ def test_slow_clients_neither_hold_the_server_nor_stay_for_ever(tmp_path):
     host, port = url.split("//")[1].split("/")[0].split(":")
     slow = []
     try:
-        for _ in range(2):   # as many as the decoding slots: they must not hold them
+        for _ in range(2):   # reading a body reserves nothing: two slow ones must not hold the server
             s = socket.create_connection((host, int(port)), timeout=10)
             s.sendall(b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{"
                       % len(PREDICT))
@@ -312,3 +312,22 @@ def test_control_characters_in_a_url_are_escaped_in_the_log(tmp_path, capsys):
         server.server_close()
     err = capsys.readouterr().err
     assert "\\x1b[2Jred" in err and "\x1b" not in err
+
+
+def test_decoding_stays_within_the_memory_budget():
+    """Reservations never exceed the budget; one larger than all of it runs alone; the rest wait, then time out."""
+    from lowtf.serve.server import MemoryBudget
+
+    budget = MemoryBudget(100)
+    assert budget.acquire(60, timeout=1) and not budget.acquire(60, timeout=0.1)
+    assert budget.acquire(40, timeout=1) and budget.free == 0
+    budget.release(60)
+    budget.release(40)
+    assert budget.acquire(10_000, timeout=1) and budget.free == 0      # capped at the whole budget
+    waiting = threading.Thread(target=lambda: budget.acquire(1, timeout=5))
+    waiting.start()
+    time.sleep(0.1)
+    assert waiting.is_alive()                                           # nothing free: it waits
+    budget.release(10_000)
+    waiting.join(timeout=5)
+    assert not waiting.is_alive() and budget.free == 99

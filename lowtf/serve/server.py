@@ -32,7 +32,13 @@ from lowtf.serve.predict_request import BadRequest, format_predict, parse_predic
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{1,18}))?"
                    r"(?P<verb>/metadata|:predict|:classify|:regress)?/?$")
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-DECODING_AT_ONCE = 2        # requests whose JSON is decoded at the same time (a 16 MB body costs ~1.4 GB)
+# Decoding JSON makes Python objects many times the body's size: measured on 16 MB bodies, 16x
+# (tracemalloc) for a flat list of zeros, 20x for floats, 38x for nested lists of one number, whose
+# decoding raised the server's peak RSS by 1.28 GB (76x). Each request reserves 80x its body from a
+# budget before decoding, so all decoding at once stays within it; a body too large for the budget
+# decodes alone.
+DECODE_AMPLIFICATION = 80
+DECODE_BUDGET_BYTES = 1 << 30
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
 REQUEST_SECONDS = 30        # from its first byte, a whole request (line, headers, body) must arrive in this time
 MAX_CONNECTIONS = 256       # open connections (a thread each); one more is answered 503 and closed
@@ -43,6 +49,28 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+class MemoryBudget:
+    """Bytes that requests may hold at once while their bodies are decoded; a request larger than the
+    whole budget takes all of it (alone)."""
+
+    def __init__(self, total: int):
+        self.total, self.free = total, total
+        self._changed = threading.Condition()
+
+    def acquire(self, amount: int, timeout: float) -> bool:
+        amount = min(amount, self.total)
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.free >= amount, timeout):
+                return False
+            self.free -= amount
+            return True
+
+    def release(self, amount: int) -> None:
+        with self._changed:
+            self.free += min(amount, self.total)
+            self._changed.notify_all()
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -266,10 +294,10 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
         if verb != ":predict":
             raise HttpError(405, "POST is for :predict")
-        # The body is read first: a client sending it slowly holds no slot. Then at most
-        # DECODING_AT_ONCE bodies are decoded at a time (a decoded body is many times its size);
-        # the others wait their turn (up to a minute, then 503). The model runs outside the
-        # slot, so concurrent requests can share a batch (--enable_batching).
+        # The body is read first: a client sending it slowly reserves nothing. Decoding reserves
+        # memory from the budget (a large body waits for room, up to a minute, then 503); the
+        # model runs after the reservation is returned, so concurrent requests can share a
+        # batch (--enable_batching).
         raw = self._read_body()
         with store.use(version) as model:
             signature, feeds, fmt = self._parse_in_turn(raw, model)
@@ -279,9 +307,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
     def _parse_in_turn(self, raw: bytes, model) -> tuple:
-        """Decode the JSON body and turn it into feeds, holding one of the DECODING_AT_ONCE slots."""
+        """Decode the JSON body and turn it into feeds, within the server's decoding memory budget."""
         wait = self._remaining_ms()
-        if not self.server.decoding.acquire(timeout=60 if wait is None else wait / 1000):
+        need = DECODE_AMPLIFICATION * len(raw)
+        if not self.server.decoding.acquire(need, timeout=60 if wait is None else wait / 1000):
             if wait is not None:
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
             raise HttpError(503, "the server is busy; try again")
@@ -296,7 +325,7 @@ class Handler(BaseHTTPRequestHandler):
             feeds, fmt = parse_predict(body, model.signatures[signature])
             return signature, feeds, fmt
         finally:
-            self.server.decoding.release()
+            self.server.decoding.release(need)
 
 
 class _Server(ThreadingHTTPServer):
@@ -335,14 +364,15 @@ class _Server(ThreadingHTTPServer):
 def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
                 max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS,
                 timeout_ms: int = DEFAULT_TIMEOUT_MS, request_seconds: float = REQUEST_SECONDS,
-                max_connections: int = MAX_CONNECTIONS) -> ThreadingHTTPServer:
+                max_connections: int = MAX_CONNECTIONS,
+                decode_budget_bytes: int = DECODE_BUDGET_BYTES) -> ThreadingHTTPServer:
     """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit."""
     handler = type("Handler", (Handler,), {"timeout": idle_seconds, "request_seconds": request_seconds})
     server_class = type("Server", (_Server,), {"max_connections": max_connections})
     server = server_class((host, port), handler)
     server.daemon_threads = True
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
-    server.decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
+    server.decoding = MemoryBudget(decode_budget_bytes)
     return server
 
 
