@@ -1,8 +1,15 @@
-"""Shared fixtures: graph mode, a fresh graph per test, lessons run in-process, free ports."""
+"""Shared fixtures and the one module of test helpers: graph mode, a fresh graph per test, lessons run
+in-process, free ports, a real tensorboard, processes left behind, a tiny SavedModel."""
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import lowtf  # noqa: F401  (sets TensorFlow's environment before TensorFlow is imported)
@@ -64,3 +71,62 @@ def stop_process(proc: subprocess.Popen, grace: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=grace)
+
+
+def get(url: str, timeout: float = 10.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        body = r.read()
+    return json.loads(body) if body[:1] in (b"[", b"{") else body.decode()
+
+
+@contextlib.contextmanager
+def tensorboard(logdir: Path):
+    """A tensorboard process on 127.0.0.1 serving ``logdir``; yields its base URL once scalars load."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("tensorboard")
+    proc = subprocess.Popen([str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"tensorboard exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if get(base + "/data/plugin/scalars/tags", timeout=2):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("tensorboard did not serve scalars within 90 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        stop_process(proc)
+
+
+def scalars(base: str, run: str, tag: str) -> list:
+    query = urllib.parse.urlencode({"run": run, "tag": tag})
+    return get(f"{base}/data/plugin/scalars/scalars?{query}")
+
+
+def processes_mentioning(text: str) -> list:
+    """PIDs of live processes whose command line contains ``text`` (to check nothing is left)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def export_affine(base, version: int, scale: float) -> None:
+    """y = scale * x + 1 as version `version` (simple_save, the TF 1.x way)."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None], name="x")
+        y = tf.identity(scale * x + 1.0, name="y")
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(base / str(version)), inputs={"x": x}, outputs={"y": y})

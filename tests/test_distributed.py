@@ -13,22 +13,10 @@ import pytest
 
 import tensorflow.compat.v1 as tf
 
+from conftest import processes_mentioning
 from lowtf.distributed import launcher
 from lowtf.distributed.cluster import ClusterError
 from lowtf.distributed.sandbox import listening_ports
-
-
-def processes_mentioning(text: str) -> list:
-    """PIDs of live processes whose command line contains ``text`` (to check nothing is left)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return [pid for pid in found if pid != os.getpid()]
 
 
 def socket_inodes(pid: int) -> set:

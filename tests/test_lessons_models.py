@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from test_tensorboard import get, scalars, tensorboard
+from conftest import get, scalars, tensorboard
 
 
 def test_07_softmax_by_hand(run_lesson):

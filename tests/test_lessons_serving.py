@@ -86,7 +86,7 @@ def test_21_sigterm_stops_the_lesson_and_its_server(tmp_path):
     import subprocess
     import sys
     import time
-    from test_distributed import processes_mentioning
+    from conftest import processes_mentioning
     logdir = tmp_path / "21"
     proc = subprocess.Popen([sys.executable, "-m", "lowtf", "lesson", "21", "--fast", "--logdir", str(logdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -10,12 +10,11 @@ from lowtf import cli
 import requests
 import tensorflow.compat.v1 as tf
 
-from conftest import PYTHON, REPO, free_port
+from conftest import PYTHON, REPO, export_affine, free_port
 from lowtf.serve.model_config import ModelConfigError, read_model_config
 from lowtf.serve.model_store import Models, ModelStore, NotFound, VersionPolicy
 from lowtf.serve.process import start_server
 from lowtf.serve.server import make_server
-from test_serve_hardened import export_affine
 
 
 def export_spinner(base, version: int = 1) -> None:

@@ -9,18 +9,9 @@ import pytest
 import requests
 import tensorflow.compat.v1 as tf
 
-from conftest import PYTHON, free_port
+from conftest import PYTHON, export_affine, free_port
 from lowtf.serve.model_store import Models, ModelStore
 from lowtf.serve.server import make_server
-
-
-def export_affine(base, version: int, scale: float) -> None:
-    """y = scale * x + 1 as version `version` (simple_save, the TF 1.x way)."""
-    with tf.Graph().as_default():
-        x = tf.placeholder(tf.float32, [None], name="x")
-        y = tf.identity(scale * x + 1.0, name="y")
-        with tf.Session() as sess:
-            tf.saved_model.simple_save(sess, str(base / str(version)), inputs={"x": x}, outputs={"y": y})
 
 
 @pytest.fixture
