@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -63,16 +61,6 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-def stop_process(proc: subprocess.Popen, grace: float = 15.0) -> None:
-    """Stop a process this test started: SIGTERM, then SIGKILL after ``grace`` seconds."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
 def get(url: str, timeout: float = 10.0):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         body = r.read()
@@ -82,27 +70,24 @@ def get(url: str, timeout: float = 10.0):
 @contextlib.contextmanager
 def tensorboard(logdir: Path):
     """A tensorboard process on 127.0.0.1 serving ``logdir``; yields its base URL once scalars load."""
+    from lowtf import child
+
     port = free_port()
-    exe = Path(sys.executable).with_name("tensorboard")
-    proc = subprocess.Popen([str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"tensorboard exited: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                if get(base + "/data/plugin/scalars/tags", timeout=2):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("tensorboard did not serve scalars within 90 s")
-            time.sleep(0.5)
+
+    def serves_scalars() -> bool:
+        try:
+            return bool(get(base + "/data/plugin/scalars/tags", timeout=2))
+        except OSError:
+            return False
+
+    with child.start([str(Path(sys.executable).with_name("tensorboard")), "--logdir", str(logdir),
+                      "--host", "127.0.0.1", "--port", str(port)]) as board:
+        try:
+            board.wait_until(serves_scalars, 90, "tensorboard")
+        except child.ChildFailed as e:
+            pytest.fail(str(e))
         yield base
-    finally:
-        stop_process(proc)
 
 
 def scalars(base: str, run: str, tag: str) -> list:

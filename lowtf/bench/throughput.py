@@ -10,12 +10,12 @@ import importlib.util
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from lowtf.bench import variants
+from lowtf.child import run_json
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -50,11 +50,9 @@ def lenet5_train_flops_per_image(batch: int = 128) -> float:
 
 
 def _subprocess_variant(name: str, steps: int, batch: int) -> float:
-    proc = subprocess.run([sys.executable, "-m", "lowtf.bench.variants", name, str(steps), str(batch)],
-                          capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} failed: {proc.stderr.strip()[-500:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])["images_per_second"]
+    """A variant that needs a process of its own (Keras's eager mode, PyTorch)."""
+    return run_json([sys.executable, "-m", "lowtf.bench.variants", name, str(steps), str(batch)],
+                    timeout=900)["images_per_second"]
 
 
 def available_variants() -> dict:
