@@ -4,6 +4,7 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from lowtf import verdicts
 from lowtf.data import fashion_mnist
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
@@ -89,10 +90,15 @@ def compare(ctx):
     parameters = {n: int(np.prod(v)) for n, v in tf.train.list_variables(ctx.mnist_ckpt) if n.startswith("lenet5/")}
     frozen_share = sum(v for n, v in parameters.items() if n.startswith(tuple(CONV))) / sum(parameters.values())
     gain = ctx.h_tuned.final_test_accuracy - scratch.final_test_accuracy
-    verdict = (f"transfer helped: fine-tuned {gain:+.3f} over scratch" if gain > 0.005 else
-               f"transfer did not help here ({gain:+.3f}): the copied conv layers are only "
-               f"{frozen_share:.1%} of the network; the new head (fc1 + logits) must still be learnt from "
-               "the few labels. Transfer pays when a large, general base is reused under a small head.")
+    # Each accuracy is measured on len(test) images: it carries a standard error, and so does the gain.
+    said = ctx.verdict(verdicts.accuracies("fine-tuned vs from scratch", ctx.h_tuned.final_test_accuracy,
+                                           scratch.final_test_accuracy, len(ctx.fashion.test),
+                                           names=("fine-tuned", "from scratch")))
+    verdict = said if not said.startswith("fine-tuned ahead") else f"transfer helped: {said}"
+    if not said.startswith("fine-tuned ahead"):
+        verdict += (f". The copied conv layers are only {frozen_share:.1%} of the network; the new head "
+                    "(fc1 + logits) must still be learnt from the few labels. Transfer pays when a large, "
+                    "general base is reused under a small head.")
     ctx.record(scratch_test_accuracy=round(scratch.final_test_accuracy, 4), plot=str(path),
                frozen_share=round(frozen_share, 4), transfer_gain=round(gain, 4), verdict=verdict)
     return {"from scratch": scratch.final_test_accuracy, "frozen": ctx.h_frozen.final_test_accuracy,

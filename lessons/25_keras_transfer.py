@@ -13,6 +13,7 @@ from lowtf.data.fashion_mnist import CLASSES
 from lowtf.data.splits import load_splits
 from lowtf.viz.plots import transfer_plot
 from lowtf.train.keras_progress import EpochLine   # one line per epoch
+from lowtf import verdicts
 
 lesson = Lesson("25", "keras transfer")
 
@@ -165,28 +166,26 @@ def compare(ctx):
 
 @lesson.step("what the numbers say")
 def verdict(ctx):
-    """Transfer pays when labels are few: the base brings features learned from many images,
-    and the head or the top block has little left to learn. With more labels, training from
+    """Transfer is expected to pay when labels are few: the base brings features learned from
+    many images, and the head or the top block has little left to learn. With more labels, training from
     scratch has more to learn from and closes in; whether it has caught up at the largest
     count depends on how long it trains (here a fixed budget of steps). transfer.png plots
-    the table; the verdict below is computed from it, not written in advance."""
+    the table; the verdict below is computed from it, not written in advance: each accuracy
+    is measured on a few thousand test images, so a gain under two standard errors is called
+    no difference. (Taking the better of frozen and fine-tuned favours transfer a little.)"""
     counts = sorted(ctx.table)
-    gain = {n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"]) - ctx.table[n]["scratch"] for n in counts}
     few, many = counts[0], counts[-1]
-    helped_few = gain[few] > 0
-    shrinks = gain[many] < gain[few]
+    tested = len(ctx.target_test[1])        # every accuracy is on this many test images: it has noise
+    best = {n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"]) for n in counts}
+    gain = {n: best[n] - ctx.table[n]["scratch"] for n in counts}
+    said = {n: ctx.verdict(verdicts.accuracies(f"best transfer vs scratch, {n:,} labels", best[n],
+                                               ctx.table[n]["scratch"], tested, names=("transfer", "scratch")))
+            for n in (few, many)}
     picture = transfer_plot(ctx.table, ctx.logdir / "transfer.png",
                             title="the new task (5 classes the base never saw): test accuracy")
     ctx.record(gain_with_few_labels=round(gain[few], 4), gain_with_many_labels=round(gain[many], 4),
-               transfer_helped_with_few=helped_few, gain_shrinks_with_labels=shrinks)
-    if not helped_few:
-        says = f"transfer did not help here: {gain[few]:+.3f} against scratch with {few:,} labels"
-    elif gain[many] < 0:
-        says = (f"transfer helped with {few:,} labels ({gain[few]:+.3f} over scratch); with {many:,} labels "
-                f"scratch caught up and passed it ({gain[many]:+.3f})")
-    else:
-        says = (f"transfer helped with {few:,} labels ({gain[few]:+.3f} over scratch); with {many:,} labels the "
-                f"gain was {gain[many]:+.3f}" + (", smaller: scratch catches up" if shrinks else ", not smaller"))
+               transfer_helped_with_few=said[few].startswith("transfer ahead"))
+    says = f"with {few:,} labels: {said[few]}; with {many:,} labels: {said[many]}"
     return {"best transfer minus scratch": {f"{n:,}": round(g, 4) for n, g in gain.items()}, "so": says,
             "plot": picture}
 

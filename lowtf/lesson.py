@@ -77,6 +77,11 @@ class LessonContext:
         """Record key numbers for the end-of-lesson summary (and summary.json)."""
         self.summary.update(numbers)
 
+    def verdict(self, verdict) -> str:
+        """Record a comparison with its noise (a ``lowtf.verdicts.Verdict``) under ``verdicts``; return its words."""
+        self.summary.setdefault("verdicts", []).append(verdict.as_dict())
+        return verdict.verdict
+
 
 @dataclass
 class Step:

@@ -65,3 +65,14 @@ def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
     shutil.copytree(finished, tmp_path / "run")
     with pytest.raises(LogdirError, match="already finished"):
         load_lesson(find_lessons()["10"]).run(fast=True, logdir=tmp_path / "run", out=lambda s: None, resume=True)
+
+
+def test_verdicts_follow_from_their_numbers():
+    """A difference under two standard errors is no difference; over it, the better one is named."""
+    from lowtf.verdicts import NO_DIFFERENCE, accuracies, follows
+
+    close = accuracies("a vs b", 0.800, 0.790, 1000, names=("a", "b"))      # SE of the difference ~0.018
+    assert close.verdict.startswith(NO_DIFFERENCE) and follows(close.as_dict())
+    apart = accuracies("a vs b", 0.70, 0.80, 2000, names=("a", "b"))
+    assert apart.verdict.startswith("b ahead of a") and follows(apart.as_dict())
+    assert not follows({**apart.as_dict(), "verdict": close.verdict})      # a wrong reading is caught

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import PYTHON, REPO
+from lowtf.verdicts import follows
 
 NOISE = ("Traceback", "WARNING", "UserWarning", "DeprecationWarning", "oneDNN", "cuInit", "absl")
 
@@ -82,11 +83,10 @@ def test_25_transfer_helps_with_few_labels(tmp_path):
     gain = {n: max(row["frozen"], row["fine-tuned"]) - row["scratch"] for n, row in table.items()}
     assert s["gain_with_few_labels"] == pytest.approx(gain["100"], abs=1e-4)
     assert s["gain_with_many_labels"] == pytest.approx(gain["2000"], abs=1e-4)
-    # what the lesson claims, in its own numbers: transfer helps with few labels (fine-tuned beat scratch
-    # at 100 labels by +0.021, +0.025 and +0.123 over three seeds); whether the gain shrinks by 2,000
-    # labels varied with the seed, so the lesson reads it from its numbers and the test checks that reading
-    assert s["transfer_helped_with_few"] and gain["100"] > 0
-    assert s["gain_shrinks_with_labels"] == (gain["2000"] < gain["100"])
+    # the lesson's verdicts are computed from its numbers and their standard errors (which way they go
+    # depends on the seed: the test checks the reading, not the direction)
+    assert len(s["verdicts"]) == 2 and all(follows(v) for v in s["verdicts"])
+    assert s["transfer_helped_with_few"] == s["verdicts"][0]["verdict"].startswith("transfer ahead")
     assert (tmp_path / "transfer.png").stat().st_size > 10_000 and (tmp_path / "base.keras").exists()
 
 

@@ -6,6 +6,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
+from lowtf.verdicts import follows
 
 
 def test_17_pipeline_order_semantics(run_lesson):
@@ -62,7 +63,10 @@ def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
     # the lesson's verdict is read from its own numbers
     assert s["frozen_share"] < 0.02
     assert s["transfer_gain"] == pytest.approx(s["fine_tuned_test_accuracy"] - s["scratch_test_accuracy"], abs=1e-3)
-    assert s["verdict"].startswith("transfer helped" if s["transfer_gain"] > 0.005 else "transfer did not help")
+    (recorded,) = s["verdicts"]                 # fine-tuned vs scratch, with its standard error
+    assert follows(recorded) and recorded["a"] - recorded["b"] == pytest.approx(s["transfer_gain"], abs=2e-4)
+    helped = recorded["verdict"].startswith("fine-tuned ahead")
+    assert s["verdict"].startswith("transfer helped") == helped
 
 
 def test_21_export_cli_serve_and_new_version(run_lesson):

@@ -1,0 +1,49 @@
+"""A comparison a lesson states, with its noise: the verdict is computed from the numbers.
+
+An accuracy p measured on n test images carries a standard error sqrt(p (1 - p) / n); the difference
+of two carries sqrt(se_a² + se_b²) (treating the two as independent, which overstates it a little
+when both models are scored on the same images). A difference under two standard errors is reported
+as no difference beyond noise, never as a win. Lessons record each verdict in summary.json under
+``verdicts`` as ``{"claim", "a", "b", "se", "verdict"}``; ``follows`` recomputes it from the numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+NO_DIFFERENCE = "no difference beyond noise"
+
+
+@dataclass
+class Verdict:
+    claim: str          # what is compared, in words: "fine-tuned vs scratch, 100 labels"
+    a: float
+    b: float
+    se: float           # standard error of a - b
+    verdict: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _say(a_name: str, b_name: str, difference: float, se: float) -> str:
+    if abs(difference) < 2 * se:
+        return f"{NO_DIFFERENCE} ({difference:+.4f}, under 2 SE = {2 * se:.4f})"
+    ahead, behind = (a_name, b_name) if difference > 0 else (b_name, a_name)
+    return f"{ahead} ahead of {behind} by {abs(difference):.4f} (over 2 SE = {2 * se:.4f})"
+
+
+def accuracies(claim: str, a: float, b: float, n_a: int, n_b: int | None = None,
+               names: tuple[str, str] = ("a", "b")) -> Verdict:
+    """Accuracy ``a`` on ``n_a`` test images against ``b`` on ``n_b`` (default the same count)."""
+    n_b = n_a if n_b is None else n_b
+    a, b = round(a, 4), round(b, 4)          # the verdict is read from the numbers as recorded
+    se = round(math.sqrt(a * (1 - a) / n_a + b * (1 - b) / n_b), 4)
+    return Verdict(claim, a, b, se, _say(*names, a - b, se))
+
+
+def follows(recorded: dict, names: tuple[str, str] | None = None) -> bool:
+    """Whether a recorded verdict is the one its numbers give: "no difference" exactly when |a - b| < 2 se."""
+    difference, se = recorded["a"] - recorded["b"], recorded["se"]
+    said_none = recorded["verdict"].startswith(NO_DIFFERENCE)
+    return said_none == (abs(difference) < 2 * se)
