@@ -274,7 +274,7 @@ def against_by_hand(ctx):
             "images/s, Keras / by hand": (ctx.summary["keras_images_per_second"], round(by_hand.images_per_second)),
             "so": f"{faster} trained {max(ratio, 1 / ratio):.2f}x faster here; both are TensorFlow kernels underneath",
             "eager again after the block": tf.executing_eagerly(),
-            "TensorBoard": "tensorboard --logdir runs  (keras/ and by_hand/ side by side)"}
+            "TensorBoard": f"tensorboard --logdir {ctx.logdir}  (keras/ and by_hand/ side by side)"}
 
 
 if __name__ == "__main__":
