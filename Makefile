@@ -24,7 +24,7 @@ run: data
 	$(BIN)/lowtf main
 
 # Two pytest workers, a test file each at a time: most tests wait on a process starting or a
-# server answering, so two in step use the 2 cores better (measured: 292 s serial, 207 s with -n 2).
+# server answering, so two in step use the 2 cores better (measured: 292 s serial, 197-208 s with -n 2).
 test: data
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
