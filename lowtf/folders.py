@@ -2,6 +2,7 @@
 or refused with one line that names the flag, the problem and the fix."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 
@@ -14,9 +15,8 @@ def make_folder(path: str | Path, flag: str, error: type[FolderError] = FolderEr
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write_test"
-        probe.write_text("")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=path):   # a probe of its own: several processes may check at once
+            pass
     except FileExistsError:
         raise error(f"{flag} {path} is a file (or lies under one); give a folder path") from None
     except NotADirectoryError:

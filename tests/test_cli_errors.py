@@ -76,3 +76,16 @@ def test_verdicts_follow_from_their_numbers():
     apart = accuracies("a vs b", 0.70, 0.80, 2000, names=("a", "b"))
     assert apart.verdict.startswith("b ahead of a") and follows(apart.as_dict())
     assert not follows({**apart.as_dict(), "verdict": close.verdict})      # a wrong reading is caught
+
+
+def test_several_processes_may_check_one_new_folder_at_once(tmp_path):
+    """A cluster's tasks all check --logdir as they start: a shared probe file made one of them fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lowtf.folders import make_folder
+
+    for round_ in range(20):
+        folder = tmp_path / f"run{round_}"
+        with ThreadPoolExecutor(8) as pool:
+            made = list(pool.map(lambda _: make_folder(folder, "--logdir"), range(16)))
+        assert made == [folder] * 16 and list(folder.iterdir()) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from lowtf.distributed import launcher
+from lowtf.distributed.cluster import ClusterError
 
 
 class ProgressEcho(launcher.Collector):
@@ -50,4 +51,8 @@ def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] =
                 t.process.wait(timeout=timeout)
     finally:
         launcher.stop(tasks)
-    return out.results(), time.perf_counter() - started
+    results = out.results()
+    if 0 not in results:   # the chief always reports; without it there is nothing to show
+        errors = [line for line in out.lines if "error" in line.lower()][-3:]
+        raise ClusterError("the chief (worker 0) reported no result" + (": " + " / ".join(errors) if errors else ""))
+    return results, time.perf_counter() - started
