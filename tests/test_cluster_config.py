@@ -55,3 +55,23 @@ def test_port_in_use_is_a_clear_message():
 def test_launcher_needs_a_command():
     proc = subprocess.run([PYTHON, "-m", "lowtf", "cluster", "local"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "give the command each task runs" in proc.stderr
+
+
+def test_the_prompt_worker_overrides_a_private_tensorflow_method_that_still_exists():
+    """mnist_task's non-chief workers check for the chief's Variables every second instead of every 30 s
+    by overriding WorkerSessionCreator._get_session_manager, a private method. If an upgrade renames it,
+    or create_session stops calling it, the override would be ignored silently: this test fails instead."""
+    import inspect
+
+    import tensorflow.compat.v1 as tf
+    from tensorflow.python.training import monitored_session
+
+    from lowtf.distributed.mnist_task import _PromptWorkerSessionCreator
+
+    assert "_get_session_manager" in vars(monitored_session.WorkerSessionCreator)
+    assert "self._get_session_manager()" in inspect.getsource(monitored_session.WorkerSessionCreator.create_session)
+    with tf.Graph().as_default():
+        tf.Variable(1.0)
+        creator = _PromptWorkerSessionCreator(scaffold=tf.train.Scaffold(), master="", max_wait_secs=1)
+        creator._scaffold.finalize()
+        assert creator._get_session_manager()._recovery_wait_secs == 1
