@@ -27,11 +27,15 @@ def data(ctx):
     [0, 1]; with one_hot=True each label is a row of 10 with a single 1 (the digit 3 is
     [0,0,0,1,0,0,0,0,0,0]), the form the cross-entropy below compares against.
     The files come from the course's verified offline copy of MNIST."""
-    ctx.mnist = input_data.read_data_sets(str(mnist_store.folder()), one_hot=True, seed=SEED)
+    ctx.mnist = mnist = input_data.read_data_sets(
+        str(mnist_store.folder()), one_hot=True, seed=SEED)
     ctx.steps = STEPS[ctx.mode]
-    return {"train": ctx.mnist.train.images.shape, "validation": ctx.mnist.validation.images.shape,
-            "test": ctx.mnist.test.images.shape, "first label (one-hot)": ctx.mnist.train.labels[0],
-            "pixel range": (ctx.mnist.train.images.min(), ctx.mnist.train.images.max())}
+    return {"train": mnist.train.images.shape,
+            "validation": mnist.validation.images.shape,
+            "test": mnist.test.images.shape,
+            "first label (one-hot)": mnist.train.labels[0],
+            "pixel range": (mnist.train.images.min(),
+                            mnist.train.images.max())}
 
 
 @lesson.step("the model: y = softmax(x W + b)")
@@ -50,7 +54,7 @@ def model(ctx):
     return {"logits": ctx.logits, "y": ctx.y, "parameters": 784 * 10 + 10}
 
 
-@lesson.step("the loss as the tutorial first wrote it, -sum(y_ * log(y)), and where it breaks")
+@lesson.step("the tutorial's first loss, -sum(y_ * log(y)), and where it breaks")
 def naive_loss(ctx):
     """Cross-entropy compares the predicted distribution y with the true one y_:
     -sum(y_ * log(y)). Written that way it fails on a confident wrong answer: softmax of
@@ -58,18 +62,26 @@ def naive_loss(ctx):
     is NaN, which then spreads into every weight. The fused op computes
     log(softmax(z)) as z - max(z) - log(sum(exp(z - max(z)))): every exponent is <= 0, so
     nothing overflows and the log never sees 0. It takes the logits, not y.
-    (The first positional argument of the v1 op is not labels: always name them.)"""
-    z = tf.constant([[1000.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])   # the model is sure it is a 0 ...
-    label = tf.one_hot([1], 10)                                # ... and it is a 1
+    Always name its arguments: the oldest tutorials called it as (y, y_), logits first,
+    TensorFlow 0.x's order; TF 1.x refused positional arguments; TF 2.21's v1 op takes
+    labels first, so that call now swaps them, and minimize fails with "No gradients
+    provided" (the op lets no gradient through its labels)."""
+    z = tf.constant([[1000.0] + [0.0] * 9])   # the model is sure it is a 0 ...
+    label = tf.one_hot([1], 10)               # ... and it is a 1
     naive = -tf.reduce_sum(label * tf.log(tf.nn.softmax(z)))
     shifted = z - tf.reduce_max(z, axis=1, keepdims=True)
-    by_hand = -tf.reduce_sum(label * (shifted - tf.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))))
-    fused = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(labels=label, logits=z))
+    log_sum = tf.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))
+    by_hand = -tf.reduce_sum(label * (shifted - log_sum))
+    fused = tf.reduce_sum(
+        tf.nn.softmax_cross_entropy_with_logits_v2(labels=label, logits=z))
     with tf.Session() as sess:
-        naive_value, by_hand_value, fused_value = sess.run([naive, by_hand, fused])
-    ctx.record(naive_loss_confident_wrong=float(naive_value), stable_loss_confident_wrong=float(fused_value),
+        naive_value, by_hand_value, fused_value = sess.run(
+            [naive, by_hand, fused])
+    ctx.record(naive_loss_confident_wrong=float(naive_value),
+               stable_loss_confident_wrong=float(fused_value),
                stable_by_hand_loss=float(by_hand_value))
-    return {"-sum(y_ * log(softmax(z)))": naive_value, "max-shifted, by hand": by_hand_value,
+    return {"-sum(y_ * log(softmax(z)))": naive_value,
+            "max-shifted, by hand": by_hand_value,
             "softmax_cross_entropy_with_logits_v2": fused_value}
 
 
@@ -79,14 +91,16 @@ def loss(ctx):
     loss (and the step size below) independent of the batch size."""
     with tf.name_scope("cross_entropy"):
         ctx.cross_entropy = tf.reduce_mean(
-            tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_, logits=ctx.logits))
+            tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_,
+                                                       logits=ctx.logits))
     with tf.name_scope("accuracy"):
-        correct_prediction = tf.equal(tf.argmax(ctx.y, 1), tf.argmax(ctx.y_, 1))
+        correct_prediction = tf.equal(tf.argmax(ctx.y, 1),
+                                      tf.argmax(ctx.y_, 1))
         ctx.accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     return {"cross_entropy": ctx.cross_entropy, "accuracy": ctx.accuracy}
 
 
-@lesson.step("backpropagation: tf.gradients, checked by hand, and one step of gradient descent")
+@lesson.step("backprop: tf.gradients checked by hand, one descent step")
 def backprop(ctx):
     """Training is forward (x -> logits -> loss) then backward: the chain rule, applied
     from the loss back to every Variable, gives the gradient. tf.gradients builds those
@@ -97,9 +111,12 @@ def backprop(ctx):
     grad_W, grad_b = tf.gradients(ctx.cross_entropy, [ctx.W, ctx.b])
     by_hand_step = tf.group(tf.assign_sub(ctx.W, LEARNING_RATE * grad_W),
                             tf.assign_sub(ctx.b, LEARNING_RATE * grad_b))
-    minimize_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(ctx.cross_entropy)
-    start_W = np.random.RandomState(SEED).normal(0, 0.01, (784, 10)).astype(np.float32)
-    xs, ys = ctx.mnist.train.images[:BATCH_SIZE], ctx.mnist.train.labels[:BATCH_SIZE]
+    optimizer = tf.train.GradientDescentOptimizer(LEARNING_RATE)
+    minimize_step = optimizer.minimize(ctx.cross_entropy)
+    rng = np.random.RandomState(SEED)
+    start_W = rng.normal(0, 0.01, (784, 10)).astype(np.float32)
+    xs = ctx.mnist.train.images[:BATCH_SIZE]
+    ys = ctx.mnist.train.labels[:BATCH_SIZE]
     feed = {ctx.x: xs, ctx.y_: ys}
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -114,8 +131,10 @@ def backprop(ctx):
         W_minimize = sess.run(ctx.W)
     grad_diff = float(np.abs(tf_grad - numpy_grad).max())
     step_diff = float(np.abs(W_by_hand - W_minimize).max())
-    ctx.record(gradient_vs_numpy_max_diff=grad_diff, hand_step_vs_minimize_max_diff=step_diff)
-    return {"dloss/dW": tf_grad.shape, "max |tf.gradients - numpy|": grad_diff,
+    ctx.record(gradient_vs_numpy_max_diff=grad_diff,
+               hand_step_vs_minimize_max_diff=step_diff)
+    return {"dloss/dW": tf_grad.shape,
+            "max |tf.gradients - numpy|": grad_diff,
             "max |W after the hand step - W after minimize|": step_diff}
 
 
@@ -126,10 +145,12 @@ def sum_or_mean(ctx):
     times the mean's, so 0.01 on the sum is the step of 1.0 on the mean, twice the
     0.5-on-the-mean of TensorFlow's own mnist_softmax.py. A learning rate means nothing
     without the loss's reduction (and the batch size, when the loss is a sum)."""
-    summed = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_, logits=ctx.logits))
+    summed = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits_v2(
+        labels=ctx.y_, logits=ctx.logits))
     grad_sum, = tf.gradients(summed, [ctx.W])
     grad_mean, = tf.gradients(ctx.cross_entropy, [ctx.W])
-    feed = {ctx.x: ctx.mnist.train.images[:BATCH_SIZE], ctx.y_: ctx.mnist.train.labels[:BATCH_SIZE]}
+    feed = {ctx.x: ctx.mnist.train.images[:BATCH_SIZE],
+            ctx.y_: ctx.mnist.train.labels[:BATCH_SIZE]}
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         g_sum, g_mean = sess.run([grad_sum, grad_mean], feed)
@@ -139,7 +160,7 @@ def sum_or_mean(ctx):
             "0.01 on the sum = this rate on the mean": round(0.01 * ratio, 3)}
 
 
-@lesson.step("the training loop: next_batch, feed_dict, and a look at validation")
+@lesson.step("the training loop: next_batch, feed_dict, validation")
 def train(ctx):
     """The loop every TF 1.x tutorial wrote: fetch a batch of 100, run the train op with
     the batch fed into the placeholders. Fetching the loss and the merged summaries in
@@ -148,7 +169,8 @@ def train(ctx):
     not looked at here: choosing anything by its score would make that score optimistic.
     Early stopping: keep the weights of the best validation score (a Saver), and stop
     once several checks in a row bring no new best."""
-    train_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(ctx.cross_entropy)
+    optimizer = tf.train.GradientDescentOptimizer(LEARNING_RATE)
+    train_step = optimizer.minimize(ctx.cross_entropy)
     tf.summary.scalar("loss", ctx.cross_entropy)
     tf.summary.scalar("accuracy", ctx.accuracy)
     merged = tf.summary.merge_all()
@@ -156,22 +178,26 @@ def train(ctx):
     best_path = str(ctx.logdir / "best" / "model")
     ctx.sess = sess = tf.Session()
     ctx.on_exit(sess.close)
-    train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), sess.graph)
+    train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"),
+                                         sess.graph)
     validation_writer = tf.summary.FileWriter(str(ctx.logdir / "validation"))
     ctx.on_exit(train_writer.close)
     ctx.on_exit(validation_writer.close)
-    validation_feed = {ctx.x: ctx.mnist.validation.images, ctx.y_: ctx.mnist.validation.labels}
+    validation_feed = {ctx.x: ctx.mnist.validation.images,
+                       ctx.y_: ctx.mnist.validation.labels}
 
     sess.run(tf.global_variables_initializer())
     tf.get_default_graph().finalize()   # no op may be added inside the loop
     best, best_step, checks_since_best = -1.0, 0, 0
     for i in range(1, ctx.steps + 1):
         batch_xs, batch_ys = ctx.mnist.train.next_batch(BATCH_SIZE)
-        _, loss_value, summary = sess.run([train_step, ctx.cross_entropy, merged],
-                                          feed_dict={ctx.x: batch_xs, ctx.y_: batch_ys})
+        _, loss_value, summary = sess.run(
+            [train_step, ctx.cross_entropy, merged],
+            feed_dict={ctx.x: batch_xs, ctx.y_: batch_ys})
         if i % EVAL_EVERY == 0:
             train_writer.add_summary(summary, i)
-            validation_accuracy, summary = sess.run([ctx.accuracy, merged], feed_dict=validation_feed)
+            validation_accuracy, summary = sess.run(
+                [ctx.accuracy, merged], feed_dict=validation_feed)
             validation_writer.add_summary(summary, i)
             if validation_accuracy > best:
                 best, best_step, checks_since_best = validation_accuracy, i, 0
@@ -179,28 +205,34 @@ def train(ctx):
             else:
                 checks_since_best += 1
             if i % 200 == 0:
-                print(f"   step {i:4d}: batch loss {loss_value:.3f}, validation accuracy {validation_accuracy:.4f}")
+                print(f"   step {i:4d}: batch loss {loss_value:.3f}, "
+                      f"validation accuracy {validation_accuracy:.4f}")
             if checks_since_best >= PATIENCE:
-                print(f"   stopping early at step {i}: no better validation score since step {best_step}")
+                print(f"   stopping early at step {i}: no better "
+                      f"validation score since step {best_step}")
                 break
     ctx.best_path, ctx.saver = best_path, saver
-    ctx.record(steps=i, best_validation_accuracy=round(float(best), 4), best_step=best_step,
-               stopped_early=i < ctx.steps)
-    return {"steps run": i, "best validation accuracy": best, "at step": best_step,
+    ctx.record(steps=i, best_validation_accuracy=round(float(best), 4),
+               best_step=best_step, stopped_early=i < ctx.steps)
+    return {"steps run": i, "best validation accuracy": best,
+            "at step": best_step,
             "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
 
 
-@lesson.step("evaluate once on the test set, with TensorFlow and with numpy")
+@lesson.step("evaluate once on the test set, with TensorFlow and numpy")
 def evaluate(ctx):
     """Restore the best weights, then score the 10,000 test images: accuracy is the mean of
     argmax(y) == argmax(y_), computed by the graph or, from the fetched y, by numpy.
     The source article promises about 91%; TensorFlow's own tutorial about 92%."""
     ctx.saver.restore(ctx.sess, ctx.best_path)
     test_feed = {ctx.x: ctx.mnist.test.images, ctx.y_: ctx.mnist.test.labels}
-    accuracy, output = ctx.sess.run([ctx.accuracy, ctx.y], feed_dict=test_feed)
-    numpy_accuracy = np.mean(np.argmax(output, 1) == np.argmax(ctx.mnist.test.labels, 1))
+    accuracy, output = ctx.sess.run([ctx.accuracy, ctx.y],
+                                    feed_dict=test_feed)
+    truth = np.argmax(ctx.mnist.test.labels, 1)
+    numpy_accuracy = np.mean(np.argmax(output, 1) == truth)
     ctx.record(test_accuracy=round(float(accuracy), 4))
-    return {"test accuracy (graph)": accuracy, "test accuracy (numpy)": numpy_accuracy}
+    return {"test accuracy (graph)": accuracy,
+            "test accuracy (numpy)": numpy_accuracy}
 
 
 if __name__ == "__main__":

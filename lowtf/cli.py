@@ -114,6 +114,7 @@ def _flagship(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lowtf.ports import cannot_listen
     from lowtf.serve.names import name_problem
 
     # Flags that need no TensorFlow are checked before it loads (a few seconds).
@@ -140,7 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
               "give the folder that holds the numbered version folders", file=sys.stderr)
         return 2
     for port, flag in ((args.rest_api_port, "--rest_api_port"), (args.port, "--port")):
-        problem = _cannot_listen(args.host, port) if port is not None else ""
+        problem = cannot_listen(args.host, port) if port is not None else ""
         if problem:
             print(f"error: cannot listen on {args.host}:{port}: {problem}; choose another {flag}", file=sys.stderr)
             return 2
@@ -172,19 +173,6 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
                  grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, batching=batching)
-
-
-def _cannot_listen(host: str, port: int) -> str:
-    """Why ``host:port`` cannot be listened on now ("" if it can): checked before loading models."""
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server binds
-            s.bind((host, port))
-    except OSError as e:
-        return e.strerror or str(e)
-    return ""
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -19,11 +19,19 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
+def cannot_listen(host: str, port: int, reuse_address: bool = True) -> str:
+    """Why ``host:port`` cannot be bound now ("" if it can). ``reuse_address`` as the REST server binds
+    (a port in TIME_WAIT is fine); without it, as tf.train.Server binds."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            if reuse_address:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        return e.strerror or str(e)
+    return ""
+
+
 def port_is_free(port: int) -> bool:
     """Whether ``port`` can be bound on every interface, as tf.train.Server will bind it."""
-    with socket.socket() as s:
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
+    return not cannot_listen("0.0.0.0", port, reuse_address=False)

@@ -102,5 +102,5 @@ def test_temporaries_of_a_killed_fetch_are_removed(tmp_path):
     logs = []
     source, _ = serving(GOOD)
     ensure([SPEC], tmp_path, [("src", source)], log=logs.append)
-    assert not stale.exists() and any("interrupted fetch" in line for line in logs)
+    assert not stale.exists() and any("interrupted write" in line for line in logs)
     assert (tmp_path / "f").read_bytes() == GOOD

@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 from lowtf.data import fashion_mnist
-from lowtf.data.store import DataError, data_dir
+from lowtf.data.store import DataError, data_dir, remove_stale_temporaries
 
 TRAIN_PER_CLASS = 1000
 TEST_PER_CLASS = 200
@@ -166,21 +166,12 @@ def problem(root: Path) -> str | None:
     return None
 
 
-def _remove_abandoned_writes(root: Path, log: Callable[[str], None]) -> None:
-    """Delete the temporary folders of writes whose process is gone (killed while writing 12,000 PNGs)."""
-    for tmp in root.parent.glob(f".{root.name}.*.tmp"):
-        pid = tmp.name.split(".")[-2]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            log(f"removed {tmp}, left by a write that was killed")
-
-
 def ensure_image_folder(root: Path | None = None, log: Callable[[str], None] = print) -> ImageFolder:
     """Make the PNG folder present and verified at ``root`` (default ``data/fashion-mnist-png``); return it."""
     root = Path(root or folder())
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file where the image folder belongs; move it or set LOWTF_DATA_DIR")
-    _remove_abandoned_writes(root, log)
+    remove_stale_temporaries(root.parent, log)   # a killed write's 12,000 PNGs
     if root.is_dir():
         reason = problem(root)
         if reason is None:

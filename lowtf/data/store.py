@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -107,7 +108,7 @@ def ensure(
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{folder} is a file where the data folder belongs; move it, or set LOWTF_DATA_DIR "
                         "to another folder")
-    _remove_stale_temporaries(folder, log)
+    remove_stale_temporaries(folder, log)
     missing, found = [], []
     for spec in specs:
         reason = check(folder / spec.name, spec)
@@ -149,15 +150,18 @@ def ensure(
     return {spec.name: folder / spec.name for spec in specs}
 
 
-def _remove_stale_temporaries(folder: Path, log: Callable[[str], None]) -> None:
-    """Delete ``.NAME.PID.tmp`` files that a killed fetch left behind (their process is gone)."""
+def remove_stale_temporaries(folder: Path, log: Callable[[str], None]) -> None:
+    """Delete ``.NAME.PID.tmp`` files and folders that a killed write left behind (their process is gone)."""
     if not folder.is_dir():
         return
     for tmp in folder.glob(".*.*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists() and int(pid) != os.getpid():
             try:
-                tmp.unlink()
-                log(f"{tmp}: removed, left by an interrupted fetch")
+                if tmp.is_dir():
+                    shutil.rmtree(tmp)
+                else:
+                    tmp.unlink()
+                log(f"{tmp}: removed, left by an interrupted write")
             except OSError:
                 pass
