@@ -228,4 +228,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is saved and closed by now (MonitoredTrainingSession wrote its checkpoint and
+    # summaries, the RESULT line is out). Python's own exit would then tear the gRPC server and
+    # TensorFlow's threads down one by one: ~0.8 s measured here, paid by every job a lesson runs.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
