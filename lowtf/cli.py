@@ -184,11 +184,15 @@ def _bench(args: argparse.Namespace) -> int:
     if args.to_accuracy is not None:
         from lowtf.bench.time_to_accuracy import measure_time_to_accuracy
 
-        result = measure_time_to_accuracy(target=args.to_accuracy, out=Path(args.out.replace("throughput", "time_to_accuracy")))
+        precisions = ("float32",) if args.precision == "float32" else ("float32", args.precision)
+        result = measure_time_to_accuracy(target=args.to_accuracy, precisions=precisions,
+                                          out=Path(args.out.replace("throughput", "time_to_accuracy")))
         return 0 if result["reached"] else 1
     from lowtf.bench.throughput import measure_throughput
 
-    measure_throughput(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out))
+    precisions = ("float32",) if args.precision == "float32" else ("float32", args.precision)
+    measure_throughput(batches=tuple(args.batch), steps=args.steps, rounds=args.rounds, out=Path(args.out),
+                       precisions=precisions)
     return 0
 
 
@@ -367,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="runs/bench/throughput.json")
     bench.add_argument("--to-accuracy", type=_number_above(0, 1, "an accuracy"), default=None, metavar="ACC",
                        help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
+    bench.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                       help="bfloat16: measure the trainer in bfloat16 too, beside float32, in the same run")
     bench.set_defaults(func=_bench)
 
     exercise = sub.add_parser("exercise", help="copy an exercise into your workspace (no number: list them)")

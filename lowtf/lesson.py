@@ -247,12 +247,12 @@ def _json_safe(value: Any) -> Any:
 
 
 def require_eager(number: str) -> None:
-    """The Keras lessons (22-26) run in TensorFlow 2's default eager mode, each in a process of its own:
+    """The Keras lessons (22-26, and 27's last step) run in TensorFlow 2's default eager mode, each in a process of its own:
     raise a clear error when one is started where graph mode is already on."""
     import tensorflow as tf
 
     if not tf.executing_eagerly():
-        raise RuntimeError(f"lessons 22-26 use Keras, which runs eagerly: run this lesson in its own process "
+        raise RuntimeError(f"lessons 22-27 use Keras, which runs eagerly: run this lesson in its own process "
                            f"(lowtf lesson {number}), not after a graph-mode lesson")
 
 
@@ -297,20 +297,20 @@ class Lesson:
         _make_logdir(ctx.logdir)
         for leftover in remove_abandoned_checkpoint_writes(ctx.logdir):
             out(f"(Removed {leftover.name}, a checkpoint write left by a killed run.)")
+        width = shutil.get_terminal_size().columns - 1
         if not resume:
             moved = _move_previous_run(ctx.logdir)
             if moved:
-                out(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix the two; "
-                    "--resume would have continued it.)")
+                out(textwrap.fill(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix "
+                                  "the two; --resume would have continued it.)", width))
         tf.reset_default_graph()  # each lesson starts from an empty graph
-        width = shutil.get_terminal_size().columns - 1
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
         stop: BaseException | None = None
         i = 0
         try:
             for i, step in enumerate(self.steps, 1):
-                out(f"\n== Step {i}/{len(self.steps)}: {step.title}")
+                out("\n" + textwrap.fill(f"== Step {i}/{len(self.steps)}: {step.title}", width, subsequent_indent="   "))
                 if interactive:
                     if step.explanation:
                         out(textwrap.indent(_reflow(step.explanation, width - 3), "   "))

@@ -9,6 +9,7 @@ as no difference beyond noise, never as a win. Lessons record each verdict in su
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass
 
 NO_DIFFERENCE = "no difference beyond noise"
@@ -26,11 +27,11 @@ class Verdict:
         return asdict(self)
 
 
-def _say(a_name: str, b_name: str, difference: float, se: float) -> str:
+def _say(a_name: str, b_name: str, difference: float, se: float, digits: int = 4) -> str:
     if abs(difference) < 2 * se:
-        return f"{NO_DIFFERENCE} ({difference:+.4f}, under 2 SE = {2 * se:.4f})"
+        return f"{NO_DIFFERENCE} ({difference:+.{digits}f}, under 2 SE = {2 * se:.{digits}f})"
     ahead, behind = (a_name, b_name) if difference > 0 else (b_name, a_name)
-    return f"{ahead} ahead of {behind} by {abs(difference):.4f} (over 2 SE = {2 * se:.4f})"
+    return f"{ahead} ahead of {behind} by {abs(difference):.{digits}f} (over 2 SE = {2 * se:.{digits}f})"
 
 
 def accuracies(claim: str, a: float, b: float, n_a: int, n_b: int | None = None,
@@ -40,6 +41,17 @@ def accuracies(claim: str, a: float, b: float, n_a: int, n_b: int | None = None,
     a, b = round(a, 4), round(b, 4)          # the verdict is read from the numbers as recorded
     se = round(math.sqrt(a * (1 - a) / n_a + b * (1 - b) / n_b), 4)
     return Verdict(claim, a, b, se, _say(*names, a - b, se))
+
+
+def speeds(claim: str, a_rates, b_rates, names: tuple[str, str] = ("a", "b")) -> Verdict:
+    """Mean rate (images/s, say) of rounds ``a_rates`` against ``b_rates``, with the standard error of the
+    difference from the rounds' own spread: sqrt(var_a / n_a + var_b / n_b). Needs two rounds or more."""
+    if min(len(a_rates), len(b_rates)) < 2:
+        raise ValueError("a speed verdict needs at least two rounds of each: one round has no spread to judge by")
+    mean_a, mean_b = statistics.mean(a_rates), statistics.mean(b_rates)
+    se = math.sqrt(statistics.variance(a_rates) / len(a_rates) + statistics.variance(b_rates) / len(b_rates))
+    a, b, se = round(mean_a, 1), round(mean_b, 1), round(se, 1)
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=0))
 
 
 def follows(recorded: dict, names: tuple[str, str] | None = None) -> bool:

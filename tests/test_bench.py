@@ -20,3 +20,9 @@ def test_keras_variant_in_its_own_process():
 def test_profiler_counts_lenet5_training_flops():
     mflop = throughput.lenet5_train_flops_per_image(batch=16) / 1e6
     assert 75 < mflop < 95  # forward + backward + Adam for 3.27 M parameters: ~83 MFLOP
+
+
+def test_bfloat16_entries_measure_something():
+    assert variants.lowtf_trainer(steps=2, batch=16, precision="bfloat16") > 0
+    assert throughput.matmul_gflops(n=256, repeats=2, dtype="bfloat16") > 0
+    assert "lowtf trainer, bfloat16" in throughput.available_variants(("float32", "bfloat16"))

@@ -144,3 +144,27 @@ def test_keras_lessons_refuse_graph_mode_with_a_clear_message(run_lesson):
     """The suite's own process is in graph mode: a Keras lesson loaded here says to run it on its own."""
     with pytest.raises(RuntimeError, match="run this lesson in its own process"):
         run_lesson("24")
+
+
+def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_path):
+    s = run_keras_lesson("27", tmp_path)
+    stored = s["stored"]
+    # read back through TensorFlow's own casts: float16 overflows at 70,000 (inf, written as null in
+    # summary.json) and flushes 1e-8 to zero; bfloat16 keeps both, to 2-3 digits; float32 keeps 1/3 to 7 digits
+    assert stored["70,000"]["float16"] is None and stored["1e-8"]["float16"] == 0.0
+    assert abs(stored["70,000"]["bfloat16"] - 70000) < 70000 * 2 ** -8
+    assert abs(stored["1e-8"]["bfloat16"] - 1e-8) < 1e-8 * 2 ** -8
+    assert abs(stored["1/3"]["float32"] - 1 / 3) < 1e-6 < abs(stored["1/3"]["bfloat16"] - 1 / 3)
+    g = s["gradients"]
+    assert g["float16"] == 0.0 and g["float32"] == pytest.approx(1e-9, rel=1e-6)
+    assert g["float16, loss x 2^15"] == pytest.approx(1e-9, rel=0.01) and g["bfloat16"] == pytest.approx(1e-9, rel=0.01)
+    # verdicts (speed from rounds, accuracy from 10,000 test images) follow from their numbers
+    assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 vs float32",
+                                                   "test accuracy, bfloat16 vs float32"]
+    assert all(follows(v) for v in s["verdicts"])
+    assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
+    assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.9
+    has_units = s["cpu_flags"]["avx512_bf16"] or s["cpu_flags"]["amx_bf16"]
+    assert (s["bfloat16_ops"] > 0) if has_units else s["bfloat16_ops"] >= 0
+    assert s["keras_policy"] == {"conv computes in": "bfloat16", "conv weights stored as": "float32",
+                                 "conv output": "bfloat16", "last layer computes in": "float32", "logits": "float32"}

@@ -6,6 +6,7 @@ achieved GFLOP/s (the training step's FLOPs counted by TensorFlow's profiler) ag
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import platform
@@ -18,12 +19,13 @@ from lowtf.bench import variants
 from lowtf.child import run_json
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+def matmul_gflops(n: int = 2048, repeats: int = 10, dtype: str = "float32") -> float:
+    """GFLOP/s of an n x n matrix product in ``dtype`` (float32 or bfloat16): the machine's peak for it."""
     import tensorflow.compat.v1 as tf
 
     with tf.Graph().as_default():
-        m = tf.Variable(tf.random_normal([n, n], seed=0))
-        product = tf.reduce_sum(tf.matmul(m, m))
+        m = tf.Variable(tf.cast(tf.random_normal([n, n], seed=0), dtype))
+        product = tf.reduce_sum(tf.cast(tf.matmul(m, m), tf.float32))
         with tf.Session() as sess:
             sess.run(m.initializer)
             sess.run(product)
@@ -55,9 +57,11 @@ def _subprocess_variant(name: str, steps: int, batch: int) -> float:
                     timeout=900)["images_per_second"]
 
 
-def available_variants() -> dict:
+def available_variants(precisions=("float32",)) -> dict:
     found = {
         "lowtf trainer": lambda s, b: variants.lowtf_trainer(s, b),
+        **{f"lowtf trainer, {p}": functools.partial(variants.lowtf_trainer, precision=p)
+           for p in precisions if p != "float32"},
         "raw graph, feed_dict": lambda s, b: variants.raw_graph(s, b, "feed_dict"),
         "raw graph, tf.data": lambda s, b: variants.raw_graph(s, b, "tf.data"),
         "Keras 3 train_on_batch": lambda s, b: _subprocess_variant("keras", s, b),
@@ -67,18 +71,25 @@ def available_variants() -> dict:
     return found
 
 
-def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out: Path = Path("runs/bench/throughput.json")) -> dict:
-    found = available_variants()
+def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out: Path = Path("runs/bench/throughput.json"),
+                       precisions=("float32",)) -> dict:
+    """Every variant interleaved over ``rounds``; with "bfloat16" in ``precisions`` the trainer runs in
+    both formats in the same rounds, and the matmul peak is measured in both."""
+    from lowtf.train.precision import cpu_flags
+
+    found = available_variants(precisions)
     rates = {b: {name: [] for name in found} for b in batches}
     for r in range(rounds):
         for b in batches:
             for name, fn in found.items():  # interleaved: machine noise hits every variant alike
                 rates[b][name].append(fn(steps, b))
                 print(f"round {r + 1}/{rounds} batch {b:>3} {name:<24} {rates[b][name][-1]:8.0f} img/s", flush=True)
-    peak = matmul_gflops()
+    peaks = {p: round(matmul_gflops(dtype=p), 1) for p in dict.fromkeys(("float32", *precisions))}
+    peak = peaks["float32"]
     flops = lenet5_train_flops_per_image()
     result = {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                           "python": platform.python_version()},
+              "cpu_flags": cpu_flags(), "matmul_gflops_by_precision": peaks,
               "steps": steps, "rounds": rounds, "matmul_gflops": round(peak, 1),
               "lenet5_train_mflop_per_image": round(flops / 1e6, 1), "batches": {}}
     for b in batches:
@@ -88,6 +99,10 @@ def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out:
                                        "ratio_to_raw_tf_data": round(statistics.median(v) / base, 2),
                                        "gflops": round(statistics.median(v) * flops / 1e9, 1)}
                                 for name, v in rates[b].items()}
+        for name, row in result["batches"][b].items():
+            if name.startswith("lowtf trainer, "):   # the same trainer in another number format, same rounds
+                row["ratio_to_float32_trainer"] = round(
+                    statistics.median(rates[b][name]) / statistics.median(rates[b]["lowtf trainer"]), 2)
     print_table(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
@@ -98,10 +113,16 @@ def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out:
 def print_table(result: dict) -> None:
     print(f"\nLeNet-5 training, median of {result['rounds']} rounds x {result['steps']} steps; "
           f"{result['lenet5_train_mflop_per_image']} MFLOP/image; matmul peak {result['matmul_gflops']} GFLOP/s")
+    flags = [f for f, on in result.get("cpu_flags", {}).items() if on]
+    peaks = ", ".join(f"{p} {g} GFLOP/s" for p, g in result.get("matmul_gflops_by_precision", {}).items())
+    print(f"CPU flags: {', '.join(flags) or 'none of avx2, avx512f, avx512_bf16, amx_bf16'}; matmul: {peaks}")
     for b, table in result["batches"].items():
         print(f"\nbatch {b}")
-        print(f"  {'variant':<26}{'img/s':>8}{'x raw tf.data':>15}{'GFLOP/s':>9}{'% of peak':>11}")
+        print(f"  {'variant':<26}{'img/s':>8}{'x raw tf.data':>15}{'GFLOP/s':>9}{'% of peak':>11}"
+              "   (peak: the matmul of the same precision)")
         for name, row in table.items():
-            pct = 100 * row["gflops"] / result["matmul_gflops"]
+            own = name.split(", ")[-1] if name.startswith("lowtf trainer, ") else "float32"
+            pct = 100 * row["gflops"] / result.get("matmul_gflops_by_precision", {}).get(own, result["matmul_gflops"])
+            versus = f"  {row['ratio_to_float32_trainer']:.2f}x float32" if "ratio_to_float32_trainer" in row else ""
             print(f"  {name:<26}{row['median_images_per_second']:>8}{row['ratio_to_raw_tf_data']:>15.2f}"
-                  f"{row['gflops']:>9.1f}{pct:>10.0f}%")
+                  f"{row['gflops']:>9.1f}{pct:>10.0f}%{versus}")

@@ -65,9 +65,9 @@ def raw_graph(steps: int, batch: int, input_mode: str) -> float:
             return _timed(step, steps, batch)
 
 
-def lowtf_trainer(steps: int, batch: int) -> float:
-    """The lowtf trainer with its defaults (summaries, hooks, checkpoints), evaluation only at the end;
-    its images/s leave out the first step, which also optimises the graph."""
+def lowtf_trainer(steps: int, batch: int, precision: str = "float32") -> float:
+    """The lowtf trainer with its defaults (summaries, hooks, checkpoints), evaluation only at the end,
+    computing in ``precision``; its images/s leave out the first step, which also optimises the graph."""
     import tempfile
 
     import tensorflow.compat.v1 as tf
@@ -81,7 +81,8 @@ def lowtf_trainer(steps: int, batch: int) -> float:
     splits = Splits(Split(images, y.astype(np.int64)), None, Split(images[:batch], y[:batch].astype(np.int64)))
     with tempfile.TemporaryDirectory() as logdir:
         config = TrainConfig(steps=steps + WARMUP, batch_size=batch, eval_every=10 ** 9, checkpoint_seconds=10 ** 9,
-                             histogram_every=10 ** 9, summary_every=10 ** 9, trace_step=None, progress=False)
+                             histogram_every=10 ** 9, summary_every=10 ** 9, trace_step=None, progress=False,
+                             precision=precision)
         h = train(lenet5, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, logdir)
     return h.images_per_second
 

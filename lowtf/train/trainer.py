@@ -12,7 +12,9 @@
 - checkpoints in ``logdir/checkpoints`` carry ``global_step``; a new run resumes from
   the latest, and Ctrl-C saves one and closes the writers before returning;
 - seeds fix the graph-level randomness and the data order, also across a resume;
-- hooks run every N steps (filter snapshots for GIFs, say).
+- hooks run every N steps (filter snapshots for GIFs, say);
+- ``precision`` "bfloat16" (or "auto", see ``lowtf.train.precision``) turns on Grappler's
+  bfloat16 rewrite; the final evaluation then runs the saved weights in float32.
 
 It returns a ``History`` of what happened, for plots and tests.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +34,7 @@ from tqdm import tqdm
 
 from lowtf.data.splits import Split, Splits
 from lowtf.nn import training_flag
+from lowtf.train import precision as number_format
 from lowtf.train.objectives import ObjectiveFn, classification
 from lowtf.train.pipeline import make_inputs
 
@@ -60,6 +65,7 @@ class TrainConfig:
     warm_start: Optional[str] = None    # checkpoint to copy model Variables from before step 1
     warm_start_vars: Optional[Sequence[str]] = None  # name prefixes to copy (None: all the model's)
     train_only: Optional[Sequence[str]] = None       # name prefixes the optimizer may change (None: all)
+    precision: str = "float32"          # "float32", "bfloat16" or "auto" (lowtf.train.precision.choose)
 
     def every(self) -> tuple[int, int, int]:
         """(eval_every, summary_every, histogram_every) with the defaults filled in."""
@@ -94,6 +100,10 @@ class History:
     stopped_early: bool = False
     reached_target: bool = False
     interrupted: bool = False
+    precision: str = "float32"       # what the Session computed in
+    precision_reason: str = ""       # why (lowtf.train.precision.Choice)
+    bfloat16_ops: dict = field(default_factory=dict)  # {op type: count} computing in bfloat16 (optimized graph)
+    low_precision_test_accuracy: Optional[float] = None  # the final weights scored in bfloat16, beside float32's
 
     @property
     def final_test_accuracy(self) -> float:
@@ -231,9 +241,10 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
     steps_per_epoch = max(1, len(splits.train) // config.batch_size) if splits.train is not None else None
     g = build_graph(model_fn, splits.test.images.shape[1:], optimizer_fn, steps_per_epoch, config, objective,
                     train_data)
-    history = History()
+    choice = number_format.choose(config.precision)
+    history = History(precision=choice.precision, precision_reason=choice.reason)
     started = time.perf_counter()
-    with tf.Session(graph=g.graph) as sess:
+    with tf.Session(graph=g.graph, config=number_format.session_config(choice.precision)) as sess:
         # --- start: initialise, or restore a checkpoint (only when asked), or copy weights in
         step = history.start_step = _start(sess, g, splits, config, ckpt_dir)
         writers = _Writers(tf.summary.FileWriter(str(logdir / "train"), g.graph),
@@ -263,15 +274,18 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
                     fetches["details"] = g.detail_summary
                 if g.graph_summaries is not None and (step + 1) % summary_every == 0:
                     fetches["graph"] = g.graph_summaries
-                trace = step + 1 == config.trace_step
-                metadata = tf.RunMetadata() if trace else None
-                options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE) if trace else None
+                trace, first = step + 1 == config.trace_step, step == history.start_step
+                # The first step also returns the optimized graphs: which ops the rewrite made bfloat16.
+                options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE if trace else tf.RunOptions.NO_TRACE,
+                                        output_partition_graphs=first) if trace or first else None
+                metadata = tf.RunMetadata() if options else None
                 t0 = time.perf_counter()
                 out = sess.run(fetches, feed, options=options, run_metadata=metadata)
                 seconds = time.perf_counter() - t0
                 history.train_seconds += seconds
-                if step == history.start_step:
+                if first:
                     history.first_step_seconds = seconds
+                    history.bfloat16_ops = number_format.bfloat16_ops(metadata)
                 step += 1
                 batch = {"loss": out["loss"], **out["metrics"]}
                 sums, count = {name: sums[name] + float(batch[name]) for name in sums}, count + 1
@@ -315,8 +329,10 @@ def train(model_fn: ModelFn, splits: Splits, optimizer_fn: OptimizerFn, config: 
             bar.close()
             history.checkpoint = g.saver.save(sess, str(ckpt_dir / "model"), global_step=step)
             if not history.interrupted:
-                _log_evaluation(sess, g, splits, splits.test, step, history, writers, full=True)
+                _final_evaluation(sess, g, splits, step, history, writers)
             writers.close()
+    if config.target_accuracy is not None and not history.interrupted:
+        history.reached_target = history.final_test_accuracy >= config.target_accuracy   # the full test set decides
     history.final_step, history.logdir = step, str(logdir)
     history.seconds = time.perf_counter() - started
     done = step - history.start_step
@@ -383,6 +399,18 @@ def _log_evaluation(sess, g: _Graph, splits: Splits, test: Split, step: int, his
     return val_acc
 
 
+def _final_evaluation(sess, g: _Graph, splits: Splits, step: int, history: History, writers: _Writers) -> None:
+    """The whole test set, in float32 whatever the run computed in: bfloat16 runs are scored
+    twice, in bfloat16 (recorded beside) and with the saved weights restored into a float32 Session."""
+    if history.precision == "float32":
+        _log_evaluation(sess, g, splits, splits.test, step, history, writers, full=True)
+        return
+    history.low_precision_test_accuracy = evaluate(sess, g, splits.test).get("accuracy")
+    with tf.Session(graph=g.graph, config=number_format.session_config("float32")) as exact:
+        g.saver.restore(exact, history.checkpoint)
+        _log_evaluation(exact, g, splits, splits.test, step, history, writers, full=True)
+
+
 def _show_progress(bar, batch: dict, step: int, history: History, config: TrainConfig) -> None:
     if step % 20 == 0 and not bar.disable:
         rate = (step - history.start_step) * config.batch_size / max(history.train_seconds, 1e-9)
@@ -396,5 +424,8 @@ def _show_progress(bar, batch: dict, step: int, history: History, config: TrainC
 def _final_line(h: History, config: TrainConfig) -> None:
     """One line that stays on screen after the bar: what the run did, in numbers."""
     loss = f"train loss {h.loss[-1]:.3f}, " if h.loss else ""
-    print(f"   {config.name or 'training'}: {h.final_step} steps, {loss}test accuracy {h.final_test_accuracy:.4f}, "
-          f"{h.images_per_second:,.0f} img/s training (+{h.seconds - h.train_seconds:.1f} s evaluating and saving)")
+    number = "" if h.precision == "float32" else f" in bfloat16 ({sum(h.bfloat16_ops.values())} ops)"
+    line = (f"{config.name or 'training'}: {h.final_step} steps{number}, {loss}test accuracy "
+            f"{h.final_test_accuracy:.4f}, {h.images_per_second:,.0f} img/s training "
+            f"(+{h.seconds - h.train_seconds:.1f} s evaluating and saving)")
+    print(textwrap.fill(line, shutil.get_terminal_size().columns - 1, initial_indent="   ", subsequent_indent="      "))

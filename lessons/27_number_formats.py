@@ -1,0 +1,214 @@
+"""Number formats: float32, float16 and bfloat16 bit by bit, loss scaling, and mixed precision by graph rewrite."""
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import require_eager
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from lowtf import verdicts
+from lowtf.data.splits import load_splits
+from lowtf.models import lenet5
+from lowtf.train import TrainConfig, train
+from lowtf.train.precision import bfloat16_ops, cpu_flags, probe, session_config
+
+lesson = Lesson("27", "number formats")
+
+# --- knobs -----------------------------------------------------------------------------
+NUMBERS = {"1/3": 1 / 3, "1e-8": 1e-8, "70,000": 70000.0, "a gradient of 1e-9": 1e-9}
+FORMATS = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
+LOSS_SCALE = 2.0 ** 15          # a power of two (only the exponent changes); Keras starts its LossScaleOptimizer here
+STEPS = {"fast": 150, "full": 600}
+PROBE_ROUNDS = {"fast": 3, "full": 5}
+BATCH_SIZE = 128
+SEED = 27
+
+
+def bits(value: float, dtype) -> str:
+    """The bits of ``value`` stored as ``dtype``: sign | exponent | fraction."""
+    width, exponent = {tf.float32: (32, 8), tf.float16: (16, 5), tf.bfloat16: (16, 8)}[dtype]
+    as_int = tf.bitcast(tf.cast(tf.constant(value, tf.float32), dtype), tf.uint32 if width == 32 else tf.uint16)
+    with tf.Session() as sess:
+        word = format(int(sess.run(as_int)), f"0{width}b")
+    return f"{word[0]} {word[1:1 + exponent]} {word[1 + exponent:]}"
+
+
+@lesson.step("three formats, bit by bit: what each stores of four numbers")
+def formats(ctx):
+    """A float is sign x 2^exponent x 1.fraction. The formats spend their bits
+    differently (sign, exponent, fraction bits):
+
+      float32   1, 8, 23: ~7 decimal digits, up to 3.4e38
+      float16   1, 5, 10: ~3 digits, up to 65,504, down to 6e-8
+      bfloat16  1, 8,  7: ~2 digits, float32's whole range
+
+    bfloat16 is float32 with the last 16 bits dropped: the same exponent, so
+    whatever float32 can hold, bfloat16 can hold roughly. Each number below is
+    cast to each format in a Session and read back, so the table shows what the
+    format really stores."""
+    require_eager(lesson.number)    # Keras in step 5: a process of its own
+    with tf.Graph().as_default():
+        values = tf.constant(list(NUMBERS.values()), tf.float32)
+        # cast to the format and back: what the format really stores
+        stored = {name: tf.cast(tf.cast(values, dtype), tf.float32)
+                  for name, dtype in FORMATS.items()}
+        with tf.Session() as sess:
+            kept = sess.run(stored)
+        layout = {name: bits(1 / 3, dtype) for name, dtype in FORMATS.items()}
+    table = {number: {name: float(f"{kept[name][i]:.6g}") for name in FORMATS}
+             for i, number in enumerate(NUMBERS)}
+    ctx.record(stored=table)
+    return {"1/3 in bits (sign exponent fraction)": layout,
+            "what each format stores": table,
+            "largest": {name: float(d.max) for name, d in FORMATS.items()},
+            "step from 1 to the next number": {"float32": 2.0 ** -23,
+                                               "float16": 2.0 ** -10,
+                                               "bfloat16": 2.0 ** -7}}
+
+
+@lesson.step("a gradient of 1e-9 in float16, with loss scaling, in bfloat16")
+def loss_scaling(ctx):
+    """Gradients are often tiny: here the loss is 1e-4 * w * x with x = 1e-5, so
+    dloss/dw = 1e-9. Computed in float16 that product is below float16's smallest number
+    (6e-8) and becomes 0: the weight never learns. Loss scaling multiplies the loss by
+    2^15 before the backward pass (every gradient is then 32,768x larger, inside
+    float16) and divides the gradient by 2^15 after it, in float32. Not 2^16: 65,536 is
+    already past float16's largest number, 65,504, and the gradient would be inf (Keras's
+    LossScaleOptimizer starts at 2^15 and lowers the scale when it sees inf). bfloat16 has
+    float32's exponent: 1e-9 survives unscaled, with bfloat16's 2-3 digits. That is why
+    float16 training needs loss scaling and bfloat16 training does not."""
+    def gradient(dtype, scale=1.0):
+        with tf.Graph().as_default():
+            w = tf.Variable(1.0)                   # the master weight: float32
+            x = tf.cast(1e-5, dtype)
+            loss = tf.cast(1e-4, dtype) * tf.cast(w, dtype) * x    # in dtype
+            scaled = loss * tf.cast(scale, dtype)
+            (grad,) = tf.gradients(scaled, [w])    # float32 again at the Cast
+            with tf.Session() as sess:
+                sess.run(w.initializer)
+                return float(sess.run(grad / scale))    # unscaled in float32
+    found = {"float32": gradient(tf.float32),
+             "float16": gradient(tf.float16),
+             "float16, loss x 2^15": gradient(tf.float16, LOSS_SCALE),
+             "bfloat16": gradient(tf.bfloat16)}
+    ctx.record(gradients=found)
+    said = {name: f"{g:.4g} (off by {abs(g - 1e-9) / 1e-9:.1%})" if g
+            else "lost (0.0)" for name, g in found.items()}
+    return {"dloss/dw, exact: 1e-9": said}
+
+
+@lesson.step("the graph rewrite: one line of ConfigProto, and the ops it changed")
+def rewrite(ctx):
+    """Mixed precision on a CPU, the graph way: Grappler (TensorFlow's graph
+    optimiser) rewrites the graph when the Session first runs it, if the
+    ConfigProto asks, with one setting:
+
+      options = config.graph_options.rewrite_options
+      options.auto_mixed_precision_onednn_bfloat16 = RewriterConfig.ON
+
+    The model code does not change. Convolutions, matrix products, their
+    gradients and the cheap ops between them compute in bfloat16, with Cast ops
+    at the borders; the Variables (the master weights Adam updates), the loss
+    and the softmax stay float32. The run's metadata holds the optimized graph:
+    count its ops by type and format. bfloat16 pays on CPUs with bfloat16
+    units: AMX (amx_bf16, Intel Sapphire Rapids and later) or AVX-512 BF16
+    (avx512_bf16); elsewhere it is emulated, and slower."""
+    with tf.Graph().as_default():
+        tf.set_random_seed(SEED)
+        images = tf.random_uniform([BATCH_SIZE, 28, 28, 1], seed=SEED)
+        labels = tf.random_uniform([BATCH_SIZE], 0, 10, tf.int64, seed=SEED)
+        logits, _ = lenet5(images, tf.constant(True), init="he")
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits))
+        train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+        # session_config: a ConfigProto with the one line above set to ON
+        with tf.Session(config=session_config("bfloat16")) as sess:
+            sess.run(tf.global_variables_initializer())
+            metadata = tf.RunMetadata()      # the optimized graph comes back
+            sess.run(train_op, run_metadata=metadata,
+                     options=tf.RunOptions(output_partition_graphs=True))
+    changed = bfloat16_ops(metadata)         # {op type: count} in bfloat16
+    float32 = tf.float32.as_datatype_enum
+    kept = sorted({n.op for g in metadata.partition_graphs for n in g.node
+                   if n.attr["T"].type == float32
+                   and ("Adam" in n.op or "Softmax" in n.op)})
+    flags = cpu_flags()
+    ctx.record(bfloat16_ops=sum(changed.values()), cpu_flags=flags)
+    return {"this CPU": ", ".join(f for f, on in flags.items() if on),
+            "ops in bfloat16": ", ".join(f"{op} {n}"
+                                         for op, n in changed.items())
+            or "none: TensorFlow skipped the rewrite on this CPU",
+            "still float32": ", ".join(kept)}
+
+
+@lesson.step("float32 against bfloat16: speed and accuracy, in the same run")
+def compare(ctx):
+    """Speed: a LeNet-5 training step in each format, timed in interleaved rounds (so a
+    busy moment of the machine hits both), mean and spread. Accuracy: the same model,
+    seed, batches and steps trained twice with lesson 10's packaged trainer, each
+    scored in float32 on all 10,000 test images. Each verdict is read from the numbers
+    and their standard errors: under two standard errors is no difference."""
+    # probe: rounds of LeNet-5 training steps, float32 and bfloat16 in turn
+    rounds = probe(rounds=PROBE_ROUNDS[ctx.mode])["rounds"]
+    fp32_rates, bf16_rates = rounds["float32"], rounds["bfloat16"]
+    print(f"   images/s by round: float32 {fp32_rates}\n"
+          f"                      bfloat16 {bf16_rates}", flush=True)
+    speed = ctx.verdict(verdicts.speeds(
+        "training images/s, bfloat16 vs float32", bf16_rates, fp32_rates,
+        names=("bfloat16", "float32")))
+    splits = load_splits(validation_size=0)
+    model = functools.partial(lenet5, init="he")
+
+    def adam(global_step, steps_per_epoch):
+        return tf.train.AdamOptimizer(1e-3)
+
+    accuracy = {}
+    for precision in ("float32", "bfloat16"):
+        config = TrainConfig(steps=STEPS[ctx.mode], batch_size=BATCH_SIZE,
+                             eval_every=STEPS[ctx.mode], seed=SEED,
+                             precision=precision, name=precision)
+        run = train(model, splits, adam, config, ctx.logdir / precision)
+        accuracy[precision] = round(run.final_test_accuracy, 4)   # in float32
+    same = ctx.verdict(verdicts.accuracies(
+        "test accuracy, bfloat16 vs float32", accuracy["bfloat16"],
+        accuracy["float32"], len(splits.test), names=("bfloat16", "float32")))
+    ctx.record(float32_accuracy=accuracy["float32"],
+               bfloat16_accuracy=accuracy["bfloat16"])
+    means = {"float32": round(np.mean(fp32_rates)),
+             "bfloat16": round(np.mean(bf16_rates))}
+    return {"images/s, mean of rounds": means,
+            "speed": speed, "test accuracy (10,000 images)": accuracy,
+            "accuracy": same}
+
+
+@lesson.step("the same idea in Keras 3: the mixed_bfloat16 policy")
+def keras_policy(ctx):
+    """Keras decides per layer: a dtype policy says what a layer computes in and what its
+    weights are stored in. "mixed_bfloat16" computes in bfloat16 and keeps the weights
+    float32 (the master weights again); the last layer is given dtype="float32" so the
+    softmax and the loss stay float32, as the graph rewrite keeps them. Keras runs
+    eagerly: this step is outside any graph, and sets the policy back when done."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = keras.Sequential([
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 5, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, dtype="float32")])    # logits in float32
+        images = np.zeros((2, 28, 28, 1), np.float32)
+        conv, head = model.layers[0], model.layers[-1]
+        found = {"conv computes in": conv.compute_dtype,
+                 "conv weights stored as": conv.kernel.dtype,
+                 "conv output": conv(images).dtype.name,
+                 "last layer computes in": head.compute_dtype,
+                 "logits": model(images).dtype.name}
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    ctx.record(keras_policy=found)
+    return found
+
+
+if __name__ == "__main__":
+    raise SystemExit(lesson.main())
