@@ -46,7 +46,7 @@ def fit(ctx):
     splits = load_splits(validation_size=5000)
     steps = STEPS[ctx.mode]
     config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, eval_every=steps // 20, seed=0, name="mlp")
-    h = train(mlp, splits, lambda step, per_epoch: tf.train.AdamOptimizer(LEARNING_RATE), config, ctx.logdir)
+    h = train(mlp, splits, lambda step: tf.train.AdamOptimizer(LEARNING_RATE), config, ctx.logdir)
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4), steps=h.final_step,
                train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))
     return {"test accuracy": h.final_test_accuracy, "seconds": round(h.seconds, 1),

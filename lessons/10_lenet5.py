@@ -13,7 +13,7 @@ from tqdm import tqdm
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, lenet5
 from lowtf.nn import training_flag
-from lowtf.train import TrainConfig, train
+from lowtf.train import History, TrainConfig, train
 from lowtf.train.pipeline import make_inputs
 from lowtf.train.precision import bfloat16_ops, choose, session_config
 from lowtf.train.predict import predict
@@ -106,19 +106,21 @@ def build(ctx):
         ctx.eval_sums = (tf.reduce_sum(correct), tf.reduce_sum(losses), tf.size(correct))
     ctx.global_step = tf.train.get_or_create_global_step()
     with tf.name_scope("train"):
-        ctx.train_op = ctx.optimizer(ctx.global_step, None).minimize(ctx.loss, global_step=ctx.global_step)
+        ctx.train_op = ctx.optimizer(ctx.global_step).minimize(ctx.loss, global_step=ctx.global_step)
     ctx.graph_summaries = tf.summary.merge_all()
     ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
     ctx.saver = tf.train.Saver(max_to_keep=3)
+    # which iterator feeds the model: its handle, a string fed to ctx.inputs.handle
+    ctx.handles = {"train": ctx.inputs.train_iterator.string_handle(),
+                   "eval": ctx.inputs.eval_iterator.string_handle()}
     return {"loss": ctx.loss, "train op": ctx.train_op.name, "summaries": ctx.graph_summaries,
             "ops in the graph": len(tf.get_default_graph().get_operations())}
 
 
 def evaluate(sess, ctx, images, labels):
     """(accuracy, mean loss) over whole arrays, in batches of 500 from the evaluation reader."""
-    sess.run(ctx.inputs.eval_iterator.initializer,
-             {ctx.inputs.eval_feed["images"]: images, ctx.inputs.eval_feed["labels"]: labels})
-    handle = sess.run(ctx.inputs.eval_iterator.string_handle())
+    sess.run(ctx.inputs.eval_iterator.initializer, {ctx.inputs.eval_images: images, ctx.inputs.eval_labels: labels})
+    handle = sess.run(ctx.handles["eval"])
     correct = loss = count = 0.0
     while True:
         try:
@@ -163,9 +165,9 @@ def fit(ctx):
     if start >= ctx.steps:
         raise LogdirError(f"the run in {ctx.logdir} already finished ({start} of {ctx.steps} steps): nothing to "
                           "resume. Leave out --resume to train again (the finished run is moved aside)")
-    sess.run(ctx.inputs.train_iterator.initializer, {ctx.inputs.train_feed["images"]: train_split.images,
-                                                     ctx.inputs.train_feed["labels"]: train_split.labels,
-                                                     ctx.inputs.train_feed["skip"]: start})
+    sess.run(ctx.inputs.train_iterator.initializer, {ctx.inputs.train_images: train_split.images,
+                                                     ctx.inputs.train_labels: train_split.labels,
+                                                     ctx.inputs.skip: start})
     train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), sess.graph)
     test_writer = tf.summary.FileWriter(str(ctx.logdir / "test"))
     ctx.on_exit(train_writer.close)
@@ -190,7 +192,7 @@ def fit(ctx):
     filters = {"conv1": [sess.run(ctx.params["lenet5/conv1/weights"])],
                "conv2": [sess.run(ctx.params["lenet5/conv2/weights"])]}
     ctx.snapshot_steps = [start]
-    feed = {ctx.inputs.handle: sess.run(ctx.inputs.train_iterator.string_handle()), ctx.training: True}
+    feed = {ctx.inputs.handle: sess.run(ctx.handles["train"]), ctx.training: True}
     train_seconds, sums, count, last_save = 0.0, np.zeros(2), 0, time.perf_counter()
     ctx.bfloat16_ops = {}      # read from the traced step's optimized graph
     bar = tqdm(total=ctx.steps, initial=start, desc="lenet5", unit="step", disable=None)  # None: drawn on a terminal, off in tests
@@ -253,8 +255,7 @@ def pictures(ctx):
     conv1 and conv2 (input channel 0) at each snapshot, each on one grey scale for the
     whole run, beside their change since step 0. How much a layer moved is a number:
     |W_end - W_start| / |W_start|."""
-    curves = training_curves({"lenet5": _History(**{k: v for k, v in ctx.history.items() if k != "step_losses"})},
-                             ctx.logdir / "curves.png", "LeNet-5 on MNIST")
+    curves = training_curves({"lenet5": History(**ctx.history)}, ctx.logdir / "curves.png", "LeNet-5 on MNIST")
     moved, gifs = {}, {}
     for layer, frames in ctx.filters.items():
         moved[layer] = round(relative_change(frames[0], frames[-1]), 3)
@@ -266,19 +267,22 @@ def pictures(ctx):
                        f"({moved[more]:.0%} against {moved[less]:.0%} of their starting size)"}
 
 
-class _History:
-    """The few fields training_curves reads, from the loop's own lists."""
-    def __init__(self, steps, loss, accuracy, eval_steps, test_accuracy, test_loss):
-        self.steps, self.loss, self.accuracy = steps, loss, accuracy
-        self.eval_steps, self.test_accuracy, self.test_loss = eval_steps, test_accuracy, test_loss
-
-
 @lesson.step("the same loop, packaged: lowtf.train.train")
 def packaged(ctx):
     """lowtf.train.train runs exactly this loop (same graph, built in the same order, same
-    pipeline, same evaluations), so later lessons can call it in one line. With the same
-    seed its first losses are the ones above, to float rounding: the proof that nothing
-    else is hidden in it."""
+    pipeline, same evaluations), so later lessons can call it in one line. Each thing the
+    loop above does every few steps is a SessionRunHook there, TensorFlow's own protocol
+    (lesson 15's MonitoredTrainingSession runs hooks the same way):
+      stop at the last step       StopAtStepHook (TensorFlow's)
+      learning rate, histograms   SummarySaverHook (TensorFlow's)
+      train points (means)        TrainCurve
+      test points on 2,000        TestPoints
+      checkpoint every minute     Checkpoints
+      trace step 2                TraceStep
+      the tqdm bar                Progress
+    and one the loop above lacks: NanTensorHook stops a run whose loss is NaN. With the
+    same seed its first losses are the ones above, to float rounding: the proof that
+    nothing else is hidden in it."""
     if ctx.summary["resumed_from_step"]:
         return {"skipped": "this run resumed midway; the comparison needs the losses from step 1"}
     config = TrainConfig(steps=COMPARE_STEPS, batch_size=ctx.recipe.batch_size, eval_every=ctx.eval_every,

@@ -69,7 +69,7 @@ def fit(ctx):
     for name, model in variants.items():
         config = TrainConfig(steps=steps, batch_size=50, eval_every=steps // 10, summary_every=10,
                              seed=0, name=name)
-        ctx.histories[name] = train(model, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config,
+        ctx.histories[name] = train(model, ctx.splits, lambda step: tf.train.AdamOptimizer(1e-3), config,
                                     ctx.logdir / name)
     report = {}
     for name, h in ctx.histories.items():

@@ -41,7 +41,7 @@ def record(ctx):
                 snapshots[v].append(sess.run(params[v]))
 
         config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, seed=0, name=name)
-        h = train(model, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.logdir / name,
+        h = train(model, splits, lambda step: tf.train.AdamOptimizer(1e-3), config, ctx.logdir / name,
                   hooks=[Hook(every, snapshot)])
         for v, frames in snapshots.items():
             layer = f"{name}_{v.split('/')[1]}"

@@ -17,11 +17,11 @@ STEPS = {"fast": 200, "full": 1500}
 TEST_IMAGES = {"fast": 2000, "full": None}     # None: all 10,000
 OPTIMIZERS = {
     # w -= lr * g
-    "gradient_descent": lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.05),
+    "gradient_descent": lambda step: tf.train.GradientDescentOptimizer(0.05),
     # v = 0.9 v + g; w -= lr * v: velocity smooths the zig-zag and speeds up along valleys
-    "momentum": lambda step, per_epoch: tf.train.MomentumOptimizer(0.05, momentum=0.9),
+    "momentum": lambda step: tf.train.MomentumOptimizer(0.05, momentum=0.9),
     # per-parameter steps from running means of g and g^2
-    "adam": lambda step, per_epoch: tf.train.AdamOptimizer(1e-3),
+    "adam": lambda step: tf.train.AdamOptimizer(1e-3),
 }
 
 

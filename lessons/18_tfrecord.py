@@ -94,13 +94,14 @@ def stream(ctx):
         files = tf.data.Dataset.list_files(str(ctx.logdir / "mnist-train-*.tfrecord"), shuffle=True, seed=0)
         return (files.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=4)
                 .map(parse, num_parallel_calls=2)
-                .shuffle(2000, seed=0).repeat().batch(100)
+                .shuffle(2000, seed=0).repeat()
+                .batch(100, drop_remainder=True)   # the trainer reads the batch size here
                 .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)))
 
     splits = Splits(train=None, validation=None, test=ctx.test)
-    config = TrainConfig(steps=STEPS[ctx.mode], batch_size=100, eval_every=STEPS[ctx.mode], seed=0,
+    config = TrainConfig(steps=STEPS[ctx.mode], eval_every=STEPS[ctx.mode], seed=0,
                          name="softmax from TFRecord")
-    h = train(softmax_regression, splits, lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.5), config,
+    h = train(softmax_regression, splits, lambda step: tf.train.GradientDescentOptimizer(0.5), config,
               ctx.logdir / "training", train_data=tfrecord_batches)
     ctx.record(streamed_test_accuracy=round(h.final_test_accuracy, 4))
     return {"test accuracy after training from the TFRecord stream": h.final_test_accuracy}

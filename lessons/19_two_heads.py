@@ -81,7 +81,7 @@ def fit(ctx):
     (digit_loss, attribute_loss, each attribute's accuracy), train and test side by side."""
     splits = load_splits(validation_size=0, test_size=TEST_IMAGES[ctx.mode])
     config = TrainConfig(steps=STEPS[ctx.mode], batch_size=BATCH_SIZE, seed=0, name="two heads", eval_every=STEPS[ctx.mode] // 5)
-    h = train(two_heads, splits, lambda step, per_epoch: tf.train.AdamOptimizer(LEARNING_RATE), config,
+    h = train(two_heads, splits, lambda step: tf.train.AdamOptimizer(LEARNING_RATE), config,
               ctx.logdir, objective=two_losses)
     first, last, test = h.train_metrics[0], h.train_metrics[-1], h.test_metrics[-1]
     attribute_accuracy = {name: round(test[f"{name}_accuracy"], 4) for name in ATTRIBUTES}

@@ -19,7 +19,7 @@ HEAD = ["lenet5/fc1/", "lenet5/logits/"]
 
 
 def adam(rate):
-    return lambda step, per_epoch: tf.train.AdamOptimizer(rate)
+    return lambda step: tf.train.AdamOptimizer(rate)
 
 
 @lesson.step("stage 0: LeNet-5 learns digits")

@@ -31,7 +31,7 @@ def fit(ctx):
     ctx.train_dir = ctx.logdir / "training"
     ctx.steps = 100 if ctx.fast else 1000
     config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0, name="lenet5")
-    h = train(lenet5, ctx.splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
+    h = train(lenet5, ctx.splits, lambda step: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
     ctx.latest = h.checkpoint
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4))
     return {"test accuracy": h.final_test_accuracy, "checkpoint": h.checkpoint}

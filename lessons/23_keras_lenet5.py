@@ -263,7 +263,7 @@ def against_by_hand(ctx):
     held_out = dataclasses.replace(ctx.splits, validation=None)  # same training split; Keras scored validation
     with tf.Graph().as_default():     # graph mode in this block only
         by_hand = train(lambda images, training: lenet5(images, training, init="tutorial"), held_out,
-                        lambda step, steps_per_epoch: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
+                        lambda step: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
                         config, ctx.logdir / "by_hand")
     ratio = ctx.summary["keras_images_per_second"] / by_hand.images_per_second
     ctx.record(by_hand_test_accuracy=round(by_hand.final_test_accuracy, 4),

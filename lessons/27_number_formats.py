@@ -161,7 +161,7 @@ def compare(ctx):
     splits = load_splits(validation_size=0)
     model = functools.partial(lenet5, init="he")
 
-    def adam(global_step, steps_per_epoch):
+    def adam(global_step):
         return tf.train.AdamOptimizer(1e-3)
 
     accuracy = {}

@@ -80,7 +80,7 @@ def test_the_rewrite_puts_the_matrix_products_in_bfloat16_when_asked():
 
 def test_trainer_records_its_precision_and_scores_bfloat16_in_float32(tmp_path):
     small = load_splits(validation_size=0, train_size=1000, test_size=500)
-    adam = lambda step, per_epoch: tf.train.AdamOptimizer(1e-3)  # noqa: E731
+    adam = lambda step: tf.train.AdamOptimizer(1e-3)  # noqa: E731
     runs = {}
     for name in ("float32", "bfloat16"):
         config = TrainConfig(steps=30, batch_size=32, eval_every=10, progress=False, seed=1, precision=name)

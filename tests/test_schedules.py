@@ -24,6 +24,6 @@ def test_one_cycle_rejects_a_warmup_outside_the_run():
 def test_lenet5_recipe_steps_and_optimizer():
     assert LENET5_FAST.total_steps(60000) == 1171  # 2.5 epochs of 128
     global_step = tf.train.get_or_create_global_step()
-    optimizer = LENET5_FAST.optimizer(total_steps=1171)(global_step, 468)
+    optimizer = LENET5_FAST.optimizer(total_steps=1171)(global_step)
     assert isinstance(optimizer, tf.train.AdamOptimizer)
     assert [s.name for s in tf.get_collection(tf.GraphKeys.SUMMARIES)] == ["learning_rate:0"]

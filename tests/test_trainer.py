@@ -13,7 +13,7 @@ def small():
     return load_splits(validation_size=500, train_size=2000, test_size=1000)
 
 
-def adam(step, per_epoch):
+def adam(step):
     return tf.train.AdamOptimizer(1e-3)
 
 
@@ -50,7 +50,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(small, tmp_path):
 
 
 def test_early_stopping_when_validation_stops_improving(small, tmp_path):
-    frozen = lambda step, per_epoch: tf.train.GradientDescentOptimizer(0.0)  # noqa: E731
+    frozen = lambda step: tf.train.GradientDescentOptimizer(0.0)  # noqa: E731
     h = train(mlp, small, frozen, config(steps=200, eval_every=10, patience=2), tmp_path)
     assert h.stopped_early and h.final_step == 30
     assert h.eval_steps == [0, 10, 20, 30] and len(set(h.validation_accuracy)) == 1
@@ -122,7 +122,7 @@ def test_train_points_are_means_since_the_last_point(small, tmp_path):
 def test_summaries_the_optimizer_defines_are_written(small, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    def scheduled(step, per_epoch):
+    def scheduled(step):
         rate = tf.train.exponential_decay(1e-3, step, 10, 0.5)
         tf.summary.scalar("learning_rate", rate)
         return tf.train.AdamOptimizer(rate)
@@ -164,7 +164,7 @@ def test_killed_run_resumes_and_tensorboard_drops_the_lost_points(small, tmp_pat
         "small = load_splits(validation_size=500, train_size=2000, test_size=1000)\n"
         "config = TrainConfig(steps=int(sys.argv[2]), batch_size=32, summary_every=1, checkpoint_every=25,\n"
         "                     progress=False, seed=3, resume=True, eval_every=1000)\n"
-        "train(mlp, small, lambda s, e: tf.train.AdamOptimizer(1e-3), config, sys.argv[1])\n")
+        "train(mlp, small, lambda step: tf.train.AdamOptimizer(1e-3), config, sys.argv[1])\n")
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), "100000"])
     deadline = time.monotonic() + 120
     while tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is None:
@@ -179,3 +179,51 @@ def test_killed_run_resumes_and_tensorboard_drops_the_lost_points(small, tmp_pat
     steps = [e.step for e in EventAccumulator(str(tmp_path / "train"), size_guidance={"scalars": 0})
              .Reload().Scalars("loss")]
     assert steps == sorted(set(steps)) and steps[-1] == saved + 10
+
+
+def test_an_old_two_argument_optimizer_fn_gets_a_clear_error(small, tmp_path):
+    with pytest.raises(TypeError, match="one argument, the global step"):
+        train(mlp, small, lambda step, per_epoch: tf.train.AdamOptimizer(1e-3), config(steps=2), tmp_path)
+
+
+def test_a_dataset_owns_its_batch_size(small, tmp_path):
+    from lowtf.data.splits import Splits
+
+    def batches(size, drop=True):
+        def make():
+            x = small.train.images.astype("float32") / 255.0
+            return tf.data.Dataset.from_tensor_slices((x, small.train.labels)).repeat().batch(size, drop_remainder=drop)
+        return make
+    streamed = Splits(None, None, small.test)
+    h = train(mlp, streamed, adam, config(steps=3, batch_size=None), tmp_path / "a", train_data=batches(16))
+    assert h.batch_size == 16
+    with pytest.raises(ValueError, match="batches of 16: leave batch_size out"):
+        train(mlp, streamed, adam, config(steps=3, batch_size=32), tmp_path / "b", train_data=batches(16))
+    with pytest.raises(ValueError, match="drop_remainder=True"):
+        train(mlp, streamed, adam, config(steps=3, batch_size=None), tmp_path / "c", train_data=batches(16, False))
+
+
+def test_policies_are_tensorflows_session_run_hooks(small, tmp_path):
+    """The packaged loop runs TensorFlow's own hooks where they fit, and the course's as SessionRunHooks."""
+    from lowtf.train import trainer
+    seen = []
+    original = trainer._loop
+
+    def spy(sess, train_op, feed, hooks, clock, history):
+        seen.extend(hooks)
+        return original(sess, train_op, feed, hooks, clock, history)
+    trainer._loop = spy
+    try:
+        train(mlp, small, adam, config(steps=4), tmp_path)
+    finally:
+        trainer._loop = original
+    assert all(isinstance(h, tf.train.SessionRunHook) for h in seen)
+    names = {type(h).__name__ for h in seen}
+    assert {"StopAtStepHook", "NanTensorHook", "SummarySaverHook", "TrainCurve", "TestPoints", "Checkpoints"} <= names
+
+
+def test_a_nan_loss_stops_the_run_with_tensorflows_error(small, tmp_path):
+    exploding = lambda step: tf.train.GradientDescentOptimizer(1e30)  # noqa: E731
+    with pytest.raises(tf.train.NanLossDuringTrainingError):
+        train(mlp, small, exploding, config(steps=50, eval_every=1000), tmp_path)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))      # the last good-or-not state is saved

@@ -21,4 +21,4 @@ def train_lenet5(splits, logdir: str):
     """Train on `splits` (lowtf.data.splits.load_splits) for at most 300 steps; return the History."""
     config = TrainConfig(steps=300, batch_size=128, eval_every=300, seed=0, progress=False)
     model = functools.partial(lenet5, init="he")
-    return train(model, splits, lambda step, per_epoch: tf.train.AdamOptimizer(2e-3), config, logdir)
+    return train(model, splits, lambda step: tf.train.AdamOptimizer(2e-3), config, logdir)

@@ -83,7 +83,7 @@ def lowtf_trainer(steps: int, batch: int, precision: str = "float32") -> float:
         config = TrainConfig(steps=steps + WARMUP, batch_size=batch, eval_every=10 ** 9, checkpoint_seconds=10 ** 9,
                              histogram_every=10 ** 9, summary_every=10 ** 9, trace_step=None, progress=False,
                              precision=precision)
-        h = train(lenet5, splits, lambda s, e: tf.train.AdamOptimizer(1e-3), config, logdir)
+        h = train(lenet5, splits, lambda step: tf.train.AdamOptimizer(1e-3), config, logdir)
     return h.images_per_second
 
 

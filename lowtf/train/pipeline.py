@@ -16,13 +16,44 @@ import tensorflow.compat.v1 as tf
 
 @dataclass
 class Inputs:
+    """The graph's input: one batch tensor pair fed by whichever iterator's handle is given."""
     images: tf.Tensor          # float32 [N, H, W, C] in [0, 1]
     labels: tf.Tensor          # int64 [N]
     handle: tf.Tensor          # string placeholder choosing the iterator
+    batch_size: int            # of the training stream (the evaluation reader's is its own)
     train_iterator: object
     eval_iterator: object
-    train_feed: dict           # placeholders to feed when initialising the training iterator (arrays, skip)
-    eval_feed: dict
+    skip: tf.Tensor                       # training batches to skip (a resumed run's seen ones)
+    train_images: Optional[tf.Tensor]     # the arrays' placeholders; None when batches come from a dataset
+    train_labels: Optional[tf.Tensor]
+    eval_images: tf.Tensor
+    eval_labels: tf.Tensor
+    train_handle: Optional[tf.Tensor] = None   # string_handle() ops, made once by make_handles()
+    eval_handle: Optional[tf.Tensor] = None
+
+    def make_handles(self) -> None:
+        """Add the iterators' string_handle ops (once). After the model, not in make_inputs: ops made
+        before the model would shift the op-level seeds its initialisers draw (same seed, other
+        weights); and a finalized graph takes no new ops, so the trainer makes them before it finalizes."""
+        if self.train_handle is None:
+            self.train_handle = self.train_iterator.string_handle()
+            self.eval_handle = self.eval_iterator.string_handle()
+
+    def start_training(self, sess: tf.Session, split=None, skip: int = 0) -> bytes:
+        """Initialise the training stream (from ``split``'s arrays, unless batches come from a dataset),
+        skipping ``skip`` batches; return the handle to feed for training steps."""
+        feed = {self.skip: skip}
+        if self.train_images is not None:
+            feed.update({self.train_images: split.images, self.train_labels: split.labels})
+        sess.run(self.train_iterator.initializer, feed)
+        self.make_handles()
+        return sess.run(self.train_handle)
+
+    def start_evaluation(self, sess: tf.Session, split) -> bytes:
+        """Start one pass over ``split``; return the handle to feed until OutOfRangeError."""
+        sess.run(self.eval_iterator.initializer, {self.eval_images: split.images, self.eval_labels: split.labels})
+        self.make_handles()
+        return sess.run(self.eval_handle)
 
 
 def _to_float(images, labels):
@@ -37,7 +68,7 @@ _FIXED = tf.data.Options()
 _FIXED.autotune.enabled = False
 
 
-def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed: int,
+def make_inputs(image_shape: tuple, batch_size: Optional[int], eval_batch_size: int, seed: int,
                 train_data: Optional[Callable[[], tf.data.Dataset]] = None, image_dtype=tf.uint8) -> Inputs:
     """Build the two pipelines and the feedable iterator over them.
 
@@ -45,7 +76,8 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
     batches) -> to float -> prefetch. Shuffling before repeat reshuffles every epoch;
     skip makes a resumed run see the batches an uninterrupted run would. With
     ``train_data`` the training batches come from that dataset instead (float32 images
-    in [0, 1], int64 labels, repeated), still skipped on resume.
+    in [0, 1], int64 labels, repeated, batched with drop_remainder=True), still skipped on
+    resume; its batch size is the dataset's own, and ``batch_size`` must be None or equal it.
     """
     with tf.name_scope("input"):
         skip = tf.placeholder(tf.int64, [], name="skip_batches")
@@ -58,10 +90,11 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
                      .batch(batch_size, drop_remainder=True)
                      .skip(skip)
                      .map(_to_float, num_parallel_calls=2))
-            train_feed = {"images": train_x, "labels": train_y, "skip": skip}
         else:
-            train = train_data().skip(skip)
-            train_feed = {"skip": skip}
+            train_x = train_y = None
+            train = train_data()
+            batch_size = _batch_size_of(train)
+            train = train.skip(skip)
         train = train.prefetch(2).with_options(_FIXED)
 
         eval_x = tf.placeholder(image_dtype, (None,) + tuple(image_shape), name="eval_images")
@@ -79,5 +112,15 @@ def make_inputs(image_shape: tuple, batch_size: int, eval_batch_size: int, seed:
         # Inside the scope, so TensorBoard's graph folds the whole pipeline into one "input" box.
         train_iterator = tf.data.make_initializable_iterator(train)
         eval_iterator = tf.data.make_initializable_iterator(evaluation)
-    return Inputs(images, labels, handle, train_iterator, eval_iterator, train_feed,
-                  {"images": eval_x, "labels": eval_y})
+    return Inputs(images, labels, handle, batch_size, train_iterator, eval_iterator, skip, train_x, train_y,
+                  eval_x, eval_y)
+
+
+def _batch_size_of(dataset: tf.data.Dataset) -> int:
+    """The fixed batch size of a dataset of batches (its images' first dimension)."""
+    size = tf.data.get_output_shapes(dataset)[0][0]
+    size = size.value if hasattr(size, "value") else size
+    if size is None:
+        raise ValueError("the training dataset's batch size is unknown: batch it with drop_remainder=True, so "
+                         "the trainer can count images (and every step sees a full batch)")
+    return int(size)

@@ -26,7 +26,7 @@ class Recipe:
 
     def optimizer(self, total_steps: int) -> Callable:
         """An ``OptimizerFn`` for ``train``: Adam on the one-cycle rate, logged as ``learning_rate``."""
-        def make(global_step: tf.Tensor, steps_per_epoch: int) -> tf.train.Optimizer:
+        def make(global_step: tf.Tensor) -> tf.train.Optimizer:
             rate = one_cycle(global_step, self.peak_learning_rate, total_steps, self.warmup)
             tf.summary.scalar("learning_rate", rate)
             return tf.train.AdamOptimizer(rate)
