@@ -1,6 +1,5 @@
 """Images from files: PNG folders and a CSV of labels, read with tf.data, with Keras, with a PyDataset and from TFRecord."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from PIL import Image
 from lowtf.data.image_folder import ATTRIBUTES, CLASS_FOLDERS, ensure_image_folder, read_labels
 from lowtf.viz.plots import sample_grid
 
-lesson = Lesson("22", "images from files")
+lesson = Lesson("22", "images from files", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 IMAGES = {"fast": 3000, "full": None}      # how many training files each reader reads (None: all 10,000)
@@ -43,7 +42,6 @@ def the_files(ctx):
     from Fashion-MNIST, which it has already verified: 28x28 grey PNGs, 1,000 per class for
     training and 200 for testing, and labels.csv with the class and four attributes
     (top, footwear, dark, large). Look at the data before training on it: samples.png."""
-    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     ctx.images = ensure_image_folder()
     ctx.train = read_labels(ctx.images, "train")
     if IMAGES[ctx.mode] is not None:

@@ -1,6 +1,5 @@
 """The same network in Keras 3: LeNet-5 three ways, compile and fit, callbacks, load_model, against the graph by hand."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import dataclasses
 import inspect
@@ -17,7 +16,7 @@ from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
 from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
-lesson = Lesson("23", "keras lenet5")
+lesson = Lesson("23", "keras lenet5", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 BATCH_SIZE = 128
@@ -105,7 +104,6 @@ def three_ways(ctx):
     24). Subclassed: write call() yourself, for anything else. All three here are the network
     of lesson 10 and hold the same 3,274,634 parameters; given the same weights they compute
     the same function."""
-    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)       # Python, numpy and TensorFlow seeds in one call
     ctx.splits = load_splits("mnist", validation_size=VALIDATION_IMAGES["full"], test_size=TEST_IMAGES[ctx.mode])
     models = {"Sequential": sequential(), "functional": functional(), "subclassed": LeNet5()}

@@ -1,6 +1,5 @@
 """Two heads in Keras: a softmax head and a sigmoid head on one trunk, a loss dict, per-label thresholds picked on validation."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import inspect
 
@@ -12,7 +11,7 @@ from keras import layers
 from lowtf.data.image_folder import ATTRIBUTES, Labels, ensure_image_folder, read_labels
 from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
-lesson = Lesson("24", "keras two heads")
+lesson = Lesson("24", "keras two heads", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 EPOCHS = {"fast": 3, "full": 12}
@@ -49,7 +48,6 @@ def the_data(ctx):
     four attributes, any of which can be true (top, footwear, dark, large). Validation files
     are held out of the training files to pick thresholds on later; the test files are
     scored once at the end."""
-    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     images = ensure_image_folder()
     train = read_labels(images, "train")

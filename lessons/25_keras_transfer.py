@@ -1,6 +1,5 @@
 """Transfer learning the flowers article's way: a trained base, headless under GlobalAveragePooling2D, frozen, then fine-tuned."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import inspect
 
@@ -15,7 +14,7 @@ from lowtf.viz.plots import transfer_plot
 from lowtf.train.keras_progress import EpochLine, Ticking   # one line per epoch; a dot every 2 s
 from lowtf import verdicts
 
-lesson = Lesson("25", "keras transfer")
+lesson = Lesson("25", "keras transfer", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 SOURCE_CLASSES = (0, 1, 2, 5, 8)        # T-shirt/top, Trouser, Pullover, Sandal, Bag: the big labelled set
@@ -76,7 +75,6 @@ def pretrain(ctx):
     trousers, pullovers, sandals, bags). The new task is the other five (dresses, coats,
     shirts, sneakers, ankle boots): related pictures, but classes the base never saw, as
     ImageNet never labelled the article's flowers by species."""
-    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", validation_size=0)
     x, y = subset(splits.train.images, splits.train.labels, SOURCE_CLASSES, SOURCE_IMAGES[ctx.mode])

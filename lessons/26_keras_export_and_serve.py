@@ -1,6 +1,5 @@
 """Export and serve Keras models: model.export, saved_model_cli, and both source articles' clients against lowtf serve."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from lowtf.ports import free_ports
 from lowtf.serve.process import start_server
 from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
-lesson = Lesson("26", "keras export and serve")
+lesson = Lesson("26", "keras export and serve", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 TRAIN_IMAGES = {"fast": 6000, "full": None}      # Fashion-MNIST training images (None: all 55,000)
@@ -57,7 +56,6 @@ def two_heads() -> keras.Model:
 def train(ctx):
     """Both trained briefly on Fashion-MNIST (lessons 23 and 24 showed the training itself):
     one the shape of the flowers article's model, one the shape of the satellite article's."""
-    require_eager(lesson.number)      # Keras runs eagerly: this lesson has its own process
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", train_size=TRAIN_IMAGES[ctx.mode])
     x = splits.train.images.astype(np.float32) / 255.0

@@ -1,6 +1,5 @@
 """Number formats: float32, float16 and bfloat16 bit by bit, loss scaling, and mixed precision by graph rewrite."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
-from lowtf.lesson import require_eager
 
 import functools
 
@@ -14,7 +13,7 @@ from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
 from lowtf.train.precision import bfloat16_ops, cpu_flags, probe, session_config
 
-lesson = Lesson("27", "number formats")
+lesson = Lesson("27", "number formats", keras=True)   # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 NUMBERS = {"1/3": 1 / 3, "1e-8": 1e-8, "70,000": 70000.0, "a gradient of 1e-9": 1e-9}
@@ -48,7 +47,6 @@ def formats(ctx):
     whatever float32 can hold, bfloat16 can hold roughly. Each number below is
     cast to each format in a Session and read back, so the table shows what the
     format really stores."""
-    require_eager(lesson.number)    # Keras in step 5: a process of its own
     with tf.Graph().as_default():
         values = tf.constant(list(NUMBERS.values()), tf.float32)
         # cast to the format and back: what the format really stores

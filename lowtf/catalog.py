@@ -6,8 +6,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from lowtf.errors import CourseError
 
-class NoLessonsError(RuntimeError):
+
+class NoLessonsError(CourseError, RuntimeError):
     """The lessons folder is not where a checkout of the course keeps it."""
 
 
@@ -44,15 +46,19 @@ def _calls(path: Path) -> list[ast.Call]:
     return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
 
 
-def wants_private_network(path: Path) -> bool:
-    """Whether a lesson declares ``Lesson(..., private_network=True)`` (it starts TensorFlow servers),
-    read without running it."""
+def _declares(path: Path, keyword: str) -> bool:
+    """Whether a lesson's ``Lesson(...)`` says ``keyword=True``, read without running the lesson."""
     return any(getattr(c.func, "id", None) == "Lesson" and
-               any(k.arg == "private_network" and getattr(k.value, "value", None) is True for k in c.keywords)
+               any(k.arg == keyword and getattr(k.value, "value", None) is True for k in c.keywords)
                for c in _calls(path))
+
+
+def wants_private_network(path: Path) -> bool:
+    """Whether a lesson declares ``Lesson(..., private_network=True)`` (it starts TensorFlow servers)."""
+    return _declares(path, "private_network")
 
 
 def needs_own_process(path: Path) -> bool:
     """Whether a lesson must run as a process of its own: it starts TensorFlow servers (a private
-    network namespace is made for the whole process) or uses Keras (eager, not graph mode)."""
-    return wants_private_network(path) or any(getattr(c.func, "id", None) == "require_eager" for c in _calls(path))
+    network namespace is made for the whole process) or uses Keras (``keras=True``: eager, not graph mode)."""
+    return wants_private_network(path) or _declares(path, "keras")

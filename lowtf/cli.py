@@ -9,7 +9,7 @@ import sys
 import time
 
 from lowtf.catalog import NoLessonsError
-from lowtf.folders import FolderError
+from lowtf.errors import CourseError
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
@@ -148,27 +148,19 @@ def _serve(args: argparse.Namespace) -> int:
     from lowtf import console
 
     console.load_tensorflow()
-    from lowtf.serve.model_config import ModelConfig, ModelConfigError, read_batching_parameters, read_model_config
+    from lowtf.serve.model_config import ModelConfig, read_batching_parameters, read_model_config
     from lowtf.serve.model_store import Batching, VersionPolicy
     from lowtf.serve.server import serve
 
     if args.model_config_file:
-        try:
-            configs = read_model_config(args.model_config_file)
-        except ModelConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        configs = read_model_config(args.model_config_file)
     else:
         configs = [ModelConfig(args.model_name, Path(args.model_base_path), VersionPolicy())]
     batching = None
     if args.enable_batching:
         batching = Batching()
         if args.batching_parameters_file:
-            try:
-                batching, ignored = read_batching_parameters(args.batching_parameters_file)
-            except ModelConfigError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
+            batching, ignored = read_batching_parameters(args.batching_parameters_file)
             if ignored:
                 print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
@@ -199,7 +191,6 @@ def _bench(args: argparse.Namespace) -> int:
 def _cluster_local(args: argparse.Namespace) -> int:
     import shutil
 
-    from lowtf.distributed.cluster import ClusterError
     from lowtf.distributed.launcher import run_cluster
 
     command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
@@ -212,12 +203,8 @@ def _cluster_local(args: argparse.Namespace) -> int:
         print(f"error: cannot run {command[0]!r}: no such program (or not executable); "
               "check the command after --", file=sys.stderr)
         return 2
-    try:
-        return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout,
-                           expose=args.expose_tf_servers)
-    except ClusterError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout,
+                       expose=args.expose_tf_servers)
 
 
 def _at_least(low: int):
@@ -421,25 +408,22 @@ def main(argv: list[str] | None = None) -> int:
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console
     if args.command in ("tour", "main"):
-        from lowtf.data.store import DataError
-        from lowtf.lesson import LogdirError, Terminated, stop_on_termination
+        from lowtf.lesson import stop_on_termination
 
-        stop_on_termination()
-        try:
-            return args.func(args) or 0
-        except (LogdirError, DataError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        except Terminated as e:
-            return 128 + e.signum
+        stop_on_termination()   # SIGTERM and SIGHUP stop a long run as Ctrl-C does, cleanups included
     try:
         return args.func(args) or 0
-    except (NoLessonsError, FolderError) as e:
+    except CourseError as e:     # the one place the command line turns a fixable error into a line
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+    except BaseException as e:
+        # lowtf.lesson.signals.Terminated (SIGTERM, SIGHUP), not imported here: that package loads TensorFlow
+        if hasattr(e, "signum") and not isinstance(e, Exception):
+            return 128 + e.signum
+        raise
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from lowtf.errors import CourseError
 
-class FolderError(ValueError):
+
+class FolderError(CourseError, ValueError):
     """A folder given on the command line cannot be used; the message says why and what to give instead."""
 
 

@@ -26,6 +26,8 @@ def test_lesson_shape(number):
     for step in lesson.steps:
         assert step.explanation, f"step {step.title!r} explains itself in a docstring"
         assert step.code, f"step {step.title!r} has code to show"
+        # what a lesson needs from the runner is declared in Lesson(...), not taught as a step's first line
+        assert not step.code.lstrip().startswith(("require_eager", "enter_private_network", "ctx.record")), step.title
     # Knobs, when a lesson has them, are plain constants at the top, before the first step.
     first_step = min(n.lineno for n in tree.body if isinstance(n, ast.FunctionDef))
     knobs = [n for n in tree.body if isinstance(n, ast.Assign)

@@ -142,7 +142,8 @@ def test_image_folder_is_verified_and_rebuilt_when_a_file_changes(tmp_path, monk
 
 def test_keras_lessons_refuse_graph_mode_with_a_clear_message(run_lesson):
     """The suite's own process is in graph mode: a Keras lesson loaded here says to run it on its own."""
-    with pytest.raises(RuntimeError, match="run this lesson in its own process"):
+    from lowtf.errors import CourseError
+    with pytest.raises(CourseError, match=r"uses Keras.*run it in a process of its own \(lowtf lesson 24\)"):
         run_lesson("24")
 
 

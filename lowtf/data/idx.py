@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lowtf.errors import CourseError
 from lowtf.data.store import atomic_write
 
 # Type code -> numpy dtype (multi-byte types are big-endian in IDX).
@@ -30,7 +31,7 @@ _CODES = {dt.newbyteorder("=").str if dt.itemsize > 1 else dt.str: code for code
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class IdxError(ValueError):
+class IdxError(CourseError, ValueError):
     """A file that is not a valid IDX file; the message names the file and the problem."""
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from lowtf.errors import CourseError
+
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +30,7 @@ class DataFile:
     md5: str
 
 
-class DataError(RuntimeError):
+class DataError(CourseError, RuntimeError):
     """A dataset file is missing or corrupt and could not be fetched; the message says how to fix it."""
 
 

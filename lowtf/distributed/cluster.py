@@ -10,8 +10,10 @@ import json
 import os
 from dataclasses import dataclass
 
+from lowtf.errors import CourseError
 
-class ClusterError(ValueError):
+
+class ClusterError(CourseError, ValueError):
     """A cluster description that cannot work; the message names the field and the fix."""
 
 

@@ -34,6 +34,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from lowtf.errors import CourseError
+
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
@@ -51,7 +53,7 @@ class IsolationUnavailable(RuntimeError):
     """This system cannot give the cluster a private network namespace."""
 
 
-class ExposedServerError(RuntimeError):
+class ExposedServerError(CourseError, RuntimeError):
     """A TensorFlow server was about to start where other machines could reach it."""
 
 

@@ -24,11 +24,12 @@ from tensorflow_serving.config import model_server_config_pb2
 
 import re
 
+from lowtf.errors import CourseError
 from lowtf.serve.model_store import Batching, VersionPolicy
 from lowtf.serve.names import name_problem
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(CourseError, ValueError):
     """The config file cannot be used; the message names the file, the problem and the fix."""
 
 

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from lowtf.errors import CourseError
+
 
 @dataclass
 class TrainConfig:
@@ -39,7 +41,7 @@ class TrainConfig:
                 self.histogram_every or max(1, self.steps // 10))
 
 
-class CheckpointMismatch(ValueError):
+class CheckpointMismatch(CourseError, ValueError):
     """The checkpoint to resume from does not fit the model being trained."""
 
 

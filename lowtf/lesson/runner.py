@@ -1,0 +1,219 @@
+"""The lesson runner: a lesson's steps in order, shown and explained in ``--step`` mode, its key
+numbers written to ``LOGDIR/summary.json``. See ``lowtf.lesson`` for the shape of a lesson."""
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import json
+import shutil
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lowtf.distributed.sandbox import enter_private_network
+from lowtf.errors import CourseError
+from lowtf.lesson.logdir import make_logdir, move_previous_run, remove_abandoned_checkpoint_writes
+from lowtf.lesson.presentation import json_safe, reflow, shown
+from lowtf.lesson.signals import INTERRUPTED_EXIT, Terminated, discard_typed_ahead, stop_on_termination
+
+
+class WrongModeError(CourseError, RuntimeError):
+    """A Keras lesson started where graph mode is already on (after a graph-mode lesson, in one process)."""
+
+
+@dataclass
+class LessonContext:
+    """What the steps of one run share: the mode, the logdir, and the recorded key numbers."""
+
+    fast: bool
+    logdir: Path
+    resume: bool = False      # continue the interrupted run in logdir (lessons that checkpoint: 10)
+    summary: dict = field(default_factory=dict)
+    cleanups: list = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        """"fast" or "full": the key of a lesson's knobs, e.g. STEPS = {"fast": 300, "full": 3000}."""
+        return "fast" if self.fast else "full"
+
+    def on_exit(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` when the lesson ends, however it ends (stop a server it started, say)."""
+        self.cleanups.append(fn)
+
+    def record(self, **numbers: Any) -> None:
+        """Record key numbers for the end-of-lesson summary (and summary.json)."""
+        self.summary.update(numbers)
+
+    def verdict(self, verdict) -> str:
+        """Record a comparison with its noise (a ``lowtf.verdicts.Verdict``) under ``verdicts``; return its words."""
+        self.summary.setdefault("verdicts", []).append(verdict.as_dict())
+        return verdict.verdict
+
+
+
+@dataclass
+class Step:
+    title: str
+    fn: Callable[[LessonContext], Any]
+
+    @property
+    def explanation(self) -> str:
+        return textwrap.dedent(inspect.getdoc(self.fn) or "").strip()
+
+    @property
+    def code(self) -> str:
+        """The step's body as written in the lesson file, without its def line and docstring."""
+        source = textwrap.dedent(inspect.getsource(self.fn))
+        body = ast.parse(source).body[0].body
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        if not body:
+            return ""
+        lines = source.splitlines()[body[0].lineno - 1:]
+        return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+
+class QuitLesson(Exception):
+    """Raised when the learner types q at a --step prompt."""
+
+
+
+def read_summary(logdir: str | Path) -> dict:
+    """The key numbers a lesson run wrote to ``LOGDIR/summary.json``."""
+    return json.loads((Path(logdir) / "summary.json").read_text())
+
+
+
+class Lesson:
+    """A numbered lesson: an ordered list of steps and a runner for them."""
+
+    def __init__(self, number: str, name: str, private_network: bool = False, keras: bool = False):
+        self.number = number
+        self.name = name
+        # True for a lesson that starts TensorFlow servers in its own process (14): main() runs it
+        # in a private network namespace, since those servers answer anyone who can reach them.
+        self.private_network = private_network
+        # True for a lesson that uses Keras 3 (22-25, 27): Keras runs eagerly, so the lesson needs a
+        # process where graph mode was never switched on; the runner checks before step 1.
+        self.keras = keras
+        self.steps: list[Step] = []
+
+    @property
+    def slug(self) -> str:
+        return f"{self.number}_{self.name.replace(' ', '_')}"
+
+    def step(self, title: str) -> Callable:
+        """Decorator: append the function as the next step, titled ``title``."""
+        def register(fn: Callable[[LessonContext], Any]) -> Callable:
+            self.steps.append(Step(title, fn))
+            return fn
+        return register
+
+    def run(self, fast: bool = False, logdir: str | Path | None = None, interactive: bool = False,
+            out: Callable[[str], None] = print, ask: Callable[[str], str] = input, resume: bool = False) -> dict:
+        """Run every step in order on a fresh default graph; return the recorded summary.
+
+        The summary holds ``seconds`` (time spent inside the steps) and, if the run did not
+        finish, ``interrupted`` and ``stopped_at_step``; Ctrl-C and SIGTERM are re-raised
+        after the cleanups have run and summary.json is written.
+        """
+        import tensorflow.compat.v1 as tf
+
+        if self.keras and not tf.executing_eagerly():
+            raise WrongModeError(f"lesson {self.number} uses Keras, which runs eagerly: run it in a process of "
+                                 f"its own (lowtf lesson {self.number}), not after a graph-mode lesson")
+        ctx = LessonContext(fast=fast, logdir=Path(logdir or Path("runs") / self.slug), resume=resume)
+        make_logdir(ctx.logdir)
+        for leftover in remove_abandoned_checkpoint_writes(ctx.logdir):
+            out(f"(Removed {leftover.name}, a checkpoint write left by a killed run.)")
+        width = shutil.get_terminal_size().columns - 1
+        if not resume:
+            moved = move_previous_run(ctx.logdir)
+            if moved:
+                out(textwrap.fill(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix "
+                                  "the two; --resume would have continued it.)", width))
+        tf.reset_default_graph()  # each lesson starts from an empty graph
+        out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
+        computing = 0.0
+        stop: BaseException | None = None
+        i = 0
+        try:
+            for i, step in enumerate(self.steps, 1):
+                out("\n" + textwrap.fill(f"== Step {i}/{len(self.steps)}: {step.title}", width, subsequent_indent="   "))
+                if interactive:
+                    if step.explanation:
+                        out(textwrap.indent(reflow(step.explanation, width - 3), "   "))
+                    if step.code:
+                        out("\n" + textwrap.indent(step.code, "   | ") + "\n")
+                started = time.perf_counter()
+                try:
+                    produced = step.fn(ctx)
+                finally:
+                    computing += time.perf_counter() - started
+                for key, value in (produced or {}).items():
+                    out(shown(key, value, width))
+                if interactive and i < len(self.steps):
+                    discard_typed_ahead()   # an Enter pressed while the step ran is not an answer
+                    try:
+                        answer = ask("   [Enter: next step, q: quit] ")
+                    except EOFError:
+                        answer = ""
+                    if answer.strip().lower() == "q":
+                        raise QuitLesson
+        except QuitLesson:
+            out("\nStopped at your request.")
+            ctx.record(stopped_at_step=i)
+        except (KeyboardInterrupt, Terminated) as e:
+            stop = e
+            why = "Ctrl-C" if isinstance(e, KeyboardInterrupt) else str(e)
+            out(f"\nInterrupted ({why}) during step {i}: the steps after it did not run, "
+                "and the numbers below are from an unfinished lesson.")
+            ctx.record(interrupted=True, stopped_at_step=i)
+        finally:
+            for fn in reversed(ctx.cleanups):
+                fn()
+            tf.reset_default_graph()
+        ctx.record(seconds=round(computing, 2))
+        (ctx.logdir / "summary.json").write_text(json.dumps(json_safe(ctx.summary), indent=2))
+        out("\nKey numbers:")
+        for key, value in ctx.summary.items():
+            out(shown(key, value, width))
+        if stop is not None:
+            raise stop
+        return ctx.summary
+
+    def main(self, argv: list[str] | None = None) -> int:
+        """Parse ``--step / --fast / --logdir`` and run; 130 when interrupted (as a shell reports Ctrl-C)."""
+        parser = argparse.ArgumentParser(description=f"Lesson {self.number}: {self.name}")
+        parser.add_argument("--step", action="store_true", help="show each step's explanation and code, pause")
+        parser.add_argument("--fast", action="store_true", help="shrink the work (used by the tests)")
+        parser.add_argument("--logdir", default=None, help=f"where events go (default runs/{self.slug})")
+        parser.add_argument("--resume", action="store_true",
+                            help="continue the interrupted run in the logdir from its last checkpoint "
+                                 "(lessons that checkpoint; otherwise a previous run is moved aside)")
+        if self.private_network:
+            parser.add_argument("--expose-tf-server", action="store_true",
+                                help="where no private network namespace can be made: run anyway, with "
+                                     "TensorFlow servers that any machine on your network can use")
+        args = parser.parse_args(argv)
+        if self.private_network:
+            enter_private_network(expose=args.expose_tf_server)
+
+        stop_on_termination()
+        try:
+            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step, resume=args.resume)
+        except KeyboardInterrupt:
+            return INTERRUPTED_EXIT
+        except Terminated as e:
+            return 128 + e.signum
+        except CourseError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
+
