@@ -27,11 +27,11 @@ class Verdict:
         return asdict(self)
 
 
-def _say(a_name: str, b_name: str, difference: float, se: float, digits: int = 4) -> str:
+def _say(a_name: str, b_name: str, difference: float, se: float, digits: int = 4, ahead: str = "ahead of") -> str:
     if abs(difference) < 2 * se:
         return f"{NO_DIFFERENCE} ({difference:+.{digits}f}, under 2 SE = {2 * se:.{digits}f})"
-    ahead, behind = (a_name, b_name) if difference > 0 else (b_name, a_name)
-    return f"{ahead} ahead of {behind} by {abs(difference):.{digits}f} (over 2 SE = {2 * se:.{digits}f})"
+    first, second = (a_name, b_name) if difference > 0 else (b_name, a_name)
+    return f"{first} {ahead} {second} by {abs(difference):.{digits}f} (over 2 SE = {2 * se:.{digits}f})"
 
 
 def accuracies(claim: str, a: float, b: float, n_a: int, n_b: int | None = None,
@@ -41,6 +41,27 @@ def accuracies(claim: str, a: float, b: float, n_a: int, n_b: int | None = None,
     a, b = round(a, 4), round(b, 4)          # the verdict is read from the numbers as recorded
     se = round(math.sqrt(a * (1 - a) / n_a + b * (1 - b) / n_b), 4)
     return Verdict(claim, a, b, se, _say(*names, a - b, se))
+
+
+def estimates(claim: str, a: float, se_a: float, b: float, se_b: float,
+              names: tuple[str, str] = ("a", "b")) -> Verdict:
+    """Two estimates, each with its own standard error (two gaps, say): se = sqrt(se_a² + se_b²);
+    the larger one is said to be larger."""
+    a, b = round(a, 4), round(b, 4)
+    se = round(math.sqrt(se_a ** 2 + se_b ** 2), 4)
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, ahead="larger than"))
+
+
+def with_se(claim: str, a: float, b: float, se: float, names: tuple[str, str] = ("a", "b")) -> Verdict:
+    """Two figures and the standard error of their difference, measured some other way (a bootstrap
+    over the same test files, say)."""
+    a, b, se = round(a, 4), round(b, 4), round(se, 4)
+    return Verdict(claim, a, b, se, _say(*names, a - b, se))
+
+
+def accuracy_se(p: float, n: int) -> float:
+    """The standard error of an accuracy ``p`` measured on ``n`` images: sqrt(p (1 - p) / n)."""
+    return math.sqrt(p * (1 - p) / n)
 
 
 def speeds(claim: str, a_rates, b_rates, names: tuple[str, str] = ("a", "b")) -> Verdict:

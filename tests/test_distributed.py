@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lowtf.verdicts import follows
+
 import tensorflow.compat.v1 as tf
 
 from conftest import processes_mentioning
@@ -175,6 +177,9 @@ def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     assert s["sync_local_per_global"] >= 2.0       # each step averages replicas_to_aggregate = 2 gradients
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
+    (said,) = s["verdicts"]             # whichever way it goes, it is the one its numbers give
+    assert said["claim"] == "test accuracy, sync vs async" and follows(said)
+    assert (said["a"], said["b"]) == (round(s["sync_test_accuracy"], 4), round(s["async_test_accuracy"], 4))
     assert processes_mentioning(str(logdir)) == []
 
 

@@ -5,6 +5,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from lowtf.verdicts import follows
+
 from conftest import REPO
 from conftest import get, scalars, tensorboard
 
@@ -97,13 +99,20 @@ def test_10_lenet5_full_reaches_0992(run_lesson):
     assert summary["test_accuracy"] >= 0.992 and summary["float32_test_accuracy"] >= 0.992
 
 
-def test_11_dropout_narrows_the_overfitting_gap(run_lesson):
+def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_lesson):
     s, logdir = run_lesson("11")
-    gap_without = s["no_dropout_train_accuracy"] - s["no_dropout_test_accuracy"]
-    gap_with = s["dropout_train_accuracy"] - s["dropout_test_accuracy"]
-    assert s["no_dropout_train_accuracy"] > 0.95 and gap_without > 0.05
-    assert gap_with < gap_without
-    assert s["test_loss_rise"]["no_dropout"] >= s["test_loss_rise"]["dropout"]
+    # sized so that --fast overfits beyond its noise: that is the lesson's demonstration
+    assert s["no_dropout_train_accuracy"] > 0.95
+    claims = {v["claim"]: v for v in s["verdicts"]}
+    assert claims["train vs test accuracy, no_dropout"]["verdict"].startswith("train ahead of test")
+    # the rest (does dropout narrow the gap, raise test accuracy?) may go either way with a seed:
+    # the test checks that each verdict is the one its numbers and standard errors give
+    assert set(claims) == {"train vs test accuracy, no_dropout", "train vs test accuracy, dropout",
+                           "train-test gap, dropout vs no dropout", "test accuracy, dropout vs no dropout"}
+    assert all(follows(v) for v in s["verdicts"])
+    gap = claims["train-test gap, dropout vs no dropout"]
+    assert gap["a"] == pytest.approx(s["dropout_train_accuracy"] - s["dropout_test_accuracy"], abs=2e-4)
+    assert s["test_loss_rise"]["no_dropout"] >= 0 and s["test_loss_rise"]["dropout"] >= 0
     assert s["dropout_keep_prob_0_2_kept"] == pytest.approx(0.2, abs=0.01)   # v1: the probability to keep
     assert s["dropout_rate_0_2_kept"] == pytest.approx(0.8, abs=0.01)        # rate: the probability to drop
     assert (logdir / "no_dropout" / "train").is_dir() and (logdir / "dropout" / "test").is_dir()
@@ -117,9 +126,14 @@ def test_12_filter_gifs_and_how_far_each_layer_moved(run_lesson):
         assert len(frames) == summary["frames"]
         assert np.abs(frames[-1].astype(int) - frames[0]).mean() > 0.5    # the picture changes
     assert all(0 < v < 5 for v in summary["relative_change"].values())
+    # the GIFs are of networks that learned in the --fast budget (chance is 0.10)
+    assert summary["lenet5_test_accuracy"] > 0.5 and summary["convnet_test_accuracy"] > 0.5
 
 
-def test_13_momentum_and_adam_beat_plain_gradient_descent(run_lesson):
+def test_13_optimizers_compared_with_verdicts_that_follow_from_their_numbers(run_lesson):
     s, logdir = run_lesson("13")
-    assert s["gradient_descent_final_loss"] > max(s["momentum_final_loss"], s["adam_final_loss"])
+    assert [v["claim"] for v in s["verdicts"]] == ["test accuracy, momentum vs gradient descent",
+                                                   "test accuracy, adam vs gradient descent"]
+    assert all(follows(v) for v in s["verdicts"])
+    assert s["verdicts"][1]["a"] == s["adam_test_accuracy"] and s["verdicts"][1]["b"] == s["gradient_descent_test_accuracy"]
     assert {p.name for p in logdir.iterdir() if p.is_dir()} == {"gradient_descent", "momentum", "adam"}

@@ -21,17 +21,24 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def training_curves(histories: Mapping[str, object], path: str | Path, title: str = "") -> Path:
-    """Accuracy and loss against step, train (dashed: the mean since the last point) and test
-    (solid, with markers), one colour per run; the two panels share the step axis."""
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    """Accuracy, error rate (1 - accuracy, log scale: 0.98 to 0.993 is a third of the panel, not a
+    sliver) and loss (linear from 0: a test loss that turns up shows as it is) against step; train
+    dashed (the mean since the last point), test solid with markers, one colour per run."""
+    fig, (acc_ax, err_ax, loss_ax) = plt.subplots(1, 3, figsize=(15, 4.2), sharex=True)
+    floor = 1e-4                      # an error rate of 0 has no place on a log axis: drawn at 1e-4
     for (name, h), colour in zip(histories.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
-        acc_ax.plot(h.steps, h.accuracy, "--", color=colour, alpha=0.7, label=f"{name}: train")
-        acc_ax.plot(h.eval_steps, h.test_accuracy, "-o", color=colour, markersize=3, label=f"{name}: test")
-        loss_ax.plot(h.steps, h.loss, "--", color=colour, alpha=0.7, label=f"{name}: train")
-        loss_ax.plot(h.eval_steps, h.test_loss, "-o", color=colour, markersize=3, label=f"{name}: test")
+        for ax, train, test in ((acc_ax, h.accuracy, h.test_accuracy),
+                                (err_ax, np.maximum(1 - np.asarray(h.accuracy, float), floor),
+                                 np.maximum(1 - np.asarray(h.test_accuracy, float), floor)),
+                                (loss_ax, h.loss, h.test_loss)):
+            ax.plot(h.steps, train, "--", color=colour, alpha=0.7, label=f"{name}: train")
+            ax.plot(h.eval_steps, test, "-o", color=colour, markersize=3, label=f"{name}: test")
     acc_ax.set(xlabel="training step", ylabel="accuracy", title="accuracy")
-    loss_ax.set(xlabel="training step", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
-    for ax in (acc_ax, loss_ax):
+    err_ax.set(xlabel="training step", ylabel="error rate, 1 - accuracy (log; 0 drawn at 1e-4)", title="error rate",
+               yscale="log")
+    loss_ax.set(xlabel="training step", ylabel="cross-entropy loss", title="loss")
+    loss_ax.set_ylim(bottom=0)
+    for ax in (acc_ax, err_ax, loss_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
