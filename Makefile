@@ -29,7 +29,7 @@ test: data
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-all: data
-	$(BIN)/python -m pytest -m ""
+	$(BIN)/python -m pytest -m "" -n 2 --dist loadfile
 
 bench: data
 	$(BIN)/lowtf bench

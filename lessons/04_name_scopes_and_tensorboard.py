@@ -86,7 +86,7 @@ def other_summaries(ctx):
     tags = sorted({v.tag for v in merged.value})
     ctx.record(merge_all_tags=tags)
     return {"merge([...]) summaries": len(selected.op.inputs), "merge_all() tags": tags,
-            "then run": f"tensorboard --logdir {ctx.logdir}"}
+            "then run": ctx.tensorboard()}
 
 
 if __name__ == "__main__":

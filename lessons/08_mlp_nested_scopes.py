@@ -50,7 +50,7 @@ def fit(ctx):
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4), steps=h.final_step,
                train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))
     return {"test accuracy": h.final_test_accuracy, "seconds": round(h.seconds, 1),
-            "see the scopes": f"tensorboard --logdir {ctx.logdir}  (Graphs tab)"}
+            "see the scopes": ctx.tensorboard() + " (Graphs tab)"}
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def plot(ctx):
     path = training_curves(ctx.histories, ctx.logdir / "overfitting.png", f"{len(ctx.splits.train)} training digits")
     ctx.record(plot=str(path), test_loss_rise=rose)
     return {**said, "test loss, final minus lowest": rose, "plot": str(path),
-            "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
+            "tensorboard": ctx.tensorboard()}
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def plot(ctx):
             for name in ("momentum", "adam")}
     path = training_curves(ctx.histories, ctx.logdir / "optimizers.png", "MLP on MNIST")
     ctx.record(plot=str(path))
-    return {**said, "plot": str(path), "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
+    return {**said, "plot": str(path), "tensorboard": ctx.tensorboard()}
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def compare(ctx):
                two_workers_images_per_second=round(sum(r["images_per_second"] for r in two.values()), 1),
                one_worker_job_seconds=round(one_s, 1), two_workers_job_seconds=round(two_s, 1))
     return {"1 worker": one, "2 workers": two,
-            "tensorboard (global_step, loss)": f"tensorboard --logdir {ctx.logdir}"}
+            "tensorboard (global_step, loss)": ctx.tensorboard()}
 
 
 @lesson.step("a worker dies mid-training: the others carry on")

@@ -83,7 +83,7 @@ def fit(ctx):
     config = TrainConfig(steps=STEPS[ctx.mode], batch_size=BATCH_SIZE, seed=0, name="two heads", eval_every=STEPS[ctx.mode] // 5)
     h = train(two_heads, splits, lambda step: tf.train.AdamOptimizer(LEARNING_RATE), config,
               ctx.logdir, objective=two_losses)
-    first, last, test = h.train_metrics[0], h.train_metrics[-1], h.test_metrics[-1]
+    first, last, test = h.train_metrics[0], h.train_metrics[-1], h.final_test_metrics
     attribute_accuracy = {name: round(test[f"{name}_accuracy"], 4) for name in ATTRIBUTES}
     ctx.record(digit_loss_first=round(first["digit_loss"], 4), digit_loss_last=round(last["digit_loss"], 4),
                attribute_loss_first=round(first["attribute_loss"], 4),
@@ -92,7 +92,7 @@ def fit(ctx):
     return {"digit test accuracy": test["accuracy"], "attribute test accuracy": attribute_accuracy,
             "losses (first point -> last)": {"digit": (first["digit_loss"], last["digit_loss"]),
                                              "attributes": (first["attribute_loss"], last["attribute_loss"])},
-            "tensorboard": f"tensorboard --logdir {ctx.logdir}"}
+            "tensorboard": ctx.tensorboard()}
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import dataclasses
-import inspect
 import time
 
 import keras
@@ -14,6 +13,7 @@ from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
+from lowtf.lesson import source   # inspect.getsource, also for a class in a notebook
 from lowtf.train.keras_progress import EpochLine   # one line per epoch
 
 lesson = Lesson("23", "keras lenet5", keras=True)   # Keras runs eagerly: a process of its own
@@ -116,7 +116,7 @@ def three_ways(ctx):
     counts = {name: model.count_params() for name, model in models.items()}
     ctx.record(keras_parameters=counts["Sequential"], lowtf_parameters=lowtf_parameter_count(),
                same_outputs=max(float(np.abs(o - outputs[0]).max()) for o in outputs))
-    return {"the three, as written": "\n" + "\n".join(inspect.getsource(f) for f in (sequential, functional, LeNet5)),
+    return {"the three, as written": "\n" + "\n".join(source(f) for f in (sequential, functional, LeNet5)),
             "parameters": counts, "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
             "largest output difference, same weights": ctx.summary["same_outputs"]}
 
@@ -282,7 +282,7 @@ def against_by_hand(ctx):
             "images/s, Keras / by hand": (ctx.summary["keras_images_per_second"], round(by_hand.images_per_second)),
             "speed": speed + "; both are TensorFlow kernels underneath",
             "eager again after the block": tf.executing_eagerly(),
-            "TensorBoard": f"tensorboard --logdir {ctx.logdir}  (keras/ and by_hand/ side by side)"}
+            "TensorBoard": ctx.tensorboard() + "\n(keras/ and by_hand/ side by side)"}
 
 
 if __name__ == "__main__":

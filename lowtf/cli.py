@@ -91,7 +91,8 @@ def _tour(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     print(f"Tour of lessons {chosen[0][0]}-{chosen[-1][0]} done in {time.perf_counter() - started:.1f} s.")
-    print("See what they wrote: tensorboard --logdir runs")
+    print("See one lesson's run: .venv/bin/tensorboard --logdir runs/NN_name --host 127.0.0.1, then open "
+          "http://127.0.0.1:6006/#scalars&_smoothingWeight=0 (unsmoothed)")
     return 0
 
 
@@ -107,7 +108,8 @@ def _flagship(args: argparse.Namespace) -> int:
           f"{summary['train_seconds']:.0f} s training ({summary['images_per_second']} img/s), "
           f"{summary['seconds']:.0f} s for the whole lesson.")
     print(f"Filter GIFs: {summary['gifs']['conv1']}, {summary['gifs']['conv2']}")
-    print(f"TensorBoard: .venv/bin/tensorboard --logdir {args.logdir} --host 127.0.0.1")
+    print(f"TensorBoard: .venv/bin/tensorboard --logdir {args.logdir} --host 127.0.0.1, then open "
+          "http://127.0.0.1:6006/#scalars&_smoothingWeight=0 (unsmoothed)")
     return 0
 
 

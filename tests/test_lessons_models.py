@@ -23,7 +23,14 @@ def test_07_softmax_by_hand(run_lesson):
     assert summary["best_step"] <= summary["steps"]
     assert list((logdir / "train").glob("events.*")) and list((logdir / "validation").glob("events.*"))
     source = (REPO / "lessons/07_mnist_softmax.py").read_text()
-    assert "[train_step, ctx.cross_entropy, merged]," in source and "next_batch(BATCH_SIZE)" in source
+    assert "[train_step, ctx.cross_entropy]," in source and "next_batch(BATCH_SIZE)" in source
+    # TensorBoard: train and validation curves on the same tags (not "accuracy_1"), at the same steps
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    runs = {name: EventAccumulator(str(logdir / name), size_guidance={"scalars": 0}).Reload()
+            for name in ("train", "validation")}
+    for events in runs.values():
+        assert set(events.Tags()["scalars"]) == {"loss", "accuracy"}
+    assert [e.step for e in runs["train"].Scalars("accuracy")] == [e.step for e in runs["validation"].Scalars("accuracy")]
 
 
 def test_08_mlp(run_lesson):
@@ -72,20 +79,27 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     train = EventAccumulator(str(logdir / "train"), size_guidance={"scalars": 0}).Reload()
     points = test.Scalars("accuracy")
     assert points[0].step == 0 and len(points) == summary["test_points"] >= 7
-    assert points[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
+    assert points[-1].value == pytest.approx(summary["curve_test_accuracy"], abs=1e-4)
+    assert test.Scalars("full_test/accuracy")[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
     assert "train/learning_rate" in train.Tags()["scalars"] and train.Scalars("loss")[0].step == 0
     assert "step2" in train.Tags()["run_metadata"]
 
 
 def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
+    """Read through TensorBoard's own HTTP API: the test curve ends on the value the lesson printed for it,
+    on the same 2,000 images as every other point (no jump to another test set), and the full test set's
+    score is its own tag, equal to the printed result. Only train and test runs: the packaged comparison
+    run is not in the lesson's logdir."""
     summary, logdir = lesson10_fast
     with tensorboard(logdir) as base:
         tags = get(base + "/data/plugin/scalars/tags")
-        assert {"train", "test"} <= set(tags)
+        assert set(tags) == {"train", "test"}
         test_points = scalars(base, "test", "accuracy")
         assert len(test_points) == summary["test_points"] and test_points[0][1] == 0
         assert test_points[-1][1] == summary["steps"]
-        assert test_points[-1][2] == pytest.approx(summary["test_accuracy"], abs=1e-4)
+        assert test_points[-1][2] == pytest.approx(summary["curve_test_accuracy"], abs=1e-4)
+        (full,) = scalars(base, "test", "full_test/accuracy")
+        assert full[1] == summary["steps"] and full[2] == pytest.approx(summary["test_accuracy"], abs=1e-4)
         rates = scalars(base, "train", "train/learning_rate")
         assert max(r[2] for r in rates) > rates[-1][2]       # the one-cycle schedule, falling at the end
         assert scalars(base, "train", "loss")[0][1] == 0
@@ -113,6 +127,12 @@ def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_les
     gap = claims["train-test gap, dropout vs no dropout"]
     assert gap["a"] == pytest.approx(s["dropout_train_accuracy"] - s["dropout_test_accuracy"], abs=2e-4)
     assert s["test_loss_rise"]["no_dropout"] >= 0 and s["test_loss_rise"]["dropout"] >= 0
+    with tensorboard(logdir) as base:     # what a learner opens: each curve ends on the printed value
+        for name in ("no_dropout", "dropout"):
+            curve = scalars(base, f"{name}/test", "accuracy")
+            (full,) = scalars(base, f"{name}/test", "full_test/accuracy")
+            assert curve[-1][2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
+            assert full[2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)   # the curve's set is the whole set
     assert s["dropout_keep_prob_0_2_kept"] == pytest.approx(0.2, abs=0.01)   # v1: the probability to keep
     assert s["dropout_rate_0_2_kept"] == pytest.approx(0.8, abs=0.01)        # rate: the probability to drop
     assert (logdir / "no_dropout" / "train").is_dir() and (logdir / "dropout" / "test").is_dir()
@@ -136,4 +156,9 @@ def test_13_optimizers_compared_with_verdicts_that_follow_from_their_numbers(run
                                                    "test accuracy, adam vs gradient descent"]
     assert all(follows(v) for v in s["verdicts"])
     assert s["verdicts"][1]["a"] == s["adam_test_accuracy"] and s["verdicts"][1]["b"] == s["gradient_descent_test_accuracy"]
+    with tensorboard(logdir) as base:
+        for name in ("gradient_descent", "momentum", "adam"):
+            (full,) = scalars(base, f"{name}/test", "full_test/accuracy")
+            assert scalars(base, f"{name}/test", "accuracy")[-1][2] == pytest.approx(full[2], abs=1e-6)
+            assert full[2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
     assert {p.name for p in logdir.iterdir() if p.is_dir()} == {"gradient_descent", "momentum", "adam"}

@@ -34,9 +34,9 @@ from lowtf import console
 console.load_tensorflow()   # stated once, here: everything below may import TensorFlow
 
 from lowtf.lesson.logdir import LogdirError, remove_abandoned_checkpoint_writes  # noqa: E402
-from lowtf.lesson.presentation import plain, show  # noqa: E402
+from lowtf.lesson.presentation import plain, show, source  # noqa: E402
 from lowtf.lesson.runner import Lesson, LessonContext, Step, WrongModeError, read_summary  # noqa: E402
 from lowtf.lesson.signals import INTERRUPTED_EXIT, Terminated, stop_on_termination  # noqa: E402
 
 __all__ = ["INTERRUPTED_EXIT", "Lesson", "LessonContext", "LogdirError", "Step", "Terminated", "WrongModeError",
-           "plain", "read_summary", "remove_abandoned_checkpoint_writes", "show", "stop_on_termination"]
+           "plain", "read_summary", "remove_abandoned_checkpoint_writes", "show", "source", "stop_on_termination"]

@@ -1,6 +1,8 @@
 """How the lesson runner shows values and explanations: numbers as numbers, wrapped to the terminal."""
 from __future__ import annotations
 
+import inspect
+import linecache
 import math
 import textwrap
 from typing import Any
@@ -115,4 +117,19 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (str, int, bool)) or value is None or isinstance(value, float):
         return value
     return str(value)
+
+
+def source(obj: Any) -> str:
+    """``inspect.getsource(obj)``, also for a class defined in a notebook cell (Python finds a class's
+    source through its module's file, which a notebook's ``__main__`` lacks; its methods' code still
+    names the cell, whose lines IPython keeps)."""
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        methods = [v for v in vars(obj).values() if inspect.isfunction(v)] if inspect.isclass(obj) else []
+        if not methods:
+            raise
+        lines = linecache.getlines(methods[0].__code__.co_filename)
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"class {obj.__name__}"))
+        return "".join(inspect.getblock(lines[start:]))
 

@@ -48,6 +48,18 @@ class LessonContext:
         """Record key numbers for the end-of-lesson summary (and summary.json)."""
         self.summary.update(numbers)
 
+    def tensorboard(self, logdir: Path | None = None) -> str:
+        """The command that shows this run in TensorBoard (the venv's own tensorboard, this logdir, loopback
+        only) and the address that opens its scalars unsmoothed: TensorBoard's default smoothing (0.6)
+        drags a curve of a few dozen points several points below the values the lesson printed."""
+        program = Path(sys.executable).parent / "tensorboard"
+        try:
+            program = program.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        return (f"{program} --logdir {logdir or self.logdir} --host 127.0.0.1\n"
+                "then open http://127.0.0.1:6006/#scalars&_smoothingWeight=0")
+
     def verdict(self, verdict) -> str:
         """Record a comparison with its noise (a ``lowtf.verdicts.Verdict``) under ``verdicts``; return its words."""
         self.summary.setdefault("verdicts", []).append(verdict.as_dict())

@@ -51,16 +51,20 @@ def lesson_notebook(path: Path, fast: bool = False, logdir: str | None = None) -
                                f"{lesson.number} --step` runs the same steps in a terminal."),
              new_code_cell(setup.strip() + "\n\n# The lesson's shared state, as the lesson runner gives it:\n"
                            "from pathlib import Path\nfrom lowtf.lesson import LessonContext\n"
+                           "from lowtf.lesson.logdir import make_logdir, move_previous_run\n"
                            "from lowtf.practice.notebooks import show\n"
-                           "tf.reset_default_graph()\n"
+                           # Keras lessons run eagerly: no default graph to reset (their tf is TensorFlow 2)
+                           + ("" if lesson.keras else "import tensorflow.compat.v1\n"
+                                                       "tensorflow.compat.v1.reset_default_graph()\n") +
                            f"ctx = LessonContext(fast={fast}, logdir=Path({logdir!r}))\n"
-                           "ctx.logdir.mkdir(parents=True, exist_ok=True)")]
+                           "make_logdir(ctx.logdir)\n"
+                           "move_previous_run(ctx.logdir)   # a re-run starts a new run, as `lowtf lesson` does")]
     for i, (step, node) in enumerate(zip(lesson.steps, step_nodes), 1):
         cells.append(new_markdown_cell(f"## Step {i}: {step.title}\n\n{step.explanation}"))
         function = "\n".join(lines[node.lineno - 1:node.end_lineno])   # without the decorator
         cells.append(new_code_cell(f"{function}\n\n\nshow({node.name}(ctx))"))
     cells.append(new_code_cell("show(ctx.summary)  # the lesson's key numbers"))
-    if "tensorboard --logdir" in source:
+    if "ctx.tensorboard(" in source or "tensorboard --logdir" in source:
         cells.append(new_markdown_cell("TensorBoard inside the notebook (it starts `tensorboard` on 127.0.0.1):"))
         cells.append(new_code_cell(f"%load_ext tensorboard\n%tensorboard --logdir {logdir} --host 127.0.0.1",
                                    metadata={"tags": [TENSORBOARD_TAG]}))

@@ -52,11 +52,13 @@ class History:
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     train_metrics: list = field(default_factory=list)    # {"loss": ..., each metric: ...} per train point
-    eval_steps: list = field(default_factory=list)
+    eval_steps: list = field(default_factory=list)      # test points: the fixed test subset (eval_subset)
     validation_accuracy: list = field(default_factory=list)
     test_accuracy: list = field(default_factory=list)
     test_loss: list = field(default_factory=list)
     test_metrics: list = field(default_factory=list)     # {"loss": ..., each metric: ...} per evaluation
+    final_test_metrics: dict = field(default_factory=dict)  # the whole test set at the end: the run's result
+    test_images: int = 0                                 # how many images that was
     step_losses: list = field(default_factory=list)      # every step's batch loss
     start_step: int = 0
     final_step: int = 0
@@ -77,7 +79,8 @@ class History:
 
     @property
     def final_test_accuracy(self) -> float:
-        return self.test_accuracy[-1] if self.test_accuracy else float("nan")
+        """Accuracy on the whole test set at the end (NaN for an interrupted run, which has no end)."""
+        return self.final_test_metrics.get("accuracy", float("nan"))
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))

@@ -67,12 +67,17 @@ class Scorer:
         self._record(sess, step, self.test_subset, train_point)
 
     def final(self, sess, step: int) -> None:
-        """The whole test set at ``step``; it replaces a subset point at the same step."""
+        """The end of the run: the curve's last point, on the same test subset as every other point (a
+        curve that switched test sets at the end would jump), and the whole test set under tags of its
+        own, ``full_test/accuracy`` and ``full_test/loss``: the run's result."""
         h = self.history
-        if h.eval_steps and h.eval_steps[-1] == step:
-            for values in (h.eval_steps, h.test_accuracy, h.test_loss, h.test_metrics, h.validation_accuracy):
-                values.pop()
-        self._record(sess, step, self.splits.test, False)
+        if not (h.eval_steps and h.eval_steps[-1] == step):
+            self._record(sess, step, self.test_subset, False)
+        whole = len(self.test_subset) == len(self.splits.test)
+        full = dict(h.test_metrics[-1]) if whole else self.score(sess, self.splits.test)
+        self.writers.test.add_summary(scalars(**{f"full_test/{name}": v for name, v in full.items()}), step)
+        self.writers.test.flush()
+        h.final_test_metrics, h.test_images = full, len(self.splits.test)
 
     def _record(self, sess, step: int, test: Split, train_point: bool) -> None:
         scores = evaluate(sess, self.inputs, self.sums, test)

@@ -73,11 +73,12 @@ def _filter_images(params: dict) -> list:
     out = []
     for name, v in params.items():
         if len(v.shape) == 4 and int(v.shape[2]) == 1:
-            kernels = tf.transpose(v, [3, 0, 1, 2])
-            lo = tf.reduce_min(kernels, axis=[1, 2, 3], keepdims=True)
-            hi = tf.reduce_max(kernels, axis=[1, 2, 3], keepdims=True)
-            out.append(tf.summary.image(name.replace("/", "_"), (kernels - lo) / (hi - lo + 1e-8),
-                                        max_outputs=int(v.shape[3])))
+            with tf.name_scope("filter_images"):    # a box in TensorBoard's graph; the tag stays unscoped
+                kernels = tf.transpose(v, [3, 0, 1, 2])
+                lo = tf.reduce_min(kernels, axis=[1, 2, 3], keepdims=True)
+                hi = tf.reduce_max(kernels, axis=[1, 2, 3], keepdims=True)
+                scaled = (kernels - lo) / (hi - lo + 1e-8)
+            out.append(tf.summary.image(name.replace("/", "_"), scaled, max_outputs=int(v.shape[3])))
     return out
 
 
@@ -105,10 +106,12 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         training = training_flag()
         outputs, params = model_fn(inputs.images, training)
         scored = objective(outputs, inputs.labels)
-        loss = tf.reduce_mean(scored.losses)
-        metrics = {name: tf.reduce_mean(value) for name, value in scored.metrics.items()}
-        eval_sums = {"loss": tf.reduce_sum(scored.losses), "count": tf.size(scored.losses),
-                     **{name: tf.reduce_sum(value) for name, value in scored.metrics.items()}}
+        with tf.name_scope("batch_means"):      # what a training step minimises and reports
+            loss = tf.reduce_mean(scored.losses)
+            metrics = {name: tf.reduce_mean(value) for name, value in scored.metrics.items()}
+        with tf.name_scope("evaluation_sums"):  # summed over a split's batches by the evaluation reader
+            eval_sums = {"loss": tf.reduce_sum(scored.losses), "count": tf.size(scored.losses),
+                         **{name: tf.reduce_sum(value) for name, value in scored.metrics.items()}}
         global_step = tf.train.get_or_create_global_step()
         var_list = None
         if config.train_only is not None:
@@ -122,13 +125,16 @@ def build_graph(model_fn: ModelFn, image_shape: tuple, optimizer_fn: OptimizerFn
         # merge_all, not merge of our own list: summaries the model or the optimizer defined
         # (a learning-rate schedule's) are written too. Loss and accuracy are written as
         # means over the steps since the last point, so they are not graph summaries.
-        graph_summaries = tf.summary.merge_all()
+        with tf.name_scope("summaries"):
+            graph_summaries = tf.summary.merge_all()
         # Summary tags carry their op's scope, so these stay outside one: "params/...", "inputs".
         weights = [tf.summary.histogram(f"params/{name}", v) for name, v in params.items()]
         weights += _filter_images(params)
-        param_summary = tf.summary.merge(weights)
-        # The input images come from the training stream: fetched only with a training step.
-        detail_summary = tf.summary.merge([param_summary, tf.summary.image("inputs", inputs.images, max_outputs=4)])
+        inputs_image = tf.summary.image("inputs", inputs.images, max_outputs=4)
+        with tf.name_scope("summaries"):
+            param_summary = tf.summary.merge(weights)
+            # The input images come from the training stream: fetched only with a training step.
+            detail_summary = tf.summary.merge([param_summary, inputs_image])
         saver = tf.train.Saver(max_to_keep=config.max_to_keep)
         initializer = tf.variables_initializer(graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
         warm_saver = None
