@@ -93,7 +93,9 @@ def loss(ctx):
         ctx.cross_entropy = tf.reduce_mean(
             tf.nn.softmax_cross_entropy_with_logits_v2(labels=ctx.y_,
                                                        logits=ctx.logits))
-    with tf.name_scope("evaluation"):   # not "accuracy": the summary of that name would be tagged accuracy_1
+    # "evaluation", not "accuracy": a summary named accuracy would then be
+    # tagged accuracy_1 (tags take their op's name, made unique)
+    with tf.name_scope("evaluation"):
         correct_prediction = tf.equal(tf.argmax(ctx.y, 1),
                                       tf.argmax(ctx.y_, 1))
         ctx.accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
@@ -186,8 +188,9 @@ def train(ctx):
     ctx.on_exit(validation_writer.close)
     validation_feed = {ctx.x: ctx.mnist.validation.images,
                        ctx.y_: ctx.mnist.validation.labels}
-    # The train curve's points: a fixed 5,000 training images, scored like the validation set
-    # (one batch of 100 would make every point a noisy sample of a different batch)
+    # The train curve's points: a fixed 5,000 training images, scored
+    # like the validation set (one batch of 100 per point would be a
+    # noisy sample of a different batch each time)
     train_feed = {ctx.x: ctx.mnist.train.images[:5000],
                   ctx.y_: ctx.mnist.train.labels[:5000]}
 

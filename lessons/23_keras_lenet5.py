@@ -1,5 +1,8 @@
 """The same network in Keras 3: LeNet-5 three ways, compile and fit, callbacks, load_model, against the graph by hand."""
-from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
+
+from lowtf.lesson import (
+    Lesson,
+)  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import dataclasses
 import time
@@ -13,33 +16,43 @@ from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
-from lowtf.lesson import source   # inspect.getsource, also for a class in a notebook
-from lowtf.train.keras_progress import EpochLine   # one line per epoch
+from lowtf.lesson import (
+    source,
+)  # inspect.getsource, also for a class in a notebook
+from lowtf.train.keras_progress import EpochLine  # one line per epoch
 
-lesson = Lesson("23", "keras lenet5", keras=True)   # Keras runs eagerly: a process of its own
+lesson = Lesson(
+    "23", "keras lenet5", keras=True
+)  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EPOCHS = {"fast": 2, "full": 3}
-STEPS_PER_EPOCH = {"fast": 20, "full": 430}      # 430 x 128 = 55,040: one pass over the training split
+STEPS_PER_EPOCH = {
+    "fast": 20,
+    "full": 430,
+}  # 430 x 128 = 55,040: one pass over the training split
 VALIDATION_IMAGES = {"fast": 1000, "full": 5000}
-TEST_IMAGES = {"fast": 2000, "full": None}        # None: all 10,000
-SMALL_TRAIN = 256                                 # the early-stopping run trains on this many images
+TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
+SMALL_TRAIN = 256  # the early-stopping run trains on this many images
 SMALL_BATCH = 64
 PATIENCE = 3
 MAX_EPOCHS = 30
 SEED = 23
-SPEED_NOISE = 0.15      # rounds of one training variant differ by up to 15% on these machines (README, bench)
+SUMMARY_WIDTH = 72  # model.summary()'s table, to fit an 80-column terminal
+SPEED_NOISE = 0.15  # rounds of one training variant differ by up to 15% on these machines (README, bench)
 
 
 def sequential() -> keras.Model:
     """LeNet-5 as a stack: [N, 28, 28, 1] -> logits [N, 10]."""
     return keras.Sequential([
         keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1"),
+        layers.Conv2D(32, 5, padding="same", activation="relu",
+                      name="conv1"),
         layers.MaxPooling2D(2, name="pool1"),
-        layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2"),
+        layers.Conv2D(64, 5, padding="same", activation="relu",
+                      name="conv2"),
         layers.MaxPooling2D(2, name="pool2"),
         layers.Flatten(name="flatten"),
         layers.Dense(1024, activation="relu", name="fc1"),
@@ -49,24 +62,31 @@ def sequential() -> keras.Model:
 
 
 def functional() -> keras.Model:
-    """The same as a graph of layers: each layer is called on the tensor before it."""
+    """The same as a graph of layers, each called on the one before."""
     images = keras.Input((28, 28, 1), name="images")
-    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1")(images)
+    x = layers.Conv2D(32, 5, padding="same", activation="relu",
+                      name="conv1")(images)
     x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.Conv2D(64, 5, padding="same", activation="relu",
+                      name="conv2")(x)
     x = layers.MaxPooling2D(2, name="pool2")(x)
-    x = layers.Dense(1024, activation="relu", name="fc1")(layers.Flatten(name="flatten")(x))
-    logits = layers.Dense(10, name="logits")(layers.Dropout(0.5, name="dropout")(x))
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(1024, activation="relu", name="fc1")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    logits = layers.Dense(10, name="logits")(x)
     return keras.Model(images, logits, name="lenet5_functional")
 
 
 class LeNet5(keras.Model):
-    """The same as Python code: layers made in __init__, the forward pass written in call()."""
+    """The same as Python code: layers made in __init__, the forward
+    pass written in call()."""
 
     def __init__(self):
         super().__init__(name="lenet5_subclassed")
-        self.conv1 = layers.Conv2D(32, 5, padding="same", activation="relu")
-        self.conv2 = layers.Conv2D(64, 5, padding="same", activation="relu")
+        self.conv1 = layers.Conv2D(32, 5, padding="same",
+                                   activation="relu")
+        self.conv2 = layers.Conv2D(64, 5, padding="same",
+                                   activation="relu")
         self.pool = layers.MaxPooling2D(2)
         self.flatten = layers.Flatten()
         self.fc1 = layers.Dense(1024, activation="relu")
@@ -76,7 +96,8 @@ class LeNet5(keras.Model):
     def call(self, images, training=False):
         x = self.pool(self.conv1(images))
         x = self.pool(self.conv2(x))
-        x = self.dropout(self.fc1(self.flatten(x)), training=training)   # dropout only while training
+        x = self.fc1(self.flatten(x))
+        x = self.dropout(x, training=training)   # only while training
         return self.logits(x)
 
 
@@ -85,15 +106,20 @@ def lowtf_parameter_count() -> int:
     import tensorflow.compat.v1 as v1
 
     with tf.Graph().as_default():
-        lenet5(v1.placeholder(tf.float32, [None, 28, 28, 1]), v1.placeholder_with_default(False, []))
+        lenet5(
+            v1.placeholder(tf.float32, [None, 28, 28, 1]),
+            v1.placeholder_with_default(False, []),
+        )
         return int(sum(np.prod(v.shape) for v in v1.trainable_variables()))
 
 
 def compiled(model: keras.Model) -> keras.Model:
     """compile: the loss, the optimizer and the metrics, as lesson 10 wrote them in the graph."""
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -104,43 +130,80 @@ def three_ways(ctx):
     24). Subclassed: write call() yourself, for anything else. All three here are the network
     of lesson 10 and hold the same 3,274,634 parameters; given the same weights they compute
     the same function."""
-    keras.utils.set_random_seed(SEED)       # Python, numpy and TensorFlow seeds in one call
-    ctx.splits = load_splits("mnist", validation_size=VALIDATION_IMAGES["full"], test_size=TEST_IMAGES[ctx.mode])
-    models = {"Sequential": sequential(), "functional": functional(), "subclassed": LeNet5()}
-    models["subclassed"](np.zeros((1, 28, 28, 1), np.float32))   # its weights exist once it has seen an input
+    keras.utils.set_random_seed(
+        SEED
+    )  # Python, numpy and TensorFlow seeds in one call
+    ctx.splits = load_splits(
+        "mnist",
+        validation_size=VALIDATION_IMAGES["full"],
+        test_size=TEST_IMAGES[ctx.mode],
+    )
+    models = {
+        "Sequential": sequential(),
+        "functional": functional(),
+        "subclassed": LeNet5(),
+    }
+    models["subclassed"](
+        np.zeros((1, 28, 28, 1), np.float32)
+    )  # its weights exist once it has seen an input
     weights = models["Sequential"].get_weights()
     for model in models.values():
         model.set_weights(weights)
     probe = ctx.splits.test.images[:8].astype(np.float32) / 255.0
     outputs = [model(probe).numpy() for model in models.values()]
     counts = {name: model.count_params() for name, model in models.items()}
-    ctx.record(keras_parameters=counts["Sequential"], lowtf_parameters=lowtf_parameter_count(),
-               same_outputs=max(float(np.abs(o - outputs[0]).max()) for o in outputs))
-    return {"the three, as written": "\n" + "\n".join(source(f) for f in (sequential, functional, LeNet5)),
-            "parameters": counts, "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
-            "largest output difference, same weights": ctx.summary["same_outputs"]}
+    ctx.record(
+        keras_parameters=counts["Sequential"],
+        lowtf_parameters=lowtf_parameter_count(),
+        same_outputs=max(float(np.abs(o - outputs[0]).max()) for o in outputs),
+    )
+    return {
+        "the three, as written": "\n"
+        + "\n".join(source(f) for f in (sequential, functional, LeNet5)),
+        "parameters": counts,
+        "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
+        "largest output difference, same weights": ctx.summary["same_outputs"],
+    }
 
 
-@lesson.step("summary(): the layer table, and what each layer is in graph terms")
+@lesson.step(
+    "summary(): the layer table, and what each layer is in graph terms"
+)
 def summary(ctx):
     """summary() lists each layer, its output shape ((None, ...): the batch size is left open,
     like a placeholder's None) and its parameters. Each layer is a few ops the course wrote
     by hand: the table on the right says which ops and where."""
     ctx.model = compiled(functional())
     lines = []
-    ctx.model.summary(print_fn=lambda line, **kwargs: lines.append(line), line_length=80)
+    ctx.model.summary(
+        print_fn=lambda line, **kwargs: lines.append(line),
+        line_length=SUMMARY_WIDTH,
+    )
+    # what each Keras piece is, in the ops lessons 07-11 wrote by hand
     by_hand = {
-        "Conv2D(32, 5, padding='same', activation='relu')": "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)",
+        "Conv2D(32, 5, padding='same', activation='relu')":
+            "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)",
         "MaxPooling2D(2)": "tf.nn.max_pool, 2x2, stride 2 (lesson 09)",
         "Flatten()": "tf.reshape(x, [-1, 7 * 7 * 64]) (lesson 10)",
-        "Dense(1024, activation='relu')": "tf.matmul + bias + relu (lesson 08)",
-        "Dropout(0.5)": "tf.nn.dropout(rate=0.5), on only while training (lesson 11)",
+        "Dense(1024, activation='relu')":
+            "tf.matmul + bias + relu (lesson 08)",
+        "Dropout(0.5)":
+            "tf.nn.dropout(rate=0.5), on only while training (lesson 11)",
         "compile(loss=SparseCategoricalCrossentropy(from_logits=True))":
-            "tf.nn.sparse_softmax_cross_entropy_with_logits + reduce_mean (lessons 07, 10)",
-        "compile(optimizer=Adam(1e-3))": "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op (lesson 10)",
-        "compile(metrics=['accuracy'])": "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)",
+            "tf.nn.sparse_softmax_cross_entropy_with_logits\n"
+            "    + reduce_mean (lessons 07, 10)",
+        "compile(optimizer=Adam(1e-3))":
+            "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op"
+            " (lesson 10)",
+        "compile(metrics=['accuracy'])":
+            "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)",
     }
-    return {"model.summary()": "\n" + "\n".join(line for line in lines if line.strip()), "Keras -> by hand": by_hand}
+    return {
+        "model.summary()": "\n"
+        + "\n".join(line for line in lines if line.strip()),
+        "Keras -> by hand": "\n" + "\n".join(
+            f"{piece}\n    {ops}" for piece, ops in by_hand.items()),
+    }
 
 
 class ImagesPerSecond(keras.callbacks.Callback):
@@ -153,7 +216,9 @@ class ImagesPerSecond(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.batches:                     # the first batch also traces the step function: left out
+        if (
+            self.batches
+        ):  # the first batch also traces the step function: left out
             self.seconds += time.perf_counter() - self.started
         self.batches += 1
 
@@ -163,10 +228,14 @@ class ImagesPerSecond(keras.callbacks.Callback):
 
 def training_stream(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
     """uint8 images -> an endless shuffled stream of (float32 [B, 28, 28, 1] in [0, 1], labels [B])."""
-    return (tf.data.Dataset.from_tensor_slices((images, labels))
-            .shuffle(len(labels), seed=SEED).repeat()
-            .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
-            .batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(labels), seed=SEED)
+        .repeat()
+        .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+        .batch(BATCH_SIZE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def scaled(split, n=None):
@@ -183,45 +252,93 @@ def fit(ctx):
     .keras file, and a small callback of our own measures images per second."""
     timer = ImagesPerSecond()
     callbacks = [
-        keras.callbacks.TensorBoard(log_dir=str(ctx.logdir / "keras"), histogram_freq=1),
-        keras.callbacks.ModelCheckpoint(str(ctx.logdir / "checkpoints" / "lenet5-epoch{epoch:02d}.keras")),
+        keras.callbacks.TensorBoard(
+            log_dir=str(ctx.logdir / "keras"), histogram_freq=1
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(ctx.logdir / "checkpoints" / "lenet5-epoch{epoch:02d}.keras")
+        ),
         timer,
         EpochLine("fit"),
     ]
-    history = ctx.model.fit(training_stream(ctx.splits.train.images, ctx.splits.train.labels),
-                            epochs=EPOCHS[ctx.mode], steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
-                            validation_data=scaled(ctx.splits.validation, VALIDATION_IMAGES[ctx.mode]),
-                            callbacks=callbacks, shuffle=False, verbose=0)   # the stream shuffles itself
-    test_loss, test_accuracy = ctx.model.evaluate(*scaled(ctx.splits.test), batch_size=500, verbose=0)
-    checkpoints = sorted(p.name for p in (ctx.logdir / "checkpoints").glob("*.keras"))
-    ctx.record(keras_test_accuracy=round(test_accuracy, 4), keras_images_per_second=round(timer.rate()),
-               keras_steps=EPOCHS[ctx.mode] * STEPS_PER_EPOCH[ctx.mode], checkpoints=checkpoints)
-    return {"history (per epoch)": {k: [round(v, 4) for v in vs] for k, vs in history.history.items()},
-            "test accuracy": round(test_accuracy, 4), "images/s while training": round(timer.rate()),
-            "checkpoint files": checkpoints, "TensorBoard runs": sorted(p.name for p in (ctx.logdir / "keras").iterdir())}
+    history = ctx.model.fit(
+        training_stream(ctx.splits.train.images, ctx.splits.train.labels),
+        epochs=EPOCHS[ctx.mode],
+        steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
+        validation_data=scaled(
+            ctx.splits.validation, VALIDATION_IMAGES[ctx.mode]
+        ),
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )  # the stream shuffles itself
+    test_loss, test_accuracy = ctx.model.evaluate(
+        *scaled(ctx.splits.test), batch_size=500, verbose=0
+    )
+    checkpoints = sorted(
+        p.name for p in (ctx.logdir / "checkpoints").glob("*.keras")
+    )
+    ctx.record(
+        keras_test_accuracy=round(test_accuracy, 4),
+        keras_images_per_second=round(timer.rate()),
+        keras_steps=EPOCHS[ctx.mode] * STEPS_PER_EPOCH[ctx.mode],
+        checkpoints=checkpoints,
+    )
+    return {
+        "history (per epoch)": {
+            k: [round(v, 4) for v in vs] for k, vs in history.history.items()
+        },
+        "test accuracy": round(test_accuracy, 4),
+        "images/s while training": round(timer.rate()),
+        "checkpoint files": checkpoints,
+        "TensorBoard runs": sorted(
+            p.name for p in (ctx.logdir / "keras").iterdir()
+        ),
+    }
 
 
-@lesson.step("EarlyStopping: stop when validation loss stops falling, keep the best weights")
+@lesson.step(
+    "EarlyStopping: stop when validation loss stops falling, keep the best weights"
+)
 def early_stopping(ctx):
     """On 256 images the network soon learns them by heart: training loss keeps falling,
     validation loss turns up. EarlyStopping(patience=3) stops after three epochs without a
     new lowest validation loss and, with restore_best_weights, puts back the weights of the
     best epoch, what lesson 07 did with a Saver by hand."""
     model = compiled(functional())
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+    )
     validation = scaled(ctx.splits.validation, 500)
-    # Arrays work too: fit cuts them into batches and reshuffles them every epoch.
-    history = model.fit(*scaled(ctx.splits.train, SMALL_TRAIN), batch_size=SMALL_BATCH, epochs=MAX_EPOCHS,
-                        shuffle=True, validation_data=validation, callbacks=[stopper, EpochLine("256 images")], verbose=0)
+    # Arrays work too: fit cuts them into batches, reshuffled every epoch.
+    history = model.fit(
+        *scaled(ctx.splits.train, SMALL_TRAIN),
+        batch_size=SMALL_BATCH,
+        epochs=MAX_EPOCHS,
+        shuffle=True,
+        validation_data=validation,
+        callbacks=[stopper, EpochLine("256 images")],
+        verbose=0,
+    )
     val_loss = history.history["val_loss"]
     best = int(np.argmin(val_loss))
     restored_loss = model.evaluate(*validation, batch_size=500, verbose=0)[0]
-    ctx.record(early_stop_epochs_run=len(val_loss), early_stop_best_epoch=best + 1, early_stop_patience=PATIENCE,
-               early_stop_best_val_loss=round(val_loss[best], 4), early_stop_restored_val_loss=round(restored_loss, 4))
-    return {f"epochs run (of {MAX_EPOCHS})": len(val_loss), "best epoch": best + 1,
-            "validation loss per epoch": [round(v, 3) for v in val_loss],
-            "training loss per epoch": [round(v, 3) for v in history.history["loss"]],
-            "validation loss after restoring": round(restored_loss, 4)}
+    ctx.record(
+        early_stop_epochs_run=len(val_loss),
+        early_stop_best_epoch=best + 1,
+        early_stop_patience=PATIENCE,
+        early_stop_best_val_loss=round(val_loss[best], 4),
+        early_stop_restored_val_loss=round(restored_loss, 4),
+    )
+    return {
+        f"epochs run (of {MAX_EPOCHS})": len(val_loss),
+        "best epoch": best + 1,
+        "validation loss per epoch": [round(v, 3) for v in val_loss],
+        "training loss per epoch": [
+            round(v, 3) for v in history.history["loss"]
+        ],
+        "validation loss after restoring": round(restored_loss, 4),
+    }
 
 
 @lesson.step("load_model and continue training where the checkpoint left off")
@@ -233,21 +350,43 @@ def resume(ctx):
     last = ctx.logdir / "checkpoints" / ctx.summary["checkpoints"][-1]
     loaded = keras.models.load_model(last)
     probe = scaled(ctx.splits.test, 500)[0]
-    same = float(np.abs(loaded.predict(probe, verbose=0) - ctx.model.predict(probe, verbose=0)).max())
+    same = float(
+        np.abs(
+            loaded.predict(probe, verbose=0)
+            - ctx.model.predict(probe, verbose=0)
+        ).max()
+    )
     steps_before = int(loaded.optimizer.iterations.numpy())
-    loaded.fit(training_stream(ctx.splits.train.images, ctx.splits.train.labels),
-               initial_epoch=EPOCHS[ctx.mode], epochs=EPOCHS[ctx.mode] + 1, steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
-               shuffle=False, callbacks=[EpochLine("loaded")], verbose=0)
-    accuracy = loaded.evaluate(*scaled(ctx.splits.test), batch_size=500, verbose=0)[1]
-    ctx.record(loaded_max_difference=same, optimizer_steps_loaded=steps_before,
-               optimizer_steps_after=int(loaded.optimizer.iterations.numpy()),
-               continued_test_accuracy=round(accuracy, 4))
-    return {"loaded": last.name, "largest prediction difference from the model in memory": same,
-            "optimizer steps when loaded": steps_before, "after one more epoch": ctx.summary["optimizer_steps_after"],
-            "test accuracy after it": round(accuracy, 4)}
+    loaded.fit(
+        training_stream(ctx.splits.train.images, ctx.splits.train.labels),
+        initial_epoch=EPOCHS[ctx.mode],
+        epochs=EPOCHS[ctx.mode] + 1,
+        steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
+        shuffle=False,
+        callbacks=[EpochLine("loaded")],
+        verbose=0,
+    )
+    accuracy = loaded.evaluate(
+        *scaled(ctx.splits.test), batch_size=500, verbose=0
+    )[1]
+    ctx.record(
+        loaded_max_difference=same,
+        optimizer_steps_loaded=steps_before,
+        optimizer_steps_after=int(loaded.optimizer.iterations.numpy()),
+        continued_test_accuracy=round(accuracy, 4),
+    )
+    return {
+        "loaded": last.name,
+        "largest prediction difference from the model in memory": same,
+        "optimizer steps when loaded": steps_before,
+        "after one more epoch": ctx.summary["optimizer_steps_after"],
+        "test accuracy after it": round(accuracy, 4),
+    }
 
 
-@lesson.step("the same network, data and steps by hand: lesson 10's graph in a Session")
+@lesson.step(
+    "the same network, data and steps by hand: lesson 10's graph in a Session"
+)
 def against_by_hand(ctx):
     """Lesson 10's loop (packaged as lowtf.train.train) trains the same network on the same
     training split for the same steps, batch size and Adam rate. This process runs eagerly
@@ -256,33 +395,67 @@ def against_by_hand(ctx):
     and Keras is eager again after the block. The initial weights differ: the tutorial's
     truncated normal (stddev 0.1) by hand, Keras's Glorot uniform here."""
     steps = ctx.summary["keras_steps"]
-    config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, seed=SEED, name="by hand",
-                         eval_points=EPOCHS[ctx.mode], histogram_every=steps, checkpoint_seconds=10 ** 9)
-    held_out = dataclasses.replace(ctx.splits, validation=None)  # same training split; Keras scored validation
-    with tf.Graph().as_default():     # graph mode in this block only
-        by_hand = train(lambda images, training: lenet5(images, training, init="tutorial"), held_out,
-                        lambda step: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
-                        config, ctx.logdir / "by_hand")
+    config = TrainConfig(
+        steps=steps,
+        batch_size=BATCH_SIZE,
+        seed=SEED,
+        name="by hand",
+        eval_points=EPOCHS[ctx.mode],
+        histogram_every=steps,
+        checkpoint_seconds=10**9,
+    )
+    held_out = dataclasses.replace(
+        ctx.splits, validation=None
+    )  # same training split; Keras scored validation
+    with tf.Graph().as_default():  # graph mode in this block only
+        by_hand = train(
+            lambda images, training: lenet5(images, training, init="tutorial"),
+            held_out,
+            lambda step: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
+            config,
+            ctx.logdir / "by_hand",
+        )
     ratio = ctx.summary["keras_images_per_second"] / by_hand.images_per_second
-    ctx.record(by_hand_test_accuracy=round(by_hand.final_test_accuracy, 4),
-               by_hand_images_per_second=round(by_hand.images_per_second), keras_speed_ratio=round(ratio, 2),
-               eager_after_the_graph=tf.executing_eagerly())
-    accuracy = ctx.verdict(verdicts.accuracies(
-        "Keras vs by hand, test accuracy", ctx.summary["keras_test_accuracy"], by_hand.final_test_accuracy,
-        len(ctx.splits.test), names=("Keras", "by hand")))
-    # One timed run each: only a ratio outside the run-to-run spread of one variant is a difference.
+    ctx.record(
+        by_hand_test_accuracy=round(by_hand.final_test_accuracy, 4),
+        by_hand_images_per_second=round(by_hand.images_per_second),
+        keras_speed_ratio=round(ratio, 2),
+        eager_after_the_graph=tf.executing_eagerly(),
+    )
+    accuracy = ctx.verdict(
+        verdicts.accuracies(
+            "Keras vs by hand, test accuracy",
+            ctx.summary["keras_test_accuracy"],
+            by_hand.final_test_accuracy,
+            len(ctx.splits.test),
+            names=("Keras", "by hand"),
+        )
+    )
+    # One timed run each: only a ratio outside the run-to-run spread of
+    # one variant is a difference.
     faster = "Keras" if ratio > 1 else "the graph by hand"
-    speed = (f"{faster} trained {max(ratio, 1 / ratio):.2f}x faster here" if max(ratio, 1 / ratio) > 1 + SPEED_NOISE
-             else f"no difference beyond noise (ratio {ratio:.2f}; one run of a variant varies by up to "
-                  f"{SPEED_NOISE:.0%})")
-    return {"steps": steps,
-            "test accuracy, Keras / by hand": (ctx.summary["keras_test_accuracy"],
-                                               round(by_hand.final_test_accuracy, 4)),
-            "accuracy": accuracy,
-            "images/s, Keras / by hand": (ctx.summary["keras_images_per_second"], round(by_hand.images_per_second)),
-            "speed": speed + "; both are TensorFlow kernels underneath",
-            "eager again after the block": tf.executing_eagerly(),
-            "TensorBoard": ctx.tensorboard() + "\n(keras/ and by_hand/ side by side)"}
+    speed = (
+        f"{faster} trained {max(ratio, 1 / ratio):.2f}x faster here"
+        if max(ratio, 1 / ratio) > 1 + SPEED_NOISE
+        else f"no difference beyond noise (ratio {ratio:.2f}; one run of"
+        f" a variant varies by up to {SPEED_NOISE:.0%})"
+    )
+    return {
+        "steps": steps,
+        "test accuracy, Keras / by hand": (
+            ctx.summary["keras_test_accuracy"],
+            round(by_hand.final_test_accuracy, 4),
+        ),
+        "accuracy": accuracy,
+        "images/s, Keras / by hand": (
+            ctx.summary["keras_images_per_second"],
+            round(by_hand.images_per_second),
+        ),
+        "speed": speed + "; both are TensorFlow kernels underneath",
+        "eager again after the block": tf.executing_eagerly(),
+        "TensorBoard": ctx.tensorboard()
+        + "\n(keras/ and by_hand/ side by side)",
+    }
 
 
 if __name__ == "__main__":

@@ -215,3 +215,13 @@ def test_a_users_folder_with_train_in_it_is_refused_and_checkpoint_litter_is_cle
     lesson.run(logdir=run, out=said.append, resume=True)
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["model-20.index"]
     assert any("left by a killed run" in line for line in said)
+
+
+@pytest.mark.parametrize("number", ["07", "23"])
+def test_lesson_fits_an_80_column_terminal_step_by_step(number, tmp_path):
+    """`lowtf lesson NN --step --fast` in an 80 x 50 pseudo-terminal, Enter pressed at every prompt: no line
+    (nor a progress bar's redraw) is wider than the terminal: explanations, code, values, tables."""
+    from lowtf.bench.lessons import time_lesson
+    run = time_lesson(number, tmp_path / "run", timeout=300, step=True)
+    assert run["exit_code"] == 0 and run["lines"] > 100
+    assert run["too_wide"] == [], run["too_wide"][:5]

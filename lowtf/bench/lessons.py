@@ -27,16 +27,18 @@ SILENCE_TARGET_S = 3.0
 COLUMNS = 80
 
 
-def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
-    """Run one lesson's fast mode in a pseudo-terminal; return its timings and exit code."""
+def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = False) -> dict:
+    """Run one lesson's fast mode in a pseudo-terminal (``step``: with ``--step``, Enter pressed at each
+    prompt); return its timings, exit code, and the lines wider than the terminal."""
     pid, fd = pty.fork()
     if pid == 0:   # the child: the lesson, as a learner starts it
-        os.execvp(sys.executable, [sys.executable, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)])
+        os.execvp(sys.executable, [sys.executable, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)]
+                  + (["--step"] if step else []))
     # An 80 x 50 terminal, as a learner's: with no size set, progress bars draw nothing.
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
     started = time.perf_counter()
     first = last = None
-    longest, after, text = 0.0, "", ""
+    longest, after, text, everything = 0.0, "", "", b""
     while time.perf_counter() - started < timeout:
         ready, _, _ = select.select([fd], [], [], 0.5)
         if not ready:
@@ -47,6 +49,10 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
             break
         if not chunk:
             break
+        everything += chunk
+        if step and everything.rstrip().endswith(b"q: quit]"):
+            os.write(fd, b"\n")      # the learner presses Enter
+            everything += b"\n"
         now = time.perf_counter() - started
         if first is None:
             first = now
@@ -60,8 +66,12 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0) -> dict:
         os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)
     wall = time.perf_counter() - started
+    # What the terminal shows: lines, and within a line each carriage return's redraw (a progress bar)
+    shown = everything.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    wide = [line for line in shown if len(line) > COLUMNS]
     return {"lesson": number, "wall_s": round(wall, 1), "first_output_s": round(first or wall, 1),
-            "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status)}
+            "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status),
+            "lines": len(shown), "too_wide": wide}
 
 
 def main(argv: list[str] | None = None) -> int:

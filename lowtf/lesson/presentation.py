@@ -5,6 +5,7 @@ import inspect
 import linecache
 import math
 import textwrap
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -33,12 +34,16 @@ def show(value: Any, width: int = 10**6) -> str:
             value, precision=4, threshold=64, max_line_width=min(width, 10**4))
     else:
         text = "\n".join(_layout(plain(value), width))
+    if isinstance(value, str):
+        return text          # the lesson's own words or code: never cut
     return text if len(text) < 2000 else text[:2000] + " ..."
 
 
 def shown(key: str, value: Any, width: int) -> str:
     """``   key: value``, indented, in lines of at most ``width`` characters where the value allows."""
     first = f"   {key}: "
+    if isinstance(value, str) and value.startswith("\n"):   # a block (code, a table): below the key, as it is
+        return first.rstrip() + "\n" + textwrap.indent(value.strip("\n"), "      ", lambda line: True)
     text = show(value, width - len(first))
     if "\n" in text and len(first) > width // 3:   # a long key: the value below it
         return first.rstrip() + "\n" + textwrap.indent(show(value, width - 6), "      ")
@@ -48,6 +53,9 @@ def shown(key: str, value: Any, width: int) -> str:
 def _layout(value: Any, width: int) -> list[str]:
     """``_format(value)`` as lines of at most ``width`` characters where the value allows."""
     one = _format(value)
+    if isinstance(value, str) and len(one) > width and " " in value:
+        # as pprint does: adjacent string pieces, which Python reads as one string
+        return [repr(piece) for piece in textwrap.wrap(value, max(10, width - 2), drop_whitespace=False)]
     if len(one) <= width or not isinstance(value, (dict, list, tuple)) or not value:
         return [one]
     opener, closer = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
@@ -90,6 +98,8 @@ def reflow(text: str, width: int) -> str:
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, PurePath):
+        return str(value)   # runs/10_lenet5/curves.png, not PosixPath('runs/10_lenet5/curves.png')
     if type(value).__name__ == "TensorShape":
         return str(value)   # (?, 2, 2), as TensorFlow prints shapes
     if isinstance(value, float):

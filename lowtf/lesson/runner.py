@@ -162,7 +162,8 @@ class Lesson:
                     if step.explanation:
                         out(textwrap.indent(reflow(step.explanation, width - 3), "   "))
                     if step.code:
-                        out("\n" + textwrap.indent(step.code, "   | ") + "\n")
+                        gutter = textwrap.indent(step.code, "   | ", predicate=lambda line: True)
+                        out("\n" + "\n".join(line.rstrip() for line in gutter.splitlines()) + "\n")
                 started = time.perf_counter()
                 try:
                     produced = step.fn(ctx)
