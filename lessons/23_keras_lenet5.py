@@ -1,8 +1,5 @@
 """The same network in Keras 3: LeNet-5 three ways, compile and fit, callbacks, load_model, against the graph by hand."""
-
-from lowtf.lesson import (
-    Lesson,
-)  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import dataclasses
 import time
@@ -16,14 +13,9 @@ from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
-from lowtf.lesson import (
-    source,
-)  # inspect.getsource, also for a class in a notebook
 from lowtf.train.keras_progress import EpochLine  # one line per epoch
 
-lesson = Lesson(
-    "23", "keras lenet5", keras=True
-)  # Keras runs eagerly: a process of its own
+lesson = Lesson("23", "keras lenet5", keras=True)   # Keras: eager, its own process
 
 # --- knobs -----------------------------------------------------------------------------
 BATCH_SIZE = 128
@@ -102,7 +94,8 @@ class LeNet5(keras.Model):
 
 
 def lowtf_parameter_count() -> int:
-    """Lesson 10's graph, built in a graph of its own (no Session runs), its Variables counted."""
+    """Lesson 10's graph, built in a graph of its own (no Session runs),
+    its Variables counted."""
     import tensorflow.compat.v1 as v1
 
     with tf.Graph().as_default():
@@ -114,7 +107,8 @@ def lowtf_parameter_count() -> int:
 
 
 def compiled(model: keras.Model) -> keras.Model:
-    """compile: the loss, the optimizer and the metrics, as lesson 10 wrote them in the graph."""
+    """compile: the loss, the optimizer and the metrics, as lesson 10
+    wrote them in the graph."""
     model.compile(
         optimizer=keras.optimizers.Adam(LEARNING_RATE),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -158,8 +152,6 @@ def three_ways(ctx):
         same_outputs=max(float(np.abs(o - outputs[0]).max()) for o in outputs),
     )
     return {
-        "the three, as written": "\n"
-        + "\n".join(source(f) for f in (sequential, functional, LeNet5)),
         "parameters": counts,
         "lowtf's lenet5 (lesson 10)": ctx.summary["lowtf_parameters"],
         "largest output difference, same weights": ctx.summary["same_outputs"],
@@ -207,7 +199,8 @@ def summary(ctx):
 
 
 class ImagesPerSecond(keras.callbacks.Callback):
-    """A callback of our own: time each training batch (not validation), and count images."""
+    """A callback of our own: time each training batch (not validation),
+    and count images."""
 
     def on_train_begin(self, logs=None):
         self.seconds, self.batches = 0.0, 0
@@ -226,8 +219,9 @@ class ImagesPerSecond(keras.callbacks.Callback):
         return (self.batches - 1) * BATCH_SIZE / self.seconds
 
 
-def training_stream(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
-    """uint8 images -> an endless shuffled stream of (float32 [B, 28, 28, 1] in [0, 1], labels [B])."""
+def training_stream(images: np.ndarray, labels: np.ndarray):
+    """uint8 images -> an endless shuffled stream of
+    (float32 [B, 28, 28, 1] in [0, 1], labels [B])."""
     return (
         tf.data.Dataset.from_tensor_slices((images, labels))
         .shuffle(len(labels), seed=SEED)
@@ -247,7 +241,7 @@ def fit(ctx):
     """fit runs the loop lesson 10 wrote: for each step, a batch, the train op, the metrics;
     after each 'epoch' (here steps_per_epoch steps of an endless stream) it scores the
     validation data. Callbacks run at those moments: TensorBoard writes the curves (into this
-    lesson's folder, so `tensorboard --logdir runs` shows Keras beside the graph-mode runs),
+    lesson's folder, keras/, beside the graph by hand's by_hand/ of the last step),
     ModelCheckpoint saves the whole model (architecture, weights, optimizer state) to a
     .keras file, and a small callback of our own measures images per second."""
     timer = ImagesPerSecond()

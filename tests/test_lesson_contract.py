@@ -41,3 +41,25 @@ def test_some_test_runs_the_lesson(number):
             or re.search(rf'run_keras_lesson\("{number}"', TESTS)
             or (number == "10" and "lesson10_fast" in TESTS))
     assert runs, f"no test runs lesson {number}"
+
+
+def test_step_mode_shows_the_helpers_a_step_runs_the_first_time():
+    """What a step runs in a helper of the lesson file is shown before the step's code, once: lesson 22's
+    read/decode/resize (passed to map, not called), its PyDataset class and its TFRecord parse; lesson 10's
+    evaluate()."""
+    from lowtf.lesson.runner import helpers_called
+
+    def first_shown(number):
+        lesson = load_lesson(LESSONS[number])
+        seen, shown = {s.fn for s in lesson.steps}, {}
+        for step in lesson.steps:
+            found = helpers_called(step.fn, seen)
+            seen.update(found)
+            shown[step.title] = [h.__name__ for h in found]
+        return shown
+    shown22 = first_shown("22")
+    assert shown22["tf.data from files: list the files, read_file, decode_png, resize"] == ["load_png"]
+    assert "CsvImages" in shown22["a keras.utils.PyDataset: batches read from the CSV's file names"]
+    assert "parse" in shown22["TFRecord: thousands of small files become a few large ones"]
+    assert sum(names.count("load_png") for names in shown22.values()) == 1      # once
+    assert "evaluate" in first_shown("10")["the training loop, written out"]

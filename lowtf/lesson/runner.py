@@ -17,7 +17,7 @@ from typing import Any, Callable
 from lowtf.distributed.sandbox import enter_private_network
 from lowtf.errors import CourseError
 from lowtf.lesson.logdir import make_logdir, move_previous_run, remove_abandoned_checkpoint_writes
-from lowtf.lesson.presentation import json_safe, reflow, shown
+from lowtf.lesson.presentation import json_safe, reflow, shown, source
 from lowtf.lesson.signals import INTERRUPTED_EXIT, Terminated, discard_typed_ahead, stop_on_termination
 
 
@@ -91,6 +91,34 @@ class Step:
 
 
 
+def helpers_called(fn: Callable, skip: set) -> list:
+    """The functions and classes of the lesson's own file that ``fn`` calls by name (and that those call),
+    in the order first called, except those in ``skip``: what a step runs that its body does not show."""
+    found: list = []
+
+    def visit(f: Callable) -> None:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+        except (OSError, TypeError, SyntaxError):
+            return
+        # every name the code reads (called, or passed on as dataset.map(load_png) passes it), except
+        # those whose source the step prints itself (source(f), inspect.getsource(f))
+        printed = {a.id for n in ast.walk(tree) if isinstance(n, ast.Call)
+                   and getattr(n.func, "id", getattr(n.func, "attr", "")) in ("source", "getsource")
+                   for a in ast.walk(n) if isinstance(a, ast.Name)}
+        names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                 and n.id not in printed]
+        for name in dict.fromkeys(names):
+            obj = f.__globals__.get(name) if hasattr(f, "__globals__") else None
+            if (obj is not None and (inspect.isfunction(obj) or inspect.isclass(obj))
+                    and getattr(obj, "__module__", None) == fn.__module__ and obj not in skip and obj not in found):
+                found.append(obj)
+                if inspect.isfunction(obj):
+                    visit(obj)
+    visit(fn)
+    return found
+
+
 class QuitLesson(Exception):
     """Raised when the learner types q at a --step prompt."""
 
@@ -153,6 +181,7 @@ class Lesson:
         tf.reset_default_graph()  # each lesson starts from an empty graph
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
+        shown_helpers = {step.fn for step in self.steps}     # steps are shown as steps
         stop: BaseException | None = None
         i = 0
         try:
@@ -161,9 +190,12 @@ class Lesson:
                 if interactive:
                     if step.explanation:
                         out(textwrap.indent(reflow(step.explanation, width - 3), "   "))
+                    for helper in helpers_called(step.fn, shown_helpers):   # the first time a step calls it
+                        shown_helpers.add(helper)
+                        out(f"\n   ({helper.__name__}, which this step calls, is defined above the steps:)")
+                        out(_gutter(source(helper)))
                     if step.code:
-                        gutter = textwrap.indent(step.code, "   | ", predicate=lambda line: True)
-                        out("\n" + "\n".join(line.rstrip() for line in gutter.splitlines()) + "\n")
+                        out("\n" + _gutter(step.code) + "\n")
                 started = time.perf_counter()
                 try:
                     produced = step.fn(ctx)
@@ -229,4 +261,9 @@ class Lesson:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
+
+
+def _gutter(code: str) -> str:
+    """Code as the runner shows it: each line behind "   | ", blank lines too (one block, not several)."""
+    return "\n".join(line.rstrip() for line in textwrap.indent(code, "   | ", lambda line: True).splitlines())
 
