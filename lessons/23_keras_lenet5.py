@@ -124,9 +124,8 @@ def three_ways(ctx):
     24). Subclassed: write call() yourself, for anything else. All three here are the network
     of lesson 10 and hold the same 3,274,634 parameters; given the same weights they compute
     the same function."""
-    keras.utils.set_random_seed(
-        SEED
-    )  # Python, numpy and TensorFlow seeds in one call
+    # Python, numpy and TensorFlow seeds in one call
+    keras.utils.set_random_seed(SEED)
     ctx.splits = load_splits(
         "mnist",
         validation_size=VALIDATION_IMAGES["full"],
@@ -137,9 +136,8 @@ def three_ways(ctx):
         "functional": functional(),
         "subclassed": LeNet5(),
     }
-    models["subclassed"](
-        np.zeros((1, 28, 28, 1), np.float32)
-    )  # its weights exist once it has seen an input
+    # a subclassed model's weights exist once it has seen an input
+    models["subclassed"](np.zeros((1, 28, 28, 1), np.float32))
     weights = models["Sequential"].get_weights()
     for model in models.values():
         model.set_weights(weights)
@@ -209,9 +207,7 @@ class ImagesPerSecond(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if (
-            self.batches
-        ):  # the first batch also traces the step function: left out
+        if self.batches:   # the first batch also traces the step function: left out
             self.seconds += time.perf_counter() - self.started
         self.batches += 1
 
@@ -263,9 +259,9 @@ def fit(ctx):
             ctx.splits.validation, VALIDATION_IMAGES[ctx.mode]
         ),
         callbacks=callbacks,
-        shuffle=False,
+        shuffle=False,       # the stream shuffles itself
         verbose=0,
-    )  # the stream shuffles itself
+    )
     test_loss, test_accuracy = ctx.model.evaluate(
         *scaled(ctx.splits.test), batch_size=500, verbose=0
     )
@@ -398,9 +394,8 @@ def against_by_hand(ctx):
         histogram_every=steps,
         checkpoint_seconds=10**9,
     )
-    held_out = dataclasses.replace(
-        ctx.splits, validation=None
-    )  # same training split; Keras scored validation
+    # the same training split; Keras scored the validation split
+    held_out = dataclasses.replace(ctx.splits, validation=None)
     with tf.Graph().as_default():  # graph mode in this block only
         by_hand = train(
             lambda images, training: lenet5(images, training, init="tutorial"),
