@@ -207,7 +207,7 @@ class ImagesPerSecond(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.batches:   # the first batch also traces the step function: left out
+        if self.batches:   # the first also traces the step: left out
             self.seconds += time.perf_counter() - self.started
         self.batches += 1
 
