@@ -260,10 +260,11 @@ def fit(ctx):
 
 @lesson.step("what the pictures show: curves, and how far each layer's filters moved")
 def pictures(ctx):
-    """The curves: train (dashed) and test (solid) loss and accuracy. The GIFs: the filters of
-    conv1 and conv2 (input channel 0) at each snapshot, each on one grey scale for the
-    whole run, beside their change since step 0. How much a layer moved is a number:
-    |W_end - W_start| / |W_start|."""
+    """The curves: train (dashed) and test (solid) accuracy, error rate (log scale: the last
+    tenths of a percent show) and loss. The GIFs: the filters of conv1, and of conv2 as the
+    mean of its 32 input channels, at each snapshot, each on one grey scale for the whole
+    run, beside their change since step 0 (scaled frame by frame, so it shows early on).
+    How much a layer moved is a number: |W_end - W_start| / |W_start|."""
     curves = training_curves({"lenet5": History(**ctx.history)}, ctx.logdir / "curves.png", "LeNet-5 on MNIST")
     moved, gifs = {}, {}
     for layer, frames in ctx.filters.items():

@@ -179,7 +179,7 @@ def verdict(ctx):
     said = {n: ctx.verdict(verdicts.accuracies(f"best transfer vs scratch, {n:,} labels", best[n],
                                                ctx.table[n]["scratch"], tested, names=("transfer", "scratch")))
             for n in (few, many)}
-    picture = transfer_plot(ctx.table, ctx.logdir / "transfer.png",
+    picture = transfer_plot(ctx.table, ctx.logdir / "transfer.png", tested=tested, chance=1 / len(TARGET_CLASSES),
                             title="the new task (5 classes the base never saw): test accuracy")
     ctx.record(gain_with_few_labels=round(gain[few], 4), gain_with_many_labels=round(gain[many], 4),
                transfer_helped_with_few=said[few].startswith("transfer ahead"))

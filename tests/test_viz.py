@@ -36,7 +36,7 @@ def test_gif_frames_match_what_was_recorded_play_at_a_visible_pace_and_differ(tm
     read = iio.imread(path, index=None)
     assert len(read) == 7
     grid_h, grid_w = filter_grid(frames[0], scale=4).shape
-    assert read.shape[1:3] == (grid_h + 14, 2 * grid_w + 8)       # filters | change since the start
+    assert read.shape[1:3] == (grid_h + 2 * 20 + 4, 2 * grid_w + 8)   # filters | change; two 16-px lines
     durations = [iio.immeta(path, index=i)["duration"] for i in range(7)]
     assert all(d >= 100 for d in durations) and durations[-1] == 2000   # milliseconds, not 0
     assert all(np.abs(read[i].astype(int) - read[0]).mean() > 1 for i in range(1, 7))
@@ -52,3 +52,18 @@ def test_relative_change():
 def test_confusion_matrix_counts():
     m = confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], classes=3)
     assert m.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_gif_draws_every_input_channel_and_labels_the_layers_whole_change(tmp_path):
+    """A layer whose channel 0 never moves (a dead unit feeds it) still shows change: the picture is the
+    mean over input channels, and the label's number is the whole layer's relative change."""
+    rng = np.random.RandomState(2)
+    start = rng.randn(5, 5, 3, 4)
+    frames = [start.copy() for _ in range(3)]
+    for i, f in enumerate(frames):
+        f[:, :, 1:, :] += 0.5 * i                      # channels 1 and 2 move; channel 0 does not
+    path = filter_gif(frames, [0, 1, 2], tmp_path / "c.gif", scale=4)
+    read = iio.imread(path, index=None)
+    grid_h = filter_grid(frames[0][:, :, :1, :], scale=4).shape[0]
+    assert np.abs(read[2, :grid_h].astype(int) - read[0, :grid_h]).mean() > 1   # the filters half changes
+

@@ -46,36 +46,49 @@ def relative_change(first: np.ndarray, last: np.ndarray) -> float:
     return float(np.linalg.norm(last - first) / (np.linalg.norm(first) + 1e-12))
 
 
-def label_frame(image: np.ndarray, text: str, band: int = 14) -> np.ndarray:
-    """Add a band below a grey image with ``text`` written in it (RGB uint8 out)."""
+def label_frame(image: np.ndarray, text: str, size: int = 16) -> np.ndarray:
+    """Add a white band below a grey image with ``text`` in it, ``size`` pixels high (RGB uint8 out)."""
+    from PIL import ImageFont
+
     h, w = image.shape[:2]
-    canvas = Image.new("RGB", (w, h + band), "white")
+    font = ImageFont.load_default(size=size)
+    lines = text.split("\n")
+    canvas = Image.new("RGB", (w, h + (size + 4) * len(lines) + 4), "white")
     canvas.paste(Image.fromarray(image).convert("RGB"), (0, 0))
-    ImageDraw.Draw(canvas).text((2, h + 1), text, fill="black")
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        draw.text((4, h + 4 + i * (size + 4)), line, fill="black", font=font)
     return np.asarray(canvas)
 
 
-def filter_gif(frames: Sequence[np.ndarray], steps: Sequence[int], path: str | Path, channel: int = 0,
+def filter_gif(frames: Sequence[np.ndarray], steps: Sequence[int], path: str | Path,
                scale: int = 8, ms_per_frame: int = 250) -> Path:
     """A GIF of filters ``[k, k, in, out]`` over training, one frame per recorded step.
 
-    Left: the filters, each on one grey scale for the whole run (its min..max over every
-    frame), so a change in the picture is a change in the weights. Right: the change since
-    the first frame (mid-grey = none; the scale is the largest change of the run). Below:
-    the step and the layer's relative change so far. The last frame is held 2 s.
+    A layer with several input channels is drawn as their mean (every channel counts, not
+    channel 0 alone, which may be fed by a unit that never learns). Left: the filters, each
+    on one grey scale for the whole run (its min..max over every frame), so a change in the
+    picture is a change in the weights. Right: the change since the first frame, scaled to
+    that frame's own largest change (mid-grey = none), so change is visible from the first
+    steps on, when it is a small fraction of the weights. Below, legible: the step and the
+    relative change of the layer's weights so far, all channels (the number lessons print).
+    The last frame is held 2 s.
     """
     if len(frames) != len(steps) or not frames:
         raise ValueError(f"need one step per frame, got {len(frames)} frames and {len(steps)} steps")
-    stack = np.stack([f[:, :, channel:channel + 1, :] for f in frames]).astype(np.float64)
+    stack = np.stack([f.mean(axis=2, keepdims=True) for f in frames]).astype(np.float64)
     lo, hi = stack.min(axis=(0, 1, 2, 3)), stack.max(axis=(0, 1, 2, 3))
     change = stack - stack[0]
-    reach = np.abs(change).max() + 1e-12
+    channels = frames[0].shape[2]
     images = []
-    for f, d, s in zip(stack, change, steps):
+    for f, d, s, weights in zip(stack, change, steps, frames):
+        reach = np.abs(d).max() + 1e-12
         left = filter_grid(f, 0, scale=scale, lo=lo, hi=hi)
         right = filter_grid(d, 0, scale=scale, lo=np.full(len(lo), -reach), hi=np.full(len(hi), reach))
         gap = np.full((left.shape[0], 2 * scale), 255, np.uint8)
-        text = f"step {s}: filters | change since step {steps[0]}  ({relative_change(stack[0], f):.0%} moved)"
+        drawn = "filters" if channels == 1 else f"filters (mean of {channels} input channels)"
+        text = (f"step {s}: {relative_change(frames[0], weights):.0%} moved since step {steps[0]}\n"
+                f"left: {drawn}; right: change, this frame's scale")
         images.append(label_frame(np.hstack([left, gap, right]), text))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

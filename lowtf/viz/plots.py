@@ -98,21 +98,29 @@ def plot_confusion(matrix: np.ndarray, path: str | Path, names: Optional[Sequenc
     return _save(fig, path)
 
 
-def transfer_plot(table: Mapping[int, Mapping[str, float]], path: str | Path, title: str = "") -> Path:
+def transfer_plot(table: Mapping[int, Mapping[str, float]], path: str | Path, title: str = "",
+                  tested: Optional[int] = None, chance: float = 0.0) -> Path:
     """Test accuracy against the number of labelled images (log scale), one line per variant.
 
-    ``table``: ``{labels: {"scratch": acc, "frozen": acc, "fine-tuned": acc}}`` (lesson 25)."""
+    ``table``: ``{labels: {"scratch": acc, "frozen": acc, "fine-tuned": acc}}`` (lesson 25). The
+    y axis runs from ``chance`` (drawn dashed) to 1, not zoomed onto the points, so a gap looks
+    as large as it is; with ``tested`` (test images per accuracy) each point carries a bar of
+    +-2 standard errors, the noise the lesson's verdicts use."""
     counts = sorted(table)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for variant, marker in zip(table[counts[0]], "osD"):
-        values = [table[n][variant] for n in counts]
-        ax.plot(counts, values, "-" + marker, label=variant)
+        values = np.array([table[n][variant] for n in counts])
+        bars = None if tested is None else 2 * np.sqrt(values * (1 - values) / tested)
+        ax.errorbar(counts, values, yerr=bars, fmt="-" + marker, capsize=3, label=variant)
         for n, v in zip(counts, values):
             ax.annotate(f"{v:.3f}", (n, v), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
+    ax.set_ylim(chance - 0.02, 1.0)
     ax.set_xscale("log")
     ax.set_xticks(counts, [f"{n:,}" for n in counts])
     ax.minorticks_off()
-    ax.set(xlabel="labelled images of the new task", ylabel="test accuracy", title=title)
+    ylabel = "test accuracy" + ("" if tested is None else f" (bars: 2 SE on {tested:,} images)")
+    ax.set(xlabel="labelled images of the new task", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
