@@ -296,7 +296,7 @@ def packaged(ctx):
     if ctx.summary["resumed_from_step"]:
         return {"skipped": "this run resumed midway; the comparison needs the losses from step 1"}
     config = TrainConfig(steps=COMPARE_STEPS, batch_size=ctx.recipe.batch_size, eval_every=ctx.eval_every,
-                         eval_subset=TEST_SUBSET, summary_every=1, seed=SEED, progress=False,
+                         eval_subset=TEST_SUBSET, summary_every=1, seed=SEED, name="packaged",
                          precision=ctx.precision.precision)
     # A 10-step comparison is not a run to look at: its events go to a folder deleted afterwards, not
     # into this lesson's logdir, where TensorBoard would show it beside the real run.

@@ -10,7 +10,7 @@ lesson = Lesson("15", "parameter servers")
 
 # --- knobs -----------------------------------------------------------------------------
 STEPS = {"fast": 300, "full": 2000}     # the shared global_step every job stops at
-FAULT_STEPS = {"fast": 500, "full": 2000}   # the fault job: room for worker 1 to join late, then die
+FAULT_STEPS = {"fast": 400, "full": 2000}   # the fault job: room for worker 1 to join late, then die
 KILL_AFTER_LOCAL_STEPS = 100            # worker 1 is killed once it reports this many
 
 

@@ -40,7 +40,14 @@ def test_22_reads_the_same_files_four_ways(tmp_path):
 
 
 def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
-    s = run_keras_lesson("23", tmp_path)
+    """Run as a learner runs it: `--step` in an 80-column pseudo-terminal, Enter at every prompt. No line
+    is wider than the terminal, the console holds no TensorFlow noise, and the numbers hold."""
+    from lowtf.bench.lessons import time_lesson
+    run = time_lesson("23", tmp_path, timeout=600, step=True)
+    assert run["exit_code"] == 0 and run["lines"] > 100, run["text"][-2000:]
+    assert run["too_wide"] == [], run["too_wide"][:5]
+    assert not [word for word in NOISE if word in run["text"]], run["text"][-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
     assert s["keras_parameters"] == s["lowtf_parameters"] == 3_274_634
     assert s["same_outputs"] < 1e-5                                 # three APIs, one function
     # ModelCheckpoint wrote one file per epoch; the TensorBoard callback wrote epoch_loss

@@ -71,7 +71,7 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = 
     wide = [line for line in shown if len(line) > COLUMNS]
     return {"lesson": number, "wall_s": round(wall, 1), "first_output_s": round(first or wall, 1),
             "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status),
-            "lines": len(shown), "too_wide": wide}
+            "lines": len(shown), "too_wide": wide, "text": "\n".join(shown)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lowtf-lesson-times-") as scratch:
         for number in numbers:
             row = time_lesson(number, Path(scratch) / number)
+            row.pop("text")
+            row["too_wide"] = len(row["too_wide"])
             rows.append(row)
             flags = ("  over 20 s" if row["wall_s"] > WALL_TARGET_S else "") + \
                     ("  silent too long" if row["longest_silence_s"] > SILENCE_TARGET_S else "")
