@@ -215,6 +215,26 @@ class ImagesPerSecond(keras.callbacks.Callback):
         return (self.batches - 1) * BATCH_SIZE / self.seconds
 
 
+class CurvesByStep(keras.callbacks.Callback):
+    """Each epoch's train and validation means under the tags the graph
+    by hand writes ("loss", "accuracy"), at the training step reached
+    rather than the epoch number: TensorBoard then draws the Keras run
+    (keras/) and the by-hand run (by_hand/) on the same charts."""
+
+    def __init__(self, logdir, steps_per_epoch: int):
+        super().__init__()
+        self.logdir, self.steps_per_epoch = logdir, steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.steps_per_epoch
+        for run, prefix in (("train", ""), ("validation", "val_")):
+            writer = tf.summary.create_file_writer(str(self.logdir / run))
+            with writer.as_default():
+                for name in ("loss", "accuracy"):
+                    tf.summary.scalar(name, logs[prefix + name], step=step)
+            writer.close()
+
+
 def training_stream(images: np.ndarray, labels: np.ndarray):
     """uint8 images -> an endless shuffled stream of
     (float32 [B, 28, 28, 1] in [0, 1], labels [B])."""
@@ -239,7 +259,8 @@ def fit(ctx):
     validation data. Callbacks run at those moments: TensorBoard writes the curves (into this
     lesson's folder, keras/, beside the graph by hand's by_hand/ of the last step),
     ModelCheckpoint saves the whole model (architecture, weights, optimizer state) to a
-    .keras file, and a small callback of our own measures images per second."""
+    .keras file, a small callback of our own measures images per second, and another
+    writes each epoch's means under the tags and step axis of the by-hand run."""
     timer = ImagesPerSecond()
     callbacks = [
         keras.callbacks.TensorBoard(
@@ -249,6 +270,7 @@ def fit(ctx):
             str(ctx.logdir / "checkpoints" / "lenet5-epoch{epoch:02d}.keras")
         ),
         timer,
+        CurvesByStep(ctx.logdir / "keras", STEPS_PER_EPOCH[ctx.mode]),
         EpochLine("fit"),
     ]
     history = ctx.model.fit(
@@ -265,6 +287,13 @@ def fit(ctx):
     test_loss, test_accuracy = ctx.model.evaluate(
         *scaled(ctx.splits.test), batch_size=500, verbose=0
     )
+    # the test score too, on the by-hand run's tag and step axis
+    writer = tf.summary.create_file_writer(str(ctx.logdir / "keras" / "test"))
+    with writer.as_default():
+        steps = EPOCHS[ctx.mode] * STEPS_PER_EPOCH[ctx.mode]
+        tf.summary.scalar("accuracy", test_accuracy, step=steps)
+        tf.summary.scalar("loss", test_loss, step=steps)
+    writer.close()
     checkpoints = sorted(
         p.name for p in (ctx.logdir / "checkpoints").glob("*.keras")
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import PYTHON, REPO
+from conftest import PYTHON, REPO, get, scalars, tensorboard
 from lowtf.verdicts import follows
 
 NOISE = ("Traceback", "WARNING", "UserWarning", "DeprecationWarning", "oneDNN", "cuInit", "absl")
@@ -71,6 +71,16 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     assert (tmp_path / "by_hand" / "train").is_dir()                 # both runs under one TensorBoard logdir
     assert s["eager_after_the_graph"] is True                        # the graph block left Keras's eager mode on
     assert [v["claim"] for v in s["verdicts"]] == ["Keras vs by hand, test accuracy"] and follows(s["verdicts"][0])
+    # In TensorBoard (its HTTP API): the Keras run and the by-hand run on the same tags and step axis,
+    # and each test curve ends on the accuracy the lesson printed
+    with tensorboard(tmp_path) as base:
+        tags = get(base + "/data/plugin/scalars/tags")
+        for run in ("keras/train", "by_hand/train", "keras/test", "by_hand/test"):
+            assert {"loss", "accuracy"} <= set(tags[run]), (run, tags.get(run))
+        assert scalars(base, "keras/train", "accuracy")[-1][1] == s["keras_steps"] == \
+            scalars(base, "by_hand/train", "accuracy")[-1][1]
+        assert scalars(base, "keras/test", "accuracy")[-1][2] == pytest.approx(s["keras_test_accuracy"], abs=1e-4)
+        assert scalars(base, "by_hand/test", "accuracy")[-1][2] == pytest.approx(s["by_hand_test_accuracy"], abs=1e-4)
 
 
 def test_24_two_heads_loss_dict_and_thresholds(tmp_path):
