@@ -248,7 +248,7 @@ def _exercise(args: argparse.Namespace) -> int:
     if args.notebook:
         from lowtf.practice.notebooks import exercise_notebook, write
 
-        notebook = write(exercise_notebook(path, f"lowtf check {number} --file {path}"), path.with_suffix(".ipynb"))
+        notebook = write(exercise_notebook(path, number), path.with_suffix(".ipynb"))
         print(f"Notebook: {notebook}")
     check = f"lowtf check {number}" + (f" --workspace {args.workspace}" if args.workspace != "practice" else "")
     print(f"Task: {exercise.title}. Open the file, complete the functions marked TODO, then: {check}")
@@ -258,7 +258,7 @@ def _exercise(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lowtf.practice.exercises import find_exercises, report, run_checks
+    from lowtf.practice.exercises import find_exercises, report, run_checks_in_a_process
 
     exercise = _pick(find_exercises(), args.number, "exercise", "lowtf exercise")
     if exercise is None:
@@ -269,7 +269,12 @@ def _check(args: argparse.Namespace) -> int:
         print(f"error: no file {file}; start the exercise with `lowtf exercise {number}` "
               "(or point --file at your copy)", file=sys.stderr)
         return 2
-    return 0 if report(exercise, run_checks(exercise, file, include_slow=not args.quick)) else 1
+    if file.suffix != ".py":
+        print(f"error: {file} is not a Python file: the checks import your code, so give the .py file "
+              f"(`lowtf exercise {number}` wrote {exercise.template.name})", file=sys.stderr)
+        return 2
+    results = run_checks_in_a_process(exercise, file, include_slow=not args.quick)
+    return 0 if report(exercise, results) else 1
 
 
 def _notebook(args: argparse.Namespace) -> int:

@@ -72,7 +72,7 @@ def test_exercise_and_check_commands(tmp_path):
     again = run("exercise", "11", "--workspace", str(workspace))           # never overwrites the learner's work
     assert "already there" in again.stdout and "TODO" not in copied.read_text()
     passing = run("check", "11", "--workspace", str(workspace))
-    assert passing.returncode == 0 and "All 1 checks passed. Next: lowtf exercise 12" in passing.stdout
+    assert passing.returncode == 0 and "All 1 check passed. Next: lowtf exercise 12" in passing.stdout
 
 
 # Known ways to get a green check without doing the exercise: each must keep failing.
@@ -145,3 +145,52 @@ def test_known_cheats_keep_failing(number, name, tmp_path):
 
         tf.disable_resource_variables()   # a cheat may have switched them on for the whole process
     assert failures, f"exercise {number}: '{name}' passed every check"
+
+
+def test_lowtf_check_survives_a_file_that_loops_or_ends_the_process(tmp_path):
+    """`lowtf check` runs the checks in a child process with a time limit: a file that loops forever at
+    import is stopped and named; one that calls os._exit(0) is not reported as a pass."""
+    from lowtf.practice.exercises import find_exercises, report, run_checks_in_a_process
+    exercise = find_exercises()["01"]
+    looping = tmp_path / "loop.py"
+    looping.write_text("while True:\n    pass\n")
+    (result,) = run_checks_in_a_process(exercise, looping, include_slow=False, limit=20)
+    assert not result.passed and "did not finish within 20 s" in result.report and "loop" in result.report
+    ending = tmp_path / "ends.py"
+    ending.write_text("import os\nos._exit(0)\n")
+    (result,) = run_checks_in_a_process(exercise, ending, include_slow=False)
+    assert not result.passed and "os._exit()" in result.report
+    lines = []
+    assert report(exercise, [result], out=lines.append) is False and lines[-1] == "0 of 1 check passed."
+
+
+def test_lowtf_check_refuses_a_file_that_is_not_python(tmp_path):
+    notes = tmp_path / "answer.txt"
+    notes.write_text("42")
+    run = subprocess.run([PYTHON, "-m", "lowtf", "check", "01", "--file", str(notes)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "is not a Python file" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_feedback_names_the_cause_the_line_and_the_usual_mistake(tmp_path):
+    """A forgotten initializer and a Tensor handed back instead of its value: the report gives TensorFlow's
+    cause line (not "Graph execution error:"), the learner's file and line, and the hint for that mistake."""
+    from lowtf.practice.checking import check
+    learner = tmp_path / "mine.py"
+    learner.write_text(
+        "import tensorflow.compat.v1 as tf\n"
+        "def value_of_w():\n"
+        "    w = tf.Variable(3.0)\n"
+        "    with tf.Session() as sess:\n"
+        "        return sess.run(w)\n")
+    module = load_module(learner)
+
+    @check("the exercise's own hint", "02")
+    def reads_w(ex):
+        ex.value_of_w()
+    with pytest.raises(CheckFailed) as failed:
+        reads_w(module)
+    report = str(failed.value)
+    assert "FailedPreconditionError" in report and "uninitialized" in report
+    assert "Graph execution error" not in report.splitlines()[1]
+    assert "your file, line 5: return sess.run(w)" in report and "global_variables_initializer" in report

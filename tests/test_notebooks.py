@@ -84,10 +84,18 @@ def test_exercise_notebook_saves_the_learners_code_and_checks_it(tmp_path):
     exercise = find_exercises()["11"]
     copy = tmp_path / exercise.template.name
     shutil.copyfile(exercise.template, copy)
-    notebook = exercise_notebook(copy, f"{sys.executable} -m lowtf check 11 --file {copy}")
+    notebook = exercise_notebook(copy, "11")
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    code[0].source = f"%%writefile {copy}\n" + exercise.solution.read_text()    # the learner solves it
+    header = code[1].source.splitlines()[0]                     # %%save_exercise PATH SHA256
+    code[1].source = header + "\n" + exercise.solution.read_text()    # the learner solves it
     NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
     assert "TODO" not in copy.read_text()
     output = "".join(o.get("text", "") for o in code[-1].outputs)
-    assert "All 1 checks passed" in output
+    assert "All 1 check passed" in output
+    # work done in an editor afterwards is never overwritten by the notebook's copy: the cell refuses
+    fresh = exercise_notebook(copy, "11")                           # a notebook made from the solved file
+    copy.write_text(copy.read_text() + "\n# edited in an editor\n")
+    from nbclient.exceptions import CellExecutionError
+    with pytest.raises(CellExecutionError, match="changed outside this notebook"):
+        NotebookClient(fresh, timeout=300, kernel_name="python3").execute()
+    assert copy.read_text().endswith("# edited in an editor\n")

@@ -65,13 +65,53 @@ def check(hint: str, lesson: str) -> Callable:
                 except NotImplementedError as e:
                     raise CheckFailed("your code in place of the TODO", str(e) or "NotImplementedError", hint,
                                       lesson) from None
-                except Exception as e:  # the learner's code raised: say what, in one line
-                    message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-                    raise CheckFailed("your code to run", f"it raised {type(e).__name__}: {message}", hint,
-                                      lesson) from None
+                except Exception as e:  # the learner's code raised: say what, where, and what usually causes it
+                    raise CheckFailed("your code to run", what_went_wrong(e, getattr(ex, "__file__", None)),
+                                      hint_for(e) or hint, lesson) from None
         run.hint, run.lesson = hint, lesson
         return run
     return wrap
+
+
+# Common mistakes, recognised by their TensorFlow message: (words in the message, what to do)
+KNOWN_MISTAKES = [
+    ("uninitialized", "a Variable was read before it had a value: run tf.global_variables_initializer() "
+                      "in your Session before the first step (lesson 02)"),
+    ("You must feed a value for placeholder", "a placeholder the fetch depends on was not fed: pass it in "
+                                              "feed_dict (lesson 02)"),
+    ("Eager execution", "you handed back a Tensor, not its value: run it, value = sess.run(tensor), and "
+                        "return the value (lesson 01)"),
+    ("@tf.function", "you handed back a Tensor, not its value: run it, value = sess.run(tensor), and "
+                     "return the value (lesson 01)"),
+]
+
+
+def _cause(error: Exception) -> str:
+    """The informative line of an error: TensorFlow's messages start with "Graph execution error:" and
+    put the cause ("Attempting to use uninitialized value ...") further down."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File ",
+                                                             "[[", "Node:", "Original stack trace", "Traceback"))]
+    return (useful or lines or [""])[0][:300]
+
+
+def what_went_wrong(error: Exception, learner_file: str | None) -> str:
+    """``it raised KIND: cause (your file, line N: code)``: the learner's own last line in the traceback."""
+    import traceback
+
+    said = f"it raised {type(error).__name__}: {_cause(error)}"
+    if learner_file:
+        mine = [f for f in traceback.extract_tb(error.__traceback__)
+                if Path(f.filename).resolve() == Path(learner_file).resolve()]
+        if mine:
+            said += f" (your file, line {mine[-1].lineno}: {(mine[-1].line or '').strip()[:120]})"
+    return said
+
+
+def hint_for(error: Exception) -> str:
+    """The hint for a mistake recognised by its message, or "" (the check's own hint then applies)."""
+    text = str(error)
+    return next((advice for words, advice in KNOWN_MISTAKES if words in text), "")
 
 
 def load_module(path: Path):

@@ -3,6 +3,7 @@ reported in plain words."""
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ class _Collector:
     def pytest_runtest_makereport(self, item, call):
         if call.when != "call" and not (call.excinfo and call.when == "setup"):
             return
-        name = item.name.removeprefix("test_").replace("_", " ")
+        # test_reaches_0_91 -> "reaches 0.91"
+        name = re.sub(r"(\d) (\d)", r"\1.\2", item.name.removeprefix("test_").replace("_", " "))
         if call.excinfo is None:
             self.results.append(Result(name, True))
         elif call.excinfo.typename == "Skipped":
@@ -96,6 +98,38 @@ def run_checks(exercise: Exercise, file: Path, include_slow: bool = True) -> lis
     return collector.results
 
 
+CHECK_SECONDS = {"quick": 180, "all": 600}   # for all of an exercise's checks; the slowest (06) takes ~1 min
+
+
+def run_checks_in_a_process(exercise: Exercise, file: Path, include_slow: bool = True,
+                            limit: float | None = None) -> list[Result]:
+    """``run_checks`` in a child process with a time limit: a learner's file that loops forever, or ends
+    the process (``os._exit``, ``sys.exit``), is reported as such instead of hanging ``lowtf check`` or
+    passing with nothing said."""
+    import json
+    import subprocess
+    import sys
+
+    from lowtf import child
+
+    limit = limit or CHECK_SECONDS["all" if include_slow else "quick"]
+    command = [sys.executable, "-m", "lowtf.practice.exercises", exercise.number, str(file)]
+    with child.start(command + ([] if include_slow else ["--quick"])) as running:
+        try:
+            code = running.process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            return [Result("your file", False, f"the checks did not finish within {limit:.0f} s: does your file loop "
+                                               "forever (at import, or in a loop that never ends)?")]
+        said = running.output(tail=10 ** 6)
+    lines = [line for line in said.splitlines() if line.startswith('{"results":')]
+    if not lines:
+        last = said.strip().splitlines()[-1:] or ["nothing"]
+        return [Result("your file", False, f"the checking process ended (status {code}) before any check "
+                                           f"reported: does your file call os._exit() or sys.exit()? "
+                                           f"It printed: {last[0][:200]}")]
+    return [Result(**r) for r in json.loads(lines[-1])["results"]]
+
+
 def report(exercise: Exercise, results: list[Result], out: Callable[[str], None] = print) -> bool:
     """Print each check in plain words; True when all passed."""
     out(f"Exercise {exercise.number}: {exercise.title}")
@@ -108,7 +142,26 @@ def report(exercise: Exercise, results: list[Result], out: Callable[[str], None]
     if passed:
         following = [n for n in find_exercises() if n > exercise.number]
         nxt = f" Next: lowtf exercise {following[0]}" if following else " That was the last exercise."
-        out(f"All {len(results)} checks passed.{nxt}")
+        out(f"All {_checks(len(results))} passed.{nxt}")
     else:
-        out(f"{sum(r.passed for r in results)} of {len(results)} checks passed.")
+        out(f"{sum(r.passed for r in results)} of {_checks(len(results))} passed.")
     return passed
+
+
+def _checks(n: int) -> str:
+    return f"{n} check" + ("" if n == 1 else "s")
+
+
+if __name__ == "__main__":
+    # ``python -m lowtf.practice.exercises NN FILE [--quick]``: the checks, run in this process, their
+    # results printed as one JSON line (what ``run_checks_in_a_process`` reads back)
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from lowtf import console
+
+    console.load_tensorflow()
+    number, file = sys.argv[1], Path(sys.argv[2])
+    found = run_checks(find_exercises()[number], file, include_slow="--quick" not in sys.argv[3:])
+    print(json.dumps({"results": [asdict(r) for r in found]}), flush=True)

@@ -66,27 +66,65 @@ def lesson_notebook(path: Path, fast: bool = False, logdir: str | None = None) -
     cells.append(new_code_cell("show(ctx.summary)  # the lesson's key numbers"))
     if "ctx.tensorboard(" in source or "tensorboard --logdir" in source:
         cells.append(new_markdown_cell("TensorBoard inside the notebook (it starts `tensorboard` on 127.0.0.1):"))
-        cells.append(new_code_cell(f"%load_ext tensorboard\n%tensorboard --logdir {logdir} --host 127.0.0.1",
-                                   metadata={"tags": [TENSORBOARD_TAG]}))
+        cells.append(new_code_cell(
+            "import os, sys   # %tensorboard runs `tensorboard` from PATH: this kernel's virtualenv first\n"
+            "os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']\n"
+            f"%load_ext tensorboard\n%tensorboard --logdir {logdir} --host 127.0.0.1",
+            metadata={"tags": [TENSORBOARD_TAG]}))
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
 
 
-def exercise_notebook(copy: Path, check_command: str) -> nbformat.NotebookNode:
-    """An exercise as a notebook: the task, then the learner's file as a cell that saves itself
-    (``%%writefile``) when run, and the check as the last cell."""
+SAVE_MAGIC = "save_exercise"
+
+
+def exercise_notebook(copy: Path, number: str) -> nbformat.NotebookNode:
+    """An exercise as a notebook: the task, then the learner's file as a cell that saves itself when
+    run (``%%save_exercise``: never over a file changed outside the notebook), and the check, run
+    with this kernel's own Python (no activated virtualenv needed)."""
+    import hashlib
+
     source = copy.read_text()
     doc = ast.get_docstring(ast.parse(source)) or ""
+    digest = hashlib.sha256(source.encode()).hexdigest()
     cells = [new_markdown_cell(f"# {doc.splitlines()[0]}\n\n" + "\n".join(doc.splitlines()[1:]).strip()),
+             new_code_cell("from lowtf.practice.notebooks import register_save_magic\nregister_save_magic()"),
              new_markdown_cell("Complete the functions marked TODO in the cell below; running it saves them "
-                               f"to `{copy}`."),
-             new_code_cell(f"%%writefile {copy}\n{source}"),
+                               f"to `{copy}` (it refuses if that file was changed outside this notebook)."),
+             new_code_cell(f"%%{SAVE_MAGIC} {copy} {digest}\n{source}"),
              new_markdown_cell("Then check them:"),
-             new_code_cell(f"!{check_command}")]
+             new_code_cell(f"import sys\n!{{sys.executable}} -m lowtf check {number} --file {copy}")]
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
+
+
+def register_save_magic() -> None:
+    """``%%save_exercise PATH SHA256``: write the cell to PATH if PATH still holds what the notebook
+    started from (SHA256) or what this cell last wrote; otherwise refuse, naming the newer file, so
+    work done in an editor is never replaced by the notebook's older copy."""
+    import hashlib
+
+    from IPython import get_ipython
+    from IPython.core.magic import register_cell_magic
+
+    written: dict = {}
+
+    def save_exercise(line: str, cell: str) -> None:
+        path_text, started = line.rsplit(maxsplit=1)
+        path = Path(path_text)
+        on_disk = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else started
+        if on_disk not in (started, written.get(path)):
+            raise RuntimeError(f"{path} was changed outside this notebook since it was made, so this cell "
+                               "would overwrite that work: copy it from the file into this cell (then delete "
+                               "the file and run again), or keep working in the file and run the check cell")
+        path.write_text(cell)
+        written[path] = hashlib.sha256(cell.encode()).hexdigest()
+        print(f"Saved {path}")
+
+    if get_ipython() is not None:
+        register_cell_magic(SAVE_MAGIC)(save_exercise)
 
 
 def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
