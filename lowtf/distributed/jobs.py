@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -11,15 +12,36 @@ from lowtf.distributed.cluster import ClusterError
 
 
 class ProgressEcho(launcher.Collector):
-    """A Collector that also shows the tasks' progress lines as they come (ps ready, steps, notes, errors)."""
+    """A Collector that also shows the tasks' progress lines as they come (ps ready, steps, notes, errors),
+    and says it is waiting when the tasks have been quiet for ``QUIET_SECONDS`` (three processes loading
+    TensorFlow at once on two cores take ~3.5 s, longer than a learner should stare at a still screen)."""
 
     SHOWN = ("loading TensorFlow", "serving Variables", "local steps", "note:", "error:", "exited with code")
+    QUIET_SECONDS = 2.5
+
+    def __init__(self):
+        super().__init__()
+        self._shown_at = time.monotonic()
+        self._done = threading.Event()
+        threading.Thread(target=self._say_still_waiting, daemon=True).start()
+
+    def _say_still_waiting(self) -> None:
+        while not self._done.wait(0.25):
+            if time.monotonic() - self._shown_at > self.QUIET_SECONDS:
+                self._show("... waiting for the tasks")
+
+    def _show(self, line: str) -> None:
+        print(f"   {line}", flush=True)
+        self._shown_at = time.monotonic()
 
     def write(self, text: str) -> None:
         super().write(text)
         for line in text.splitlines():
             if any(mark in line for mark in self.SHOWN):
-                print(f"   {line.strip()}", flush=True)
+                self._show(line.strip())
+
+    def close(self) -> None:
+        self._done.set()
 
 
 def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] = (),
@@ -51,6 +73,8 @@ def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] =
                 t.process.wait(timeout=timeout)
     finally:
         launcher.stop(tasks)
+        if isinstance(out, ProgressEcho):
+            out.close()
     results = out.results()
     if 0 not in results:   # the chief always reports; without it there is nothing to show
         errors = [line for line in out.lines if "error" in line.lower()][-3:]
