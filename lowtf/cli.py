@@ -273,7 +273,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"error: {file} is not a Python file: the checks import your code, so give the .py file "
               f"(`lowtf exercise {number}` wrote {exercise.template.name})", file=sys.stderr)
         return 2
-    results = run_checks_in_a_process(exercise, file, include_slow=not args.quick)
+    results = run_checks_in_a_process(exercise, file, include_slow=not args.quick, show_hints=args.hint)
     return 0 if report(exercise, results) else 1
 
 
@@ -380,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument("--workspace", default="practice")
     checker.add_argument("--file", default=None, help="the file to check (default: your copy in the workspace)")
     checker.add_argument("--quick", action="store_true", help="leave out the checks that train for a minute")
+    checker.add_argument("--hint", action="store_true", help="show each failing check's worked hint too")
     checker.set_defaults(func=_check)
 
     notebook = sub.add_parser("notebook", help="write a lesson (or all) as a Jupyter notebook")

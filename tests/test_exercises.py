@@ -67,7 +67,12 @@ def test_exercise_and_check_commands(tmp_path):
     assert first.returncode == 0 and copied.exists()
     failing = run("check", "11", "--workspace", str(workspace))
     assert failing.returncode == 1 and "FAIL  cluster and devices" in failing.stdout
-    assert "hint:" in failing.stdout and "re-read:  lesson 14" in failing.stdout and "Traceback" not in failing.stdout
+    assert "re-read:  lesson 14" in failing.stdout and "Traceback" not in failing.stdout
+    # the untouched template gets a nudge; the worked hint (close to the answer) only when asked for
+    (_, the_check), = checks_of(EXERCISES["11"])
+    assert "nudge:" in failing.stdout and "add --hint" in failing.stdout and the_check.hint not in failing.stdout
+    asked = run("check", "11", "--workspace", str(workspace), "--hint")
+    assert f"hint:     {the_check.hint}" in asked.stdout
     copied.write_text(EXERCISES["11"].solution.read_text())
     again = run("exercise", "11", "--workspace", str(workspace))           # never overwrites the learner's work
     assert "already there" in again.stdout and "TODO" not in copied.read_text()

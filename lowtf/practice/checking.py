@@ -19,20 +19,32 @@ import numpy as np
 
 @dataclass
 class CheckFailed(Exception):
-    """A check that did not pass, in the learner's terms."""
+    """A check that did not pass, in the learner's terms.
+
+    Hints come in tiers: ``nudge`` (a recognised mistake, or where to look) is always shown; ``hint``,
+    the check's worked hint (close to the answer), only when the learner asks (``lowtf check NN --hint``),
+    and never for an untouched template."""
 
     expected: str
     got: str
     hint: str = ""
     lesson: str = ""
+    nudge: str = ""
 
-    def __str__(self) -> str:
+    def render(self, show_hint: bool = False) -> str:
         lines = [f"expected: {self.expected}", f"got:      {self.got}"]
-        if self.hint:
+        if self.nudge:
+            lines.append(f"nudge:    {self.nudge}")
+        if self.hint and show_hint:
             lines.append(f"hint:     {self.hint}")
+        elif self.hint:
+            lines.append("hint:     stuck? add --hint to the check command for a worked hint")
         if self.lesson:
             lines.append(f"re-read:  lesson {self.lesson}")
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render(show_hint=True)
 
 
 def expect(condition: bool, expected: str, got: Any) -> None:
@@ -62,12 +74,13 @@ def check(hint: str, lesson: str) -> Callable:
                 except CheckFailed as e:
                     e.hint, e.lesson = e.hint or hint, e.lesson or lesson
                     raise
-                except NotImplementedError as e:
+                except NotImplementedError as e:   # an untouched template: where to look, not the answer
                     raise CheckFailed("your code in place of the TODO", str(e) or "NotImplementedError", hint,
-                                      lesson) from None
+                                      lesson, nudge="fill in the function marked TODO; the lesson below shows "
+                                                    "how it is done") from None
                 except Exception as e:  # the learner's code raised: say what, where, and what usually causes it
                     raise CheckFailed("your code to run", what_went_wrong(e, getattr(ex, "__file__", None)),
-                                      hint_for(e) or hint, lesson) from None
+                                      hint, lesson, nudge=hint_for(e)) from None
         run.hint, run.lesson = hint, lesson
         return run
     return wrap

@@ -63,8 +63,9 @@ class Result:
 class _Collector:
     """A pytest plugin that keeps each check's outcome and its CheckFailed report."""
 
-    def __init__(self):
+    def __init__(self, show_hints: bool = False):
         self.results: list[Result] = []
+        self.show_hints = show_hints
 
     def pytest_runtest_makereport(self, item, call):
         if call.when != "call" and not (call.excinfo and call.when == "setup"):
@@ -79,16 +80,17 @@ class _Collector:
             from lowtf.practice.checking import CheckFailed
 
             error = call.excinfo.value
-            report = str(error) if isinstance(error, CheckFailed) else \
+            report = error.render(self.show_hints) if isinstance(error, CheckFailed) else \
                 f"your file could not be used: {call.excinfo.typename}: {str(error).strip().splitlines()[:1]}"
             self.results.append(Result(name, False, report))
 
 
-def run_checks(exercise: Exercise, file: Path, include_slow: bool = True) -> list[Result]:
-    """Run the exercise's pytest checks on ``file``; return one Result per check."""
+def run_checks(exercise: Exercise, file: Path, include_slow: bool = True, show_hints: bool = False) -> list[Result]:
+    """Run the exercise's pytest checks on ``file``; return one Result per check (worked hints only with
+    ``show_hints``)."""
     import pytest
 
-    collector = _Collector()
+    collector = _Collector(show_hints)
     args = [str(exercise.checks), "--exercise-file", str(file), "-p", "no:cacheprovider",
             "--rootdir", str(exercise.checks.parent), "-o", "addopts=", "-W", "ignore::DeprecationWarning",
             "-p", "no:terminal"]
@@ -102,7 +104,7 @@ CHECK_SECONDS = {"quick": 180, "all": 600}   # for all of an exercise's checks; 
 
 
 def run_checks_in_a_process(exercise: Exercise, file: Path, include_slow: bool = True,
-                            limit: float | None = None) -> list[Result]:
+                            limit: float | None = None, show_hints: bool = False) -> list[Result]:
     """``run_checks`` in a child process with a time limit: a learner's file that loops forever, or ends
     the process (``os._exit``, ``sys.exit``), is reported as such instead of hanging ``lowtf check`` or
     passing with nothing said."""
@@ -114,7 +116,8 @@ def run_checks_in_a_process(exercise: Exercise, file: Path, include_slow: bool =
 
     limit = limit or CHECK_SECONDS["all" if include_slow else "quick"]
     command = [sys.executable, "-m", "lowtf.practice.exercises", exercise.number, str(file)]
-    with child.start(command + ([] if include_slow else ["--quick"])) as running:
+    flags = ([] if include_slow else ["--quick"]) + (["--hint"] if show_hints else [])
+    with child.start(command + flags) as running:
         try:
             code = running.process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -163,5 +166,6 @@ if __name__ == "__main__":
 
     console.load_tensorflow()
     number, file = sys.argv[1], Path(sys.argv[2])
-    found = run_checks(find_exercises()[number], file, include_slow="--quick" not in sys.argv[3:])
+    found = run_checks(find_exercises()[number], file, include_slow="--quick" not in sys.argv[3:],
+                       show_hints="--hint" in sys.argv[3:])
     print(json.dumps({"results": [asdict(r) for r in found]}), flush=True)
