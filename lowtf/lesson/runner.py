@@ -66,7 +66,6 @@ class LessonContext:
         return verdict.verdict
 
 
-
 @dataclass
 class Step:
     title: str
@@ -88,7 +87,6 @@ class Step:
             return ""
         lines = source.splitlines()[body[0].lineno - 1:]
         return textwrap.dedent("\n".join(lines)).strip("\n")
-
 
 
 def helpers_called(fn: Callable, skip: set) -> list:
@@ -123,11 +121,9 @@ class QuitLesson(Exception):
     """Raised when the learner types q at a --step prompt."""
 
 
-
 def read_summary(logdir: str | Path) -> dict:
     """The key numbers a lesson run wrote to ``LOGDIR/summary.json``."""
     return json.loads((Path(logdir) / "summary.json").read_text())
-
 
 
 class Lesson:
