@@ -199,3 +199,12 @@ def test_feedback_names_the_cause_the_line_and_the_usual_mistake(tmp_path):
     assert "FailedPreconditionError" in report and "uninitialized" in report
     assert "Graph execution error" not in report.splitlines()[1]
     assert "your file, line 5: return sess.run(w)" in report and "global_variables_initializer" in report
+
+
+def test_a_wrong_accuracy_gets_the_nudge_of_its_usual_mistake():
+    """Exercise 05's two classic wrong answers: a NaN loss leaves the model at chance (0.098) and a doubled
+    softmax stops it short (0.906); each gets the nudge for its mistake, not the next_batch hint."""
+    from lowtf.practice.checking import accuracy_nudge
+    assert "NaN" in accuracy_nudge(0.098) and "NaN" in accuracy_nudge(float("nan"))
+    assert "softmax applied twice" in accuracy_nudge(0.906)
+    assert accuracy_nudge(0.5) == ""

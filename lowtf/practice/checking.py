@@ -47,10 +47,24 @@ class CheckFailed(Exception):
         return self.render(show_hint=True)
 
 
-def expect(condition: bool, expected: str, got: Any) -> None:
-    """Raise CheckFailed(expected, got) unless ``condition`` (the decorator adds hint and lesson)."""
+def expect(condition: bool, expected: str, got: Any, nudge: str = "") -> None:
+    """Raise CheckFailed(expected, got) unless ``condition`` (the decorator adds hint and lesson); ``nudge``
+    names the likely mistake when the wrong answer points to one."""
     if not condition:
-        raise CheckFailed(expected, got if isinstance(got, str) else repr(got))
+        raise CheckFailed(expected, got if isinstance(got, str) else repr(got), nudge=nudge)
+
+
+def accuracy_nudge(accuracy: float, classes: int = 10) -> str:
+    """What a wrong test accuracy usually means: at chance, nothing was learned (a NaN loss, most often:
+    the log of a softmax that reached 0); close to the target, softmax applied twice (the fused loss
+    takes logits and applies its own)."""
+    if accuracy != accuracy or accuracy < 1.5 / classes:
+        return ("chance level: the model learned nothing. Is the loss NaN? (log of a softmax that reached 0: "
+                "use the fused softmax_cross_entropy_with_logits on the logits, lesson 07)")
+    if accuracy >= 0.8:
+        return ("close: is softmax applied twice? The fused loss takes the logits and applies softmax itself; "
+                "give it logits, not tf.nn.softmax(logits)")
+    return ""
 
 
 def expect_close(got: Any, want: Any, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> None:
