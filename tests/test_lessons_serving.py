@@ -22,6 +22,10 @@ def test_17_pipeline_order_semantics(run_lesson):
     assert s["first_elements"]["1"] == [0] and max(s["first_elements"]["10"]) < 10
     assert s["first_element_ms"]["5000"] > 5 * s["first_element_ms"]["100"]   # a bigger buffer starts later
     assert s["prefetch_speedup"] > 1.3                                           # production overlaps the step
+    # the epoch-boundary refill: a pause of ~1,000 elements' cost unfused; none fused (either way)
+    waits = s["longest_wait_ms"]
+    assert waits["shuffle(1000).repeat(2), fusion off"] > 100
+    assert max(waits["shuffle(1000).repeat(2), as written today"], waits["shuffle_and_repeat(1000, 2), TF 1.x"]) < 50
     assert (logdir / "augmented.png").stat().st_size > 10_000
 
 
