@@ -99,8 +99,8 @@ def pauses(dataset: tf.data.Dataset, n: int) -> tuple[float, float]:
 def shuffle_and_repeat(ctx):
     """shuffle(B).repeat() shuffles each epoch in turn: when an epoch's elements run out,
     the shuffle starts the next epoch with an empty buffer and must read B elements before
-    it emits one, a pause at every epoch boundary. TF 1.x tutorials (and the flowers
-    article's era) used tf.data.experimental.shuffle_and_repeat(B, count) instead: one
+    it emits one, a pause at every epoch boundary. TF 1.x code used
+    tf.data.experimental.shuffle_and_repeat(B, count) instead: one
     fused op that refills across the boundary, so the stream never stops. TensorFlow now
     does that fusion itself: tf.data's graph optimiser rewrites shuffle().repeat() into the
     fused op (options.experimental_optimization.shuffle_and_repeat_fusion, on by default),

@@ -112,8 +112,8 @@ def rewrite(ctx):
     and the softmax stay float32. The run's metadata holds the optimized graph:
     count its ops by type and format. bfloat16 pays on CPUs with bfloat16
     units: AMX (amx_bf16, Intel Sapphire Rapids and later) or AVX-512 BF16
-    (avx512_bf16); elsewhere it brings no gain (measured: none on AVX2-only
-    CPUs), and the next step says so with its numbers."""
+    (avx512_bf16); elsewhere it brings no gain (reported for AVX2-only CPUs;
+    this course's machines were not all measured), and the next step says so with its numbers."""
     with tf.Graph().as_default():
         tf.set_random_seed(SEED)
         images = tf.random_uniform([BATCH_SIZE, 28, 28, 1], seed=SEED)

@@ -185,7 +185,7 @@ def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_pa
     assert all(follows(v) for v in s["verdicts"])
     assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
     assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.9
-    has_units = s["cpu_flags"]["avx512_bf16"] or s["cpu_flags"]["amx_bf16"]
-    assert (s["bfloat16_ops"] > 0) if has_units else s["bfloat16_ops"] >= 0
+    if s["cpu_flags"]["avx512_bf16"] or s["cpu_flags"]["amx_bf16"]:     # elsewhere TF may skip the rewrite
+        assert s["bfloat16_ops"] > 0
     assert s["keras_policy"] == {"conv computes in": "bfloat16", "conv weights stored as": "float32",
                                  "conv output": "bfloat16", "last layer computes in": "float32", "logits": "float32"}

@@ -78,7 +78,6 @@ def test_serving_notebook_runs(tmp_path):
 def test_exercise_notebook_saves_the_learners_code_and_checks_it(tmp_path):
     """The exercise notebook's code cell writes the learner's file; its last cell runs lowtf check on it."""
     import shutil
-    import sys
     from lowtf.practice.exercises import find_exercises
     from lowtf.practice.notebooks import exercise_notebook
     exercise = find_exercises()["11"]

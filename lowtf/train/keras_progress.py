@@ -21,7 +21,8 @@ class Ticking:
     """``with Ticking():`` prints `` .`` every ``seconds`` until the block ends: a sign of life.
 
     A thread, not a batch callback: a Keras callback with batch hooks makes ``fit`` hand every
-    batch's logs back to Python, which cost this course's small models ~10% of their speed."""
+    batch's logs back to Python (measured: lesson 25 --fast took 19.8-20.7 s with dots printed
+    from batch hooks, 17.2-17.6 s with this thread)."""
 
     def __init__(self, seconds: float = 2.0):
         self.seconds, self.dots = seconds, 0
