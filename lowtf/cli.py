@@ -11,6 +11,9 @@ import time
 from lowtf.catalog import NoLessonsError
 from lowtf.errors import CourseError
 
+# lowtf serve's Session threads per model (TF Serving's --tensorflow_*_op_parallelism). MEASURE
+INTRA_OP_DEFAULT, INTER_OP_DEFAULT = 1, 1
+
 
 def _data_fetch(args: argparse.Namespace) -> int:
     from lowtf.data import fashion_mnist, mnist
@@ -150,9 +153,10 @@ def _serve(args: argparse.Namespace) -> int:
     from lowtf import console
 
     console.load_tensorflow()
+    from lowtf.serve.core.servable import Batching, ServingOptions
+    from lowtf.serve.core.version_policy import VersionPolicy
+    from lowtf.serve.main import serve
     from lowtf.serve.model_config import ModelConfig, read_batching_parameters, read_model_config
-    from lowtf.serve.model_store import Batching, VersionPolicy
-    from lowtf.serve.server import serve
 
     if args.model_config_file:
         configs = read_model_config(args.model_config_file)
@@ -165,8 +169,9 @@ def _serve(args: argparse.Namespace) -> int:
             batching, ignored = read_batching_parameters(args.batching_parameters_file)
             if ignored:
                 print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
+    options = ServingOptions(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism, batching)
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
-                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, batching=batching)
+                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, options=options)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -348,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="merge concurrent requests into one model run (up to 32 examples, or as the file says)")
     srv.add_argument("--batching_parameters_file", help="TF Serving's batching parameters: max_batch_size { value: N } "
                      "and batch_timeout_micros { value: N } are used")
+    srv.add_argument("--tensorflow_intra_op_parallelism", type=_at_least(0), default=INTRA_OP_DEFAULT,
+                     help="threads one op may use in each model's Session, as in TF Serving (0: one per core; "
+                          f"default {INTRA_OP_DEFAULT}, measured best for small requests from several clients)")
+    srv.add_argument("--tensorflow_inter_op_parallelism", type=_at_least(0), default=INTER_OP_DEFAULT,
+                     help=f"ops run at once in each model's Session (0: one per core; default {INTER_OP_DEFAULT})")
     srv.add_argument("--rest_api_timeout_in_ms", type=_at_least(0), default=30000,
                      help="a REST request still running after this long gets 504 (default 30000; 0: no limit)")
     srv.add_argument("--rest_api_port", type=_port, default=8501, help="the REST API's port (default 8501)")

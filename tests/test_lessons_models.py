@@ -85,6 +85,20 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert "step2" in train.Tags()["run_metadata"]
 
 
+def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
+    """--resume on a run that already reached its last step: a clear error (it divided by zero)."""
+    # In this file, beside the other readers of lesson 10's run, so one test worker runs the lesson once.
+    import shutil
+
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.lesson import LogdirError
+
+    _, finished = lesson10_fast
+    shutil.copytree(finished, tmp_path / "run")
+    with pytest.raises(LogdirError, match="already finished"):
+        load_lesson(find_lessons()["10"]).run(fast=True, logdir=tmp_path / "run", out=lambda s: None, resume=True)
+
+
 def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
     """Read through TensorBoard's own HTTP API: the test curve ends on the value the lesson printed for it,
     on the same 2,000 images as every other point (no jump to another test set), and the full test set's

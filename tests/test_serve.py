@@ -11,7 +11,7 @@ import tensorflow.compat.v1 as tf
 
 from conftest import PYTHON, free_port
 from lowtf.serve.export import export_saved_model
-from lowtf.serve.model_store import load_version
+from lowtf.serve.core.servable import load_version
 from lowtf.serve.process import start_server
 
 MAX_BODY = 200_000

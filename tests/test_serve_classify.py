@@ -1,4 +1,7 @@
-"""gRPC Classify and Regress on tf.Example signatures, with TF Serving's own client messages and stubs."""
+"""Classify and Regress on tf.Example signatures over gRPC (TF Serving's own client messages and stubs) and REST, answered alike; typed inputs."""
+import contextlib
+import threading
+
 import grpc
 import numpy as np
 import pytest
@@ -7,7 +10,7 @@ from tensorflow_serving.apis import classification_pb2, prediction_service_pb2_g
 
 from conftest import free_port
 from lowtf.serve.grpc_server import make_grpc_server
-from lowtf.serve.model_store import Models, ModelStore
+from lowtf.serve.core.manager import Models, ModelStore
 
 
 def export_example_model(base) -> None:
@@ -86,26 +89,32 @@ def export_typed_model(base) -> None:
             tf.saved_model.simple_save(sess, str(base / "1"), inputs={"n": n, "x": x}, outputs={"y": y, "s": x + 1})
 
 
-@pytest.fixture
-def typed(tmp_path):
-    """(gRPC stub, REST URL) of one in-process store serving the typed model."""
-    from lowtf.serve.server import make_server
-    import threading
+@contextlib.contextmanager
+def _served(base, name: str):
+    """(gRPC stub, REST base URL) of one in-process store serving the model in ``base``, REST and gRPC."""
+    from lowtf.serve.rest_server import make_server
 
-    export_typed_model(tmp_path / "t")
-    models = Models([ModelStore(tmp_path / "t", "t", log=lambda message: None)])
+    models = Models([ModelStore(base, name, log=lambda message: None)])
     grpc_server = make_grpc_server(models, "127.0.0.1", port := free_port())
     rest = make_server(models, "127.0.0.1", free_port())
     threading.Thread(target=rest.serve_forever, daemon=True).start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield prediction_service_pb2_grpc.PredictionServiceStub(channel), \
-            f"http://127.0.0.1:{rest.server_address[1]}/v1/models/t:predict"
+            f"http://127.0.0.1:{rest.server_address[1]}/v1/models/{name}"
     finally:
         channel.close()
         grpc_server.stop(grace=0)
         rest.shutdown()
         rest.server_close()
+
+
+@pytest.fixture
+def typed(tmp_path):
+    """(gRPC stub, REST predict URL) serving the typed model."""
+    export_typed_model(tmp_path / "t")
+    with _served(tmp_path / "t", "t") as (stub, base):
+        yield stub, base + ":predict"
 
 
 def predict_request(**inputs):
@@ -157,3 +166,66 @@ def test_a_tensor_claiming_more_values_than_it_carries_is_refused_before_allocat
     with pytest.raises(grpc.RpcError) as refused:
         stub.Predict(predict_request(n=np.array([1], np.int32), x=claim), timeout=10)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "3,920,000" in refused.value.details()
+
+
+@pytest.fixture
+def example_servers(tmp_path):
+    """(gRPC stub, REST base URL) serving the tf.Example model."""
+    export_example_model(tmp_path / "m")
+    with _served(tmp_path / "m", "m") as servers:
+        yield servers
+
+
+def test_rest_classify_and_regress_answer_as_grpc_does(example_servers):
+    """TF Serving's REST :classify and :regress (examples, a shared context) give what gRPC gives for the
+    same examples; both run through the one predictor."""
+    import requests
+
+    stub, base = example_servers
+    values = [0.5, -2.0]
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name = "m"
+    _add_examples(request.input, values)
+    by_grpc = [[(c.label, c.score) for c in result.classes] for result in stub.Classify(request, timeout=30).result.classifications]
+    reply = requests.post(f"{base}:classify", json={"examples": [{"x": v} for v in values]}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    by_rest = reply.json()["results"]
+    assert [[label for label, _ in row] for row in by_rest] == [[label for label, _ in row] for row in by_grpc]
+    assert np.allclose([[s for _, s in row] for row in by_rest], [[s for _, s in row] for row in by_grpc], atol=1e-6)
+
+    regress = regression_pb2.RegressionRequest()
+    regress.model_spec.name, regress.model_spec.signature_name = "m", "regress"
+    _add_examples(regress.input, [0.5, 3.0])
+    by_grpc = [r.value for r in stub.Regress(regress, timeout=30).result.regressions]
+    reply = requests.post(f"{base}:regress", json={"signature_name": "regress", "examples": [{"x": 0.5}, {"x": 3.0}]},
+                          timeout=30)
+    assert reply.status_code == 200 and np.allclose(reply.json()["results"], by_grpc) and np.allclose(by_grpc, [2.0, 7.0])
+    shared = requests.post(f"{base}:regress", json={"signature_name": "regress", "context": {"x": 1.0},
+                                                     "examples": [{}, {}]}, timeout=30)
+    assert shared.json() == {"results": [3.0, 3.0]}
+    wrong_kind = requests.post(f"{base}:regress", json={"signature_name": "predict", "examples": [{"x": 1.0}]},
+                               timeout=30)
+    assert wrong_kind.status_code == 400
+    assert "Expected regress signature method_name to be tensorflow/serving/regress" in wrong_kind.json()["error"]
+    empty = requests.post(f"{base}:classify", json={"examples": []}, timeout=30)
+    assert empty.status_code == 400 and "examples" in empty.json()["error"]
+
+
+def test_serving_options_reach_the_session_and_loading_freezes_the_heap(tmp_path):
+    """Each version's Session gets the threads asked for; once loaded, Python's garbage collector no longer
+    walks TensorFlow's objects (a JSON body of many lists made full collections cost ~150 ms a request)."""
+    import gc
+
+    from lowtf.serve.core.servable import ServingOptions
+
+    export_example_model(tmp_path / "m")
+    gc.unfreeze()
+    store = ModelStore(tmp_path / "m", "m", log=lambda message: None, options=ServingOptions(1, 1))
+    try:
+        assert gc.get_freeze_count() > 100_000
+        with store.use() as model:
+            config = model.session._config
+        assert config.intra_op_parallelism_threads == 1 and config.inter_op_parallelism_threads == 1
+    finally:
+        gc.unfreeze()
+        store.get().close()

@@ -12,9 +12,11 @@ import tensorflow.compat.v1 as tf
 
 from conftest import PYTHON, REPO, export_affine, free_port
 from lowtf.serve.model_config import ModelConfigError, read_model_config
-from lowtf.serve.model_store import Models, ModelStore, NotFound, VersionPolicy
+from lowtf.serve.core.manager import Models, ModelStore
+from lowtf.serve.core.version_policy import VersionPolicy
+from lowtf.serve.errors import NotFound
 from lowtf.serve.process import start_server
-from lowtf.serve.server import make_server
+from lowtf.serve.rest_server import make_server
 
 
 def export_spinner(base, version: int = 1) -> None:
@@ -168,10 +170,10 @@ def test_rest_timeout_answers_504_and_the_server_goes_on(tmp_path):
 
 
 def test_batching_merges_concurrent_requests_and_gives_each_its_own_rows(tmp_path):
-    from lowtf.serve.model_store import Batching, load_version
+    from lowtf.serve.core.servable import Batching, ServingOptions, load_version
 
     export_affine(tmp_path / "m", 1, 3.0)
-    model = load_version(tmp_path / "m" / "1", 1, Batching(max_batch_size=8, timeout_s=0.05))
+    model = load_version(tmp_path / "m" / "1", 1, ServingOptions(batching=Batching(max_batch_size=8, timeout_s=0.05)))
     answers, errors = {}, []
 
     def client(i: int) -> None:
@@ -195,11 +197,12 @@ def test_batching_merges_concurrent_requests_and_gives_each_its_own_rows(tmp_pat
 
 def test_batching_parameters_file_is_read_as_tf_serving_writes_it(tmp_path):
     from lowtf.serve.model_config import read_batching_parameters
-    from lowtf.serve.model_store import Batching
+    from lowtf.serve.core.servable import Batching
 
     params = tmp_path / "batching.config"
-    params.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 500 }\nnum_batch_threads { value: 4 }\n")
-    assert read_batching_parameters(params) == (Batching(8, 0.0005), ["num_batch_threads"])
+    params.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 500 }\nnum_batch_threads { value: 4 }\n"
+                      "max_enqueued_batches { value: 100 }\n")
+    assert read_batching_parameters(params) == (Batching(8, 0.0005, threads=4), ["max_enqueued_batches"])
     params.write_text("max_batch_size { value: 0 }")
     with pytest.raises(ModelConfigError, match="at least 1"):
         read_batching_parameters(params)

@@ -10,8 +10,8 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from conftest import PYTHON, export_affine, free_port
-from lowtf.serve.model_store import Models, ModelStore
-from lowtf.serve.server import make_server
+from lowtf.serve.core.manager import Models, ModelStore
+from lowtf.serve.rest_server import make_server
 
 
 @pytest.fixture
@@ -307,7 +307,7 @@ def test_control_characters_in_a_url_are_escaped_in_the_log(tmp_path, capsys):
 
 def test_decoding_stays_within_the_memory_budget():
     """Reservations never exceed the budget; one larger than all of it runs alone; the rest wait, then time out."""
-    from lowtf.serve.server import MemoryBudget
+    from lowtf.serve.rest_server import MemoryBudget
 
     budget = MemoryBudget(100)
     assert budget.acquire(60, timeout=1) and not budget.acquire(60, timeout=0.1)

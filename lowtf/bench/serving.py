@@ -1,19 +1,24 @@
-"""How fast `lowtf serve` answers: requests/s and latency over REST and gRPC, and where the time goes.
+"""How fast `lowtf serve` answers, against what the model allows: requests/s and latency over REST and
+gRPC, the same model run in this process, the ratios, and where the time goes.
 
-    python -m lowtf.bench.serving [--seconds 10] [--threads 4] [--out runs/bench/serving.json]
+    python -m lowtf.bench.serving [--seconds 5] [--threads 4 16] [--out runs/bench/serving.json]
 
 Exports LeNet-5 (the course's network, untrained: speed does not depend on the weights) as a
-SavedModel, takes MNIST test digits scaled to [0, 1] as the requests' images, starts `lowtf serve` in its own process with REST and gRPC, and drives it from
-``threads`` client threads, each on its own keep-alive connection (a ``requests.Session`` or a
-gRPC channel), for ``seconds`` per case: one image per request, then 100. Every answer is
-checked against the model run in this process. Then it times, in this process, the parts of
-one REST request the server does (JSON decoding, the Session run, JSON encoding) to say where
-the time goes. Clients and server share the machine's cores, as they do when both run on
-one host; the numbers are for that setting.
+SavedModel and takes MNIST test digits scaled to [0, 1] as the requests' images. First, in this
+process, it runs the model on one image at a time from the same number of threads as the
+clients, once with TensorFlow's default Session threads and once with one thread per op
+(`in_process_batch_1`): the rate the model allows, and which Session threading is faster here.
+Then it starts `lowtf serve` (REST and gRPC) with that threading, without and with
+`--enable_batching`, and drives it from each number of client threads, each on its own
+keep-alive connection (`http.client`, a gRPC channel), for `seconds` per case: one image per
+request, then 100. Every 50th answer is checked against the model run here. Last, it times the
+server's parts of one request on one thread. Clients and server share the machine's cores, as
+they do when both run on one host; the numbers are for that setting.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import tempfile
@@ -22,6 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+THREADINGS = {"default": (0, 0), "one_per_op": (1, 1)}    # (intra-op, inter-op) Session threads
 
 
 def _export(base: Path) -> None:
@@ -41,8 +48,8 @@ def _export(base: Path) -> None:
                                                                    {"probabilities": probabilities})})
 
 
-def _drive(call, threads: int, seconds: float) -> dict:
-    """Run ``call(i)`` in a loop on ``threads`` threads for ``seconds``; return req/s and latency percentiles."""
+def _drive(call, threads: int, seconds: float, images_per_call: int) -> dict:
+    """Run ``call(t, i)`` in a loop on ``threads`` threads for ``seconds``; rates and latency percentiles."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
     start = threading.Barrier(threads + 1)
@@ -70,26 +77,63 @@ def _drive(call, threads: int, seconds: float) -> dict:
         thread.join(timeout=seconds + 60)
     elapsed = time.perf_counter() - began
     all_ms = np.concatenate([np.array(l) for l in latencies]) * 1000
-    return {"requests": int(all_ms.size), "failed": int(sum(errors)), "requests_per_second": round(all_ms.size / elapsed, 1),
+    rate = all_ms.size / elapsed
+    return {"requests": int(all_ms.size), "failed": int(sum(errors)), "requests_per_second": round(rate, 1),
+            "images_per_second": round(rate * images_per_call, 1),
             "p50_ms": round(float(np.percentile(all_ms, 50)), 2), "p99_ms": round(float(np.percentile(all_ms, 99)), 2)}
 
 
-def _rest_case(url: str, batch: np.ndarray, expected: np.ndarray, threads: int, seconds: float) -> dict:
-    import requests
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), all its threads together."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    sessions = [requests.Session() for _ in range(threads)]
-    body = json.dumps({"instances": batch.tolist()}).encode()   # bytes, as requests' json= sends (a str is 4x slower)
+
+def _with_cpu(case, server_pid: int) -> dict:
+    """Run a served case; add the CPU milliseconds per request the server and the clients (this process) spent."""
+    server_before, clients_before = _cpu_seconds(server_pid), time.process_time()
+    result = case()
+    requests = max(1, result["requests"])
+    return {**result,
+            "server_cpu_ms_per_request": round((_cpu_seconds(server_pid) - server_before) * 1000 / requests, 3),
+            "client_cpu_ms_per_request": round((time.process_time() - clients_before) * 1000 / requests, 3)}
+
+
+def _in_process_case(model_dir: Path, batch: np.ndarray, threading_: tuple, threads: int, seconds: float) -> dict:
+    """The model alone: ``threads`` threads each calling Session.run on ``batch``, no server."""
+    from lowtf.serve.core.servable import ServingOptions, load_version
+
+    model = load_version(model_dir / "1", 1, ServingOptions(*threading_))
+    try:
+        model.run("serving_default", {"images": batch})
+        return _drive(lambda t, i: model.run("serving_default", {"images": batch}), threads, seconds, len(batch))
+    finally:
+        model.close()
+
+
+def _rest_case(port: int, batch: np.ndarray, expected: np.ndarray, threads: int, seconds: float) -> dict:
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(threads)]
+    body = json.dumps({"instances": batch.tolist()}).encode()
+    headers = {"Content-Type": "application/json"}
     wrong = [0]
 
     def call(t: int, i: int) -> None:
-        reply = sessions[t].post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-        reply.raise_for_status()
-        if i % 50 == 0 and not np.allclose(reply.json()["predictions"], expected, atol=1e-5):
+        connection = connections[t]
+        try:
+            connection.request("POST", "/v1/models/lenet5:predict", body=body, headers=headers)
+            reply = connection.getresponse()
+            data = reply.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()         # reconnects on the next request
+            raise
+        if reply.status != 200:
+            raise RuntimeError(f"HTTP {reply.status}")
+        if i % 50 == 0 and not np.allclose(json.loads(data)["predictions"], expected, atol=1e-5):
             wrong[0] += 1
 
-    result = _drive(call, threads, seconds)
-    for s in sessions:
-        s.close()
+    result = _drive(call, threads, seconds, len(batch))
+    for c in connections:
+        c.close()
     return {**result, "wrong_answers_in_checked": wrong[0]}
 
 
@@ -110,73 +154,127 @@ def _grpc_case(target: str, batch: np.ndarray, expected: np.ndarray, threads: in
         if i % 50 == 0 and not np.allclose(tf.make_ndarray(response.outputs["probabilities"]), expected, atol=1e-5):
             wrong[0] += 1
 
-    result = _drive(call, threads, seconds)
+    result = _drive(call, threads, seconds, len(batch))
     for c in channels:
         c.close()
     return {**result, "wrong_answers_in_checked": wrong[0]}
 
 
-def _where_the_time_goes(model_dir: Path, image: np.ndarray, repeats: int = 300) -> dict:
-    """Milliseconds per single-image request for each part the server does, timed here on one thread."""
-    import orjson
+def _where_the_time_goes(model_dir: Path, images: dict, threading_: tuple, repeats: int = 200) -> dict:
+    """Milliseconds per request for each part the server does, timed here on one thread, for 1 and 100 images."""
+    import tensorflow as tf
 
-    from lowtf.serve.model_store import load_version
-    from lowtf.serve.predict_request import format_predict, parse_predict
+    from lowtf.serve import rest_json
+    from lowtf.serve.core.servable import ServingOptions, load_version
+    from lowtf.serve.grpc_server import tensor_values
+    from lowtf.serve.tensors import to_array
 
-    model = load_version(model_dir / "1", 1)
-    signature = model.signatures["serving_default"]
-    body = json.dumps({"instances": image.tolist()}).encode()
+    model = load_version(model_dir / "1", 1, ServingOptions(*threading_))
+    spec = model.signatures["serving_default"].inputs["images"]
 
-    def per_call(fn) -> float:
+    def per_call(fn, n: int) -> float:
         fn()
         began = time.perf_counter()
-        for _ in range(repeats):
+        for _ in range(n):
             fn()
-        return round((time.perf_counter() - began) / repeats * 1000, 3)
+        return round((time.perf_counter() - began) / n * 1000, 3)
 
-    parsed = orjson.loads(body)
-    feeds, fmt = parse_predict(parsed, signature)
-    outputs = model.run("serving_default", feeds)
-    parts = {"orjson.loads of the body": per_call(lambda: orjson.loads(body)),
-             "request -> numpy (parse_predict)": per_call(lambda: parse_predict(parsed, signature)),
-             "Session.run (the model)": per_call(lambda: model.run("serving_default", feeds)),
-             "numpy -> JSON reply": per_call(lambda: json.dumps(format_predict(outputs, fmt)).encode())}
-    model.session.close()
+    parts = {}
+    for count, batch in images.items():
+        n = repeats if count == 1 else max(10, repeats // 20)
+        body = json.dumps({"instances": batch.tolist()}).encode()
+        parsed = rest_json.parse_predict(body)
+        feeds = {"images": to_array(parsed.inputs[None], spec, "images")}
+        outputs = model.run("serving_default", feeds)
+        proto = tf.make_tensor_proto(batch)
+        parts[f"{count}_image"] = {
+            "REST: body -> array (rest_json.parse_predict)": per_call(lambda: rest_json.parse_predict(body), n),
+            "array checked and converted (tensors.to_array)": per_call(lambda: to_array(parsed.inputs[None], spec, "images"), n),
+            "Session.run (the model)": per_call(lambda: model.run("serving_default", feeds), n),
+            "REST: outputs -> JSON (rest_json.format_predict)": per_call(lambda: rest_json.format_predict(outputs, True), n),
+            "gRPC: TensorProto -> array (tensor_values)": per_call(lambda: tensor_values(proto, "images"), n),
+            "gRPC: outputs -> TensorProto (make_tensor_proto)": per_call(
+                lambda: tf.make_tensor_proto(outputs["probabilities"]), n)}
+    model.close()
     return parts
 
 
-def measure_serving(seconds: float = 10.0, threads: int = 4, out: Path | None = None) -> dict:
-    """The benchmark described in the module docstring; returns (and writes to ``out``) its report."""
-    from lowtf.ports import free_ports
-    from lowtf.serve.model_store import load_version
-    from lowtf.serve.process import start_server
+def _ratios(report: dict, thread_counts: list[int]) -> dict:
+    """What the issue's targets compare: served single-image rates over the model's own, REST's
+    images/s over gRPC's for 100-image requests, and batched serving over the unbatched model."""
+    best = report["best_threading"]
+    ratios = {}
+    for threads in thread_counts:
+        alone = report[f"in_process_batch_1_{best}_t{threads}"]["requests_per_second"]
+        for api in ("grpc", "rest"):
+            for tag in ("", "_batching"):
+                served = report[f"{api}_batch_1{tag}_t{threads}"]["images_per_second"]
+                ratios[f"{api}_batch_1{tag}_t{threads} / in_process_batch_1_t{threads}"] = round(served / alone, 3)
+    t = thread_counts[0]
+    ratios[f"rest_batch_100_t{t} / grpc_batch_100_t{t} (images/s)"] = round(
+        report[f"rest_batch_100_t{t}"]["images_per_second"] / report[f"grpc_batch_100_t{t}"]["images_per_second"], 3)
+    return ratios
 
+
+def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: Path | None = None,
+                    say=print) -> dict:
+    """The benchmark described in the module docstring; returns (and writes to ``out``) its report."""
     from lowtf.data.splits import load_splits
+    from lowtf.ports import free_ports
+    from lowtf.serve.core.servable import load_version
+    from lowtf.serve.process import start_server
 
     # Real test digits scaled to [0, 1], as a client sends them: mostly 0.0, so a short JSON body.
     test = load_splits("mnist", validation_size=0).test.images[:100].astype(np.float32) / 255.0
-    one, hundred = test[:1], test
-    report: dict = {"threads": threads, "seconds_per_case": seconds, "cpu_count": os.cpu_count()}
+    images = {1: test[:1], 100: test}
+    thread_counts = list(thread_counts)
+    report: dict = {"thread_counts": thread_counts, "seconds_per_case": seconds, "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "lenet5"
         _export(base)
         reference = load_version(base / "1", 1)
-        expected = {n: reference.run("serving_default", {"images": x})["probabilities"]
-                    for n, x in ((1, one), (100, hundred))}
-        reference.session.close()
+        expected = {n: reference.run("serving_default", {"images": x})["probabilities"] for n, x in images.items()}
+        reference.close()
+
+        def record(name: str, result: dict) -> None:
+            report[name] = result
+            say(f"{name:34s} {result['requests_per_second']:8.1f} req/s {result['images_per_second']:9.1f} img/s"
+                f"  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
+                + (f"  ({result['failed']} failed, {result['wrong_answers_in_checked']} wrong; CPU ms/request: "
+                   f"server {result['server_cpu_ms_per_request']}, clients {result['client_cpu_ms_per_request']})"
+                   if "wrong_answers_in_checked" in result else ""))
+
+        for threads in thread_counts:
+            for name, threading_ in THREADINGS.items():
+                record(f"in_process_batch_1_{name}_t{threads}",
+                       _in_process_case(base, images[1], threading_, threads, seconds))
+        for name, threading_ in THREADINGS.items():     # what one thread per op costs a lone large request
+            record(f"in_process_batch_100_{name}_t1", _in_process_case(base, images[100], threading_, 1, seconds))
+        first = thread_counts[0]
+        best = max(THREADINGS, key=lambda name: report[f"in_process_batch_1_{name}_t{first}"]["requests_per_second"])
+        report["best_threading"] = best
+        intra, inter = THREADINGS[best]
+        say(f"best Session threading here for single images from {first} threads: {best} "
+            f"(intra-op {intra}, inter-op {inter}); the server runs with it")
         rest, grpc_port = free_ports(2)
-        flags = [f"--model_base_path={base}", "--model_name=lenet5", f"--rest_api_port={rest}", f"--port={grpc_port}"]
+        flags = [f"--model_base_path={base}", "--model_name=lenet5", f"--rest_api_port={rest}", f"--port={grpc_port}",
+                 f"--tensorflow_intra_op_parallelism={intra}", f"--tensorflow_inter_op_parallelism={inter}"]
         for batching in (False, True):
             tag = "_batching" if batching else ""
             with start_server(flags + (["--enable_batching"] if batching else []), rest, "lenet5") as server:
-                url = server.url("lenet5") + ":predict"
-                for n, batch in ((1, one), (100, hundred)):
-                    if batching and n == 100:
-                        continue     # a 100-image request already fills a batch
-                    report[f"rest_batch_{n}{tag}"] = _rest_case(url, batch, expected[n], threads, seconds)
-                    report[f"grpc_batch_{n}{tag}"] = _grpc_case(f"127.0.0.1:{grpc_port}", batch, expected[n], threads,
-                                                               seconds)
-        report["single_image_request_parts_ms"] = _where_the_time_goes(base, one)
+                pid, target = server.process.pid, f"127.0.0.1:{grpc_port}"
+                for threads in thread_counts:
+                    record(f"rest_batch_1{tag}_t{threads}", _with_cpu(
+                        lambda: _rest_case(rest, images[1], expected[1], threads, seconds), pid))
+                    record(f"grpc_batch_1{tag}_t{threads}", _with_cpu(
+                        lambda: _grpc_case(target, images[1], expected[1], threads, seconds), pid))
+                if not batching:    # a 100-image request already fills a batch
+                    record(f"rest_batch_100_t{first}", _with_cpu(
+                        lambda: _rest_case(rest, images[100], expected[100], first, seconds), pid))
+                    record(f"grpc_batch_100_t{first}", _with_cpu(
+                        lambda: _grpc_case(target, images[100], expected[100], first, seconds), pid))
+        report["ratios"] = _ratios(report, thread_counts)
+        report["request_parts_ms"] = _where_the_time_goes(base, images, THREADINGS[best])
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
@@ -185,20 +283,23 @@ def measure_serving(seconds: float = 10.0, threads: int = 4, out: Path | None = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per case (default 10)")
-    parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per case (default 5)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[4, 16], help="client thread counts (default 4 16)")
     parser.add_argument("--out", default="runs/bench/serving.json")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        parser.error(f"--out {out} is a folder; give a file name")
     from lowtf.console import load_tensorflow
 
     load_tensorflow()
-    report = measure_serving(args.seconds, args.threads, Path(args.out))
-    for case in ("rest_batch_1", "grpc_batch_1", "rest_batch_1_batching", "grpc_batch_1_batching",
-                 "rest_batch_100", "grpc_batch_100"):
-        r = report[case]
-        print(f"{case:22s} {r['requests_per_second']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
-              f"  ({r['requests']} requests, {r['failed']} failed, {r['wrong_answers_in_checked']} wrong)")
-    print("one REST request, server-side parts (ms):", report["single_image_request_parts_ms"])
+    report = measure_serving(args.seconds, tuple(args.threads), out)
+    print("ratios:")
+    for name, value in report["ratios"].items():
+        print(f"  {name:58s} {value:6.3f}")
+    print("server-side parts of one request, ms (one thread):")
+    for size, parts in report["request_parts_ms"].items():
+        print(f"  {size}: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
     print(f"written to {args.out}")
     return 0
 

@@ -1,6 +1,7 @@
-"""TF Serving's gRPC API on the same model store: ``PredictionService`` (Predict, Classify, Regress,
-GetModelMetadata) and ``ModelService.GetModelStatus``, built on the official ``tensorflow-serving-api`` protos and
-stubs, so TF Serving's own Python client works unchanged::
+"""TF Serving's gRPC API: ``PredictionService`` (Predict, Classify, Regress, GetModelMetadata) and
+``ModelService.GetModelStatus`` on the official ``tensorflow-serving-api`` protos and stubs, so TF Serving's
+own Python client works unchanged. Like ``rest_server`` it only translates: protos become the
+``Predictor``'s calls and its answers protos; the checks and the run are the predictor's::
 
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
     request = predict_pb2.PredictRequest()
@@ -14,15 +15,16 @@ from concurrent import futures
 from typing import Optional
 
 import grpc
-import tensorflow as tf
 import numpy as np
+import tensorflow as tf
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc,
                                      regression_pb2)
 
+from lowtf.serve.core.manager import Models
+from lowtf.serve.errors import InvalidArgument, ServingError
 from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.model_store import Models, NotFound
-from lowtf.serve.predict_request import to_array
+from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
 
 def tensor_values(proto, name: str) -> np.ndarray:
@@ -41,7 +43,7 @@ def tensor_values(proto, name: str) -> np.ndarray:
         if dtype in (tf.complex64, tf.complex128):
             carried //= 2           # scomplex_val / dcomplex_val hold real and imaginary parts
     if claimed != carried and not (claimed == 0 and carried == 0):
-        raise ValueError(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} claims {claimed:,} "
+        raise InvalidArgument(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} claims {claimed:,} "
                          f"values and it carries {carried:,}; send every value")
     return tf.make_ndarray(proto)
 
@@ -50,8 +52,8 @@ def _version(spec) -> Optional[int]:
     return spec.version.value if spec.HasField("version") else None
 
 
-class _Errors:
-    """Map the store's and TensorFlow's errors to gRPC status codes, with TF Serving's messages."""
+class _Status:
+    """A ServingError aborts the call with its code and message (the predictor's codes are gRPC's)."""
 
     def __init__(self, context):
         self.context = context
@@ -60,15 +62,10 @@ class _Errors:
         return self
 
     def __exit__(self, kind, error, tb):
-        if error is None:
-            return False
-        if isinstance(error, NotFound):
-            self.context.abort(grpc.StatusCode.NOT_FOUND, str(error))
-        if isinstance(error, tf.errors.DeadlineExceededError):
-            self.context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline exceeded while running the model")
-        if isinstance(error, (ValueError, KeyError, tf.errors.InvalidArgumentError)):
-            message = getattr(error, "message", None) or str(error)
-            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, message.strip().splitlines()[0][:500])
+        if isinstance(error, ServingError):
+            self.context.abort(grpc.StatusCode[error.code], error.message)
+        if isinstance(error, ValueError):    # a TensorProto numpy cannot read
+            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error).strip().splitlines()[0][:500])
         return False
 
 
@@ -76,9 +73,6 @@ def _timeout_ms(context) -> Optional[int]:
     """What is left of the client's deadline, for Session.run (None: the client set none)."""
     left = context.time_remaining()
     return None if left is None or left > 10 ** 6 else int(left * 1000)
-
-
-CLASSIFY, REGRESS = "tensorflow/serving/classify", "tensorflow/serving/regress"
 
 
 def _serialized_examples(request_input) -> np.ndarray:
@@ -95,119 +89,88 @@ def _serialized_examples(request_input) -> np.ndarray:
             merged.MergeFrom(example)
             examples.append(merged)
     else:
-        raise ValueError("Input is empty: send example_list or example_list_with_context")
-    if not examples:
-        raise ValueError("Input has no examples")
+        raise InvalidArgument("Input is empty: send example_list or example_list_with_context")
     return np.array([e.SerializeToString() for e in examples], dtype=object)
 
 
-def _run_on_examples(model, spec, request_input, method: str, context) -> tuple[dict, str]:
-    """Run the signature named in ``spec`` (it must be a ``method`` signature) on the request's examples."""
-    name = spec.signature_name or DEFAULT_SIGNATURE
-    if name not in model.signatures:
-        raise NotFound(f"Serving signature name: \"{name}\" not found in signature def")
-    signature = model.signatures[name]
-    if signature.method_name != method:
-        raise ValueError(f"Expected {method.rsplit('/', 1)[1]} signature method_name to be {method}. "
-                         f"Was: {signature.method_name}")
-    (input_name,) = signature.inputs
-    return model.run(name, {input_name: _serialized_examples(request_input)}, _timeout_ms(context)), name
+def _examples_call(request, context) -> ExamplesCall:
+    spec = request.model_spec
+    return ExamplesCall(spec.name, _serialized_examples(request.input), _version(spec),
+                        spec.signature_name or DEFAULT_SIGNATURE, _timeout_ms(context))
+
+
+def _answered(response, name: str, version: int, signature: str):
+    response.model_spec.name, response.model_spec.signature_name = name, signature
+    response.model_spec.version.value = version
+    return response
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, models: Models):
-        self.models = models
+        self.predictor = Predictor(models)
 
     def Predict(self, request, context):
-        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
-            if signature not in model.signatures:
-                raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def")
-            expected = model.signatures[signature]
-            missing = sorted(set(expected.inputs) - set(request.inputs))
-            if missing:
-                raise ValueError(f"input(s) {missing} missing from the request; the signature takes "
-                                 f"{sorted(expected.inputs)}")
-            extra = sorted(set(request.inputs) - set(expected.inputs))
-            if extra:
-                raise ValueError(f"input(s) {extra} are not in the signature, which takes {sorted(expected.inputs)}")
-            unknown = sorted(set(request.output_filter) - set(expected.outputs))
-            if unknown:
-                raise ValueError(f"output tensor alias(es) {unknown} not found in the signature's outputs "
-                                 f"{sorted(expected.outputs)}")
-            feeds = {name: to_array(tensor_values(proto, name), expected.inputs[name], name)
-                     for name, proto in request.inputs.items()}
-            outputs = model.run(signature, feeds, timeout_ms=_timeout_ms(context))
-            version = model.version
-        wanted = set(request.output_filter) or set(outputs)
-        response = predict_pb2.PredictResponse()
-        response.model_spec.name = request.model_spec.name
-        response.model_spec.version.value = version
-        response.model_spec.signature_name = signature
-        for name, value in outputs.items():
-            if name in wanted:
-                response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+        with _Status(context):
+            spec = request.model_spec
+            call = PredictCall(spec.name, {name: tensor_values(proto, name) for name, proto in request.inputs.items()},
+                               _version(spec), spec.signature_name or DEFAULT_SIGNATURE,
+                               tuple(request.output_filter), timeout_ms=_timeout_ms(context))
+            answer = self.predictor.predict(call)
+        response = _answered(predict_pb2.PredictResponse(), spec.name, answer.version, answer.signature)
+        for name, value in answer.outputs.items():
+            response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
         return response
 
     def Classify(self, request, context):
         """A classify signature on tf.Examples: per example, (label, score) pairs from its classes and scores."""
-        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
-            outputs, name = _run_on_examples(model, request.model_spec, request.input, CLASSIFY, context)
-            version = model.version
-        classes, scores = outputs.get("classes"), outputs.get("scores")
-        rows = len(classes if classes is not None else scores)
-        response = classification_pb2.ClassificationResponse()
-        response.model_spec.name, response.model_spec.signature_name = request.model_spec.name, name
-        response.model_spec.version.value = version
-        for i in range(rows):
+        with _Status(context):
+            answer = self.predictor.classify(_examples_call(request, context))
+        response = _answered(classification_pb2.ClassificationResponse(), request.model_spec.name, answer.version,
+                             answer.signature)
+        for row in answer.rows:
             result = response.result.classifications.add()
-            for j in range(len(classes[i] if classes is not None else scores[i])):
+            for label, score in row:
                 pair = result.classes.add()
-                if classes is not None:
-                    pair.label = classes[i][j].decode("utf-8", "replace")
-                if scores is not None:
-                    pair.score = float(scores[i][j])
+                pair.label = label
+                if score is not None:
+                    pair.score = score
         return response
 
     def Regress(self, request, context):
         """A regress signature on tf.Examples: one value per example."""
-        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
-            outputs, name = _run_on_examples(model, request.model_spec, request.input, REGRESS, context)
-            version = model.version
-        response = regression_pb2.RegressionResponse()
-        response.model_spec.name, response.model_spec.signature_name = request.model_spec.name, name
-        response.model_spec.version.value = version
-        for value in np.asarray(outputs["outputs"]).reshape(-1):
-            response.result.regressions.add().value = float(value)
+        with _Status(context):
+            answer = self.predictor.regress(_examples_call(request, context))
+        response = _answered(regression_pb2.RegressionResponse(), request.model_spec.name, answer.version,
+                             answer.signature)
+        for value in answer.values:
+            response.result.regressions.add().value = value
         return response
 
     def GetModelMetadata(self, request, context):
         if list(request.metadata_field) != ["signature_def"]:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Metadata field(s) other than signature_def "
                                                             "are not supported")
-        with _Errors(context), self.models[request.model_spec.name].use(_version(request.model_spec)) as model:
-            defs = get_model_metadata_pb2.SignatureDefMap()
-            for name, proto in model.signature_defs.items():
-                defs.signature_def[name].CopyFrom(proto)
-            version = model.version
+        with _Status(context):
+            model = self.predictor.metadata(request.model_spec.name, _version(request.model_spec))
+        defs = get_model_metadata_pb2.SignatureDefMap()
+        for name, proto in model.signature_defs.items():
+            defs.signature_def[name].CopyFrom(proto)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         response.model_spec.name = request.model_spec.name
-        response.model_spec.version.value = version
+        response.model_spec.version.value = model.version
         response.metadata["signature_def"].Pack(defs)
         return response
 
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
     def __init__(self, models: Models):
-        self.models = models
+        self.predictor = Predictor(models)
 
     def GetModelStatus(self, request, context):
-        version = _version(request.model_spec)
-        with _Errors(context):
-            store = self.models[request.model_spec.name]
-            store.get(version)                       # NOT_FOUND when that version is not served
+        with _Status(context):
+            versions = self.predictor.status(request.model_spec.name, _version(request.model_spec))
         response = get_model_status_pb2.GetModelStatusResponse()
-        for served in ([version] if version is not None else reversed(store.serving_versions)):
+        for served in versions:
             status = response.model_version_status.add()
             status.version = served
             status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE

@@ -25,7 +25,8 @@ from tensorflow_serving.config import model_server_config_pb2
 import re
 
 from lowtf.errors import CourseError
-from lowtf.serve.model_store import Batching, VersionPolicy
+from lowtf.serve.core.servable import Batching
+from lowtf.serve.core.version_policy import VersionPolicy
 from lowtf.serve.names import name_problem
 
 
@@ -94,23 +95,27 @@ def read_model_config(path: str | Path) -> list[ModelConfig]:
     return models
 
 
-_BATCHING_FIELDS = {"max_batch_size", "batch_timeout_micros"}
+_BATCHING_FIELDS = {"max_batch_size", "batch_timeout_micros", "num_batch_threads"}
 
 
 def read_batching_parameters(path: str | Path) -> tuple[Batching, list[str]]:
-    """TF Serving's ``--batching_parameters_file`` (``max_batch_size { value: 32 }``, ...): the two
-    fields lowtf serve uses, and the names of the fields it ignores (its batching has no thread pools
-    or queues to size)."""
+    """TF Serving's ``--batching_parameters_file`` (``max_batch_size { value: 32 }``, ...): the three
+    fields lowtf serve uses (batch size, how long a batch waits for more, how many batches run at
+    once), and the names of the fields it ignores (its batching has no queues to size)."""
     path = Path(path)
     text = _read_text(path, "--batching_parameters_file")
     fields = dict(re.findall(r"(\w+)\s*\{\s*value\s*:\s*([^\s}]+)\s*\}", text))
     if not fields and text.strip():
         raise ModelConfigError(f"{path}: no field like `max_batch_size {{ value: 32 }}` found")
+    default = Batching()
     try:
-        size = int(fields.get("max_batch_size", 32))
+        size = int(fields.get("max_batch_size", default.max_batch_size))
         micros = int(fields.get("batch_timeout_micros", 0))
+        threads = int(fields.get("num_batch_threads", default.threads))
     except ValueError:
-        raise ModelConfigError(f"{path}: max_batch_size and batch_timeout_micros take whole numbers") from None
-    if size < 1 or micros < 0:
-        raise ModelConfigError(f"{path}: max_batch_size must be at least 1 and batch_timeout_micros at least 0")
-    return Batching(size, micros / 1e6), sorted(set(fields) - _BATCHING_FIELDS)
+        raise ModelConfigError(f"{path}: max_batch_size, batch_timeout_micros and num_batch_threads take "
+                               "whole numbers") from None
+    if size < 1 or micros < 0 or not 1 <= threads <= 64:
+        raise ModelConfigError(f"{path}: max_batch_size must be at least 1, batch_timeout_micros at least 0 and "
+                               "num_batch_threads from 1 to 64")
+    return Batching(size, micros / 1e6, threads), sorted(set(fields) - _BATCHING_FIELDS)

@@ -1,19 +1,22 @@
-"""A REST server that speaks TF Serving's API, so TF Serving clients work unchanged.
+"""TF Serving's REST API over HTTP: this module only translates between HTTP and the predictor.
 
-    GET  /v1/models/NAME[/versions/V]            model version status
-    GET  /v1/models/NAME[/versions/V]/metadata   signature defs
-    POST /v1/models/NAME[/versions/V]:predict    {"instances": ...} or {"inputs": ...}
+    GET  /v1/models/NAME[/versions/V]                        model version status
+    GET  /v1/models/NAME[/versions/V]/metadata               signature defs
+    POST /v1/models/NAME[/versions/V]:predict                {"instances": ...} or {"inputs": ...}
+    POST /v1/models/NAME[/versions/V]:classify | :regress    {"examples": [...], "context": {...}}
 
-Errors are ``{"error": "..."}`` with 400 (bad JSON, wrong shape or dtype, missing input),
-404 (unknown model, version or signature), 413 (body over the limit), 501 (classify and
-regress), 503 (busy), 504 (past ``--rest_api_timeout_in_ms``). Requests run on threads; a bad
-request never takes the server down.
+Bodies become calls in ``rest_json``, the ``Predictor`` answers them (the same one gRPC calls),
+and errors are ``{"error": "..."}`` with the HTTP status of their code (``errors.HTTP_STATUS``):
+400 (bad JSON, wrong shape or dtype, missing input), 404 (unknown model, version or signature),
+413 (body over the limit), 503 (busy), 504 (past ``--rest_api_timeout_in_ms``). What is left here
+is HTTP's own defence: a deadline for a request to arrive, ambiguous framing refused, a cap on
+connections, and a memory budget for decoding bodies. Requests run on threads; a bad request
+never takes the server down.
 """
 from __future__ import annotations
 
 import io
 import json
-import re
 import socket
 import sys
 import threading
@@ -21,23 +24,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
-import orjson
-import tensorflow.compat.v1 as tf
+from lowtf.serve import rest_json
+from lowtf.serve.core.manager import Models
+from lowtf.serve.errors import HTTP_STATUS, DeadlineExceeded, ServingError, Unavailable
+from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
-from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.model_config import ModelConfig
-from lowtf.serve.model_store import Batching, Models, ModelStore, NotFound
-from lowtf.serve.predict_request import BadRequest, format_predict, parse_predict
-
-ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]{1,18}))?"
-                   r"(?P<verb>/metadata|:predict|:classify|:regress)?/?$")
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-# Decoding JSON makes Python objects many times the body's size: measured on 16 MB bodies, 16x
-# (tracemalloc) for a flat list of zeros, 20x for floats, 38x for nested lists of one number, whose
-# decoding raised the server's peak RSS by 1.28 GB (76x). Each request reserves 80x its body from a
-# budget before decoding, so all decoding at once stays within it; a body too large for the budget
-# decodes alone.
-DECODE_AMPLIFICATION = 80
+# Decoding a body holds objects many times its size (rest_json.amplification): each request
+# reserves that from a budget before decoding, so all decoding at once stays within it; a body
+# too large for the budget decodes alone.
 DECODE_BUDGET_BYTES = 1 << 30
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
 REQUEST_SECONDS = 30        # from its first byte, a whole request (line, headers, body) must arrive in this time
@@ -166,8 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _reply(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
+    def _reply(self, status: int, payload: dict | bytes) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -177,13 +172,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self._status = status
 
-    def _route(self):
-        match = ROUTE.match(self.path.split("?", 1)[0])
-        if not match:
+    def _route(self) -> tuple[str, Optional[int], str]:
+        where = rest_json.route(self.path)
+        if where is None:
             raise HttpError(404, f"Malformed request: {self.command} {self.path}; "
-                                 "expected /v1/models/NAME[/versions/N][:predict|/metadata]")
-        store = self.server.models[match["name"]]
-        return store, (int(match["version"]) if match["version"] else None), match["verb"] or ""
+                                 "expected /v1/models/NAME[/versions/N][:predict|:classify|:regress|/metadata]")
+        return where
 
     def _handle(self, action) -> None:
         started = time.perf_counter()
@@ -197,17 +191,13 @@ class Handler(BaseHTTPRequestHandler):
         except HttpError as e:
             self._discard_body()
             self._reply(e.status, {"error": str(e)})
-        except NotFound as e:
-            self._discard_body()
-            self._reply(404, {"error": str(e)})
-        except BadRequest as e:
-            self._reply(400, {"error": str(e)})
-        except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as e:
-            self._reply(400, {"error": e.message.splitlines()[0]})
-        except tf.errors.DeadlineExceededError:
-            self._discard_body()         # the time may have run out before the body was read
-            self._reply(504, {"error": f"Deadline exceeded: the request took over {self.server.timeout_ms} ms "
-                                       "(--rest_api_timeout_in_ms)"})
+        except ServingError as e:
+            self._discard_body()         # the time may have run out, or the model be unknown, before the body was read
+            message = e.message
+            if isinstance(e, DeadlineExceeded):
+                message = (f"Deadline exceeded: the request took over {self.server.timeout_ms} ms "
+                           "(--rest_api_timeout_in_ms)")
+            self._reply(HTTP_STATUS.get(e.code, 500), {"error": message})
         except Exception as e:  # the server must survive anything a request triggers; say what, no paths
             self._discard_body()
             self._reply(500, {"error": f"{type(e).__name__} while serving the request"})
@@ -228,30 +218,21 @@ class Handler(BaseHTTPRequestHandler):
         self._handle(self._post)
 
     def _get(self) -> None:
-        store, version, verb = self._route()
-        model = store.get(version)
+        name, version, verb = self._route()
+        predictor = self.server.predictor
         if verb == "":
-            versions = [version] if version is not None else reversed(store.serving_versions)
             self._reply(200, {"model_version_status": [{"version": str(v), "state": "AVAILABLE",
                                                         "status": {"error_code": "OK", "error_message": ""}}
-                                                       for v in versions]})
+                                                       for v in predictor.status(name, version)]})
         elif verb == "/metadata":
-            defs = {name: {"inputs": {k: s.to_json() for k, s in sig.inputs.items()},
-                           "outputs": {k: s.to_json() for k, s in sig.outputs.items()},
-                           "method_name": sig.method_name} for name, sig in model.signatures.items()}
-            self._reply(200, {"model_spec": {"name": store.name, "signature_name": "", "version": str(model.version)},
+            model = predictor.metadata(name, version)
+            defs = {key: {"inputs": {k: s.to_json() for k, s in sig.inputs.items()},
+                          "outputs": {k: s.to_json() for k, s in sig.outputs.items()},
+                          "method_name": sig.method_name} for key, sig in model.signatures.items()}
+            self._reply(200, {"model_spec": {"name": name, "signature_name": "", "version": str(model.version)},
                               "metadata": {"signature_def": {"signature_def": defs}}})
         else:
             raise HttpError(405, f"{verb} needs POST")
-
-    def _read_json(self):
-        return self._decode(self._read_body())
-
-    def _decode(self, raw: bytes):
-        try:
-            return orjson.loads(raw)    # 2-3x faster than json.loads on arrays of numbers (measured)
-        except orjson.JSONDecodeError as e:
-            raise HttpError(400, f"JSON Parse error: {e}") from None
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
@@ -284,46 +265,44 @@ class Handler(BaseHTTPRequestHandler):
             return None
         left = self.server.timeout_ms - int((time.perf_counter() - self._started) * 1000)
         if left <= 0:
-            raise tf.errors.DeadlineExceededError(None, None, "deadline exceeded")
+            raise DeadlineExceeded("deadline exceeded")
         return left
 
     def _post(self) -> None:
-        store, version, verb = self._route()
-        if verb in (":classify", ":regress"):
-            self._read_json()
-            raise HttpError(501, f"{verb[1:]} is not implemented by lowtf serve; use :predict")
-        if verb != ":predict":
-            raise HttpError(405, "POST is for :predict")
+        name, version, verb = self._route()
+        if verb not in (":predict", ":classify", ":regress"):
+            raise HttpError(405, "POST is for :predict, :classify and :regress")
         # The body is read first: a client sending it slowly reserves nothing. Decoding reserves
         # memory from the budget (a large body waits for room, up to a minute, then 503); the
         # model runs after the reservation is returned, so concurrent requests can share a
         # batch (--enable_batching).
         raw = self._read_body()
-        with store.use(version) as model:
-            signature, feeds, fmt = self._parse_in_turn(raw, model)
+        self.server.models[name]          # an unknown model is a 404 before any decoding
+        predictor = self.server.predictor
+        if verb == ":predict":
+            body = self._decode_in_turn(raw, rest_json.parse_predict)
             del raw
-            outputs = model.run(signature, feeds, timeout_ms=self._remaining_ms())
-        self._reply(200, format_predict(outputs, fmt))
+            answer = predictor.predict(PredictCall(name, body.inputs, version, body.signature,
+                                                   same_batch=body.row_format, timeout_ms=self._remaining_ms()))
+            self._reply(200, rest_json.format_predict(answer.outputs, body.row_format))
+            return
+        body = self._decode_in_turn(raw, rest_json.parse_examples)
+        call = ExamplesCall(name, body.examples, version, body.signature, timeout_ms=self._remaining_ms())
+        if verb == ":classify":
+            self._reply(200, rest_json.format_classes(predictor.classify(call).rows))
+        else:
+            self._reply(200, rest_json.format_values(predictor.regress(call).values))
 
-
-    def _parse_in_turn(self, raw: bytes, model) -> tuple:
-        """Decode the JSON body and turn it into feeds, within the server's decoding memory budget."""
+    def _decode_in_turn(self, raw: bytes, parse):
+        """``parse(raw)`` within the server's decoding memory budget."""
         wait = self._remaining_ms()
-        need = DECODE_AMPLIFICATION * len(raw)
+        need = rest_json.amplification(raw) * len(raw)
         if not self.server.decoding.acquire(need, timeout=60 if wait is None else wait / 1000):
             if wait is not None:
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
-            raise HttpError(503, "the server is busy; try again")
+            raise Unavailable("the server is busy; try again")
         try:
-            body = self._decode(raw)
-            signature = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
-            if not isinstance(signature, str):
-                raise HttpError(400, f"signature_name must be a string, got {type(signature).__name__}")
-            if signature not in model.signatures:
-                raise NotFound(f"Serving signature name: \"{signature}\" not found in signature def; "
-                               f"available: {sorted(model.signatures)}")
-            feeds, fmt = parse_predict(body, model.signatures[signature])
-            return signature, feeds, fmt
+            return parse(raw)
         finally:
             self.server.decoding.release(need)
 
@@ -372,66 +351,6 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
     server = server_class((host, port), handler)
     server.daemon_threads = True
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
+    server.predictor = Predictor(models)
     server.decoding = MemoryBudget(decode_budget_bytes)
     return server
-
-
-def load_models(configs: list[ModelConfig], poll_seconds: float, batching: Optional[Batching] = None) -> Models:
-    """A store per configured model, each with what it could load now; raises ``StartError``."""
-    stores = []
-    for config in configs:
-        try:
-            store = ModelStore(config.base_path, config.name, config.policy, batching=batching)
-        except FileNotFoundError as e:
-            raise StartError(str(e)) from None
-        if store.current_version is None and store.versions_on_disk():
-            raise StartError(f"no version of {config.name} in {config.base_path} could be loaded "
-                             "(the reasons are above); export it again")
-        stores.append(store)
-    return Models(stores, poll_seconds)
-
-
-class StartError(RuntimeError):
-    """The server cannot start; the message says why and what to change."""
-
-
-def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
-          max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0, grpc_port: Optional[int] = None,
-          timeout_ms: int = DEFAULT_TIMEOUT_MS, batching: Optional[Batching] = None) -> int:
-    """Run until interrupted; prints each model's address once it is listening."""
-    try:
-        models = load_models(configs, poll_seconds, batching)
-    except StartError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        server = make_server(models, host, port, max_body_bytes, timeout_ms=timeout_ms)
-    except OSError as e:
-        print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --rest_api_port", file=sys.stderr)
-        return 2
-    grpc_server = None
-    if grpc_port is not None:
-        from lowtf.serve.grpc_server import make_grpc_server
-
-        try:
-            grpc_server = make_grpc_server(models, host, grpc_port)
-        except OSError:
-            server.server_close()
-            print(f"error: cannot listen on {host}:{grpc_port} for gRPC; choose another --port", file=sys.stderr)
-            return 2
-    for name, store in models.stores.items():
-        version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
-        print(f"lowtf serve: model {name} version {version} at http://{host}:{port}/v1/models/{name}"
-              + (f" and gRPC {host}:{grpc_port}" if grpc_server else ""), flush=True)
-    stop = threading.Event()
-    threading.Thread(target=models.poll_forever, args=(stop,), daemon=True).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.server_close()
-        if grpc_server is not None:
-            grpc_server.stop(grace=2)
-    return 0
