@@ -28,8 +28,10 @@ def compare(ctx):
     """The workers share one global_step and stop when it reaches the target. Each local
     step adds exactly one to it, but a worker reads it while the other is still stepping, so
     asynchronous training stops at the target or a few steps past it (both happen).
-    On one 2-core machine two workers compete for the same cores, so the job is not twice
-    as fast; on two machines each worker brings its own cores."""
+    On one machine two workers share its cores, which one worker already kept busy: the
+    lesson prints the pair's images/s over the one worker's (one run of each, so a figure,
+    not a verdict: repeating runs would give its spread). On two machines each worker
+    brings its own cores."""
     steps = STEPS[ctx.mode]
     one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps)
     two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps)
@@ -40,6 +42,8 @@ def compare(ctx):
                two_workers_final_global_step=two[0]["final_global_step"],
                one_worker_images_per_second=one[0]["images_per_second"],
                two_workers_images_per_second=round(sum(r["images_per_second"] for r in two.values()), 1),
+               two_over_one_worker_images_per_second=round(
+                   sum(r["images_per_second"] for r in two.values()) / one[0]["images_per_second"], 2),
                one_worker_job_seconds=round(one_s, 1), two_workers_job_seconds=round(two_s, 1))
     return {"1 worker": one, "2 workers": two,
             "tensorboard (global_step, loss)": ctx.tensorboard()}

@@ -58,6 +58,7 @@ def test_slow_checks_on_solutions_and_templates(exercise, check, tmp_path):
         call(check, load_module(exercise.template), tmp_path / "template")
 
 
+@pytest.mark.slow
 def test_exercise_and_check_commands(tmp_path):
     workspace = tmp_path / "practice"
     run = lambda *args: subprocess.run([PYTHON, "-m", "lowtf", *args], capture_output=True, text=True,  # noqa: E731

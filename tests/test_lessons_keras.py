@@ -167,6 +167,7 @@ def test_keras_lessons_refuse_graph_mode_with_a_clear_message(run_lesson):
         run_lesson("24")
 
 
+@pytest.mark.slow
 def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_path):
     s = run_keras_lesson("27", tmp_path)
     stored = s["stored"]
