@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON
+from conftest import PYTHON, REPO
 from lowtf.practice.checking import CheckFailed, load_module
 from lowtf.practice.exercises import find_exercises
 
@@ -20,8 +20,18 @@ def checks_of(exercise):
     return [(name, fn) for name, fn in vars(module).items() if name.startswith("test_") and callable(fn)]
 
 
+def is_keras(exercise) -> bool:
+    """A Keras exercise's checks run eagerly, in a process of their own (this one is in graph mode)."""
+    return any(getattr(fn, "keras", False) for _, fn in checks_of(exercise))
+
+
+KERAS = sorted(n for n, e in EXERCISES.items() if is_keras(e))
+
+
 def cases(slow: bool):
     for number, exercise in EXERCISES.items():
+        if number in KERAS:
+            continue
         for name, fn in checks_of(exercise):
             is_slow = any(m.name == "slow" for m in getattr(fn, "pytestmark", []))
             if is_slow == slow:
@@ -33,8 +43,8 @@ def call(fn, module, tmp_path):
     fn(module, **({"tmp_path": tmp_path} if "tmp_path" in extra else {}))
 
 
-def test_there_are_at_least_twelve_exercises_each_complete():
-    assert len(EXERCISES) >= 12
+def test_sixteen_exercises_each_complete_four_of_them_keras():
+    assert len(EXERCISES) >= 16 and KERAS == ["13", "14", "15", "16"]
     for exercise in EXERCISES.values():
         assert exercise.solution.is_file() and exercise.checks.is_file(), exercise.number
         assert "TODO" in exercise.template.read_text() and "TODO" not in exercise.solution.read_text()
@@ -79,6 +89,27 @@ def test_exercise_and_check_commands(tmp_path):
     assert "already there" in again.stdout and "TODO" not in copied.read_text()
     passing = run("check", "11", "--workspace", str(workspace))
     assert passing.returncode == 0 and "All 1 check passed. Next: lowtf exercise 12" in passing.stdout
+
+
+def test_keras_exercises_solutions_pass_templates_nudge_and_cheats_fail():
+    """The Keras exercises in one eager process (tests/keras_practice.py): each solution passes every check;
+    each untouched template fails every check with a nudge and no worked hint; each known cheat (listed
+    there) fails at least one check, with a report in words."""
+    import json
+
+    run = subprocess.run([PYTHON, str(REPO / "tests" / "keras_practice.py"), *KERAS], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(run.stdout.strip().splitlines()[-1])
+    for number in KERAS:
+        solution, template = results[f"{number} solution"], results[f"{number} template"]
+        assert solution and all(passed for _, passed, _ in solution), (number, solution)
+        assert all(not passed and "nudge:" in report and "add --hint" in report for _, passed, report in template)
+        cheats = {k: v for k, v in results.items() if k.startswith(f"{number} cheat")}
+        assert len(cheats) >= 2, number
+        for name, outcome in cheats.items():
+            failed = [report for _, passed, report in outcome if not passed]
+            assert failed and all("expected:" in report and "Traceback" not in report for report in failed), name
 
 
 # Known ways to get a green check without doing the exercise: each must keep failing.

@@ -98,3 +98,29 @@ def test_exercise_notebook_saves_the_learners_code_and_checks_it(tmp_path):
     with pytest.raises(CellExecutionError, match="changed outside this notebook"):
         NotebookClient(fresh, timeout=300, kernel_name="python3").execute()
     assert copy.read_text().endswith("# edited in an editor\n")
+
+
+def _exercise_numbers():
+    from lowtf.practice.exercises import find_exercises
+    return sorted(find_exercises())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", _exercise_numbers())
+def test_every_exercise_notebook_runs_and_checks_the_solution(number, tmp_path):
+    """Each exercise's notebook, top to bottom in a fresh kernel, with the solution typed into its code cell:
+    the cell saves the file and the last cell's lowtf check passes every check (Keras exercises included:
+    the check runs in a process of its own)."""
+    import shutil
+    from lowtf.practice.exercises import find_exercises
+    from lowtf.practice.notebooks import exercise_notebook
+    exercise = find_exercises()[number]
+    copy = tmp_path / exercise.template.name
+    shutil.copyfile(exercise.template, copy)
+    notebook = exercise_notebook(copy, number)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    code[1].source = code[1].source.splitlines()[0] + "\n" + exercise.solution.read_text()
+    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute()
+    output = "".join(o.get("text", "") for o in code[-1].outputs)
+    assert re.search(r"All \d+ checks? passed", output), output[-1500:]

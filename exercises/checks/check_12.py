@@ -2,9 +2,7 @@
 import json
 import urllib.request
 
-from lowtf.ports import free_ports
-from lowtf.practice.checking import check, expect, expect_close
-from lowtf.serve.process import ServerDidNotStart, start_server
+from lowtf.practice.checking import check, expect, expect_close, served
 
 HINT = "tf.saved_model.simple_save(sess, f\"{base_path}/{version}\", inputs={\"x\": x}, outputs={\"y\": y})"
 
@@ -13,13 +11,7 @@ HINT = "tf.saved_model.simple_save(sess, f\"{base_path}/{version}\", inputs={\"x
 def test_served_predictions(ex, tmp_path):
     path = ex.export(str(tmp_path / "affine"), 1)
     expect((tmp_path / "affine" / "1" / "saved_model.pb").exists(), "affine/1/saved_model.pb", path)
-    port = free_ports(1)[0]
-    try:
-        server = start_server([f"--model_base_path={tmp_path / 'affine'}", "--model_name=affine",
-                               f"--rest_api_port={port}"], port, ready_model="affine", timeout=60)
-    except ServerDidNotStart as e:
-        expect(False, "lowtf serve to load your export and answer", str(e)[-300:])
-    with server:
+    with served(tmp_path / "affine", "affine") as server:
         request = urllib.request.Request(server.url("affine") + ":predict",
                                          data=json.dumps({"instances": [1.0, 2.5, -3.0]}).encode(),
                                          headers={"Content-Type": "application/json"})

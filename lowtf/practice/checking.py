@@ -8,6 +8,7 @@ in a fresh TensorFlow graph.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 from dataclasses import dataclass
@@ -75,14 +76,37 @@ def expect_close(got: Any, want: Any, what: str, atol: float = 1e-5, rtol: float
            np.round(got_a, 4).tolist().__repr__()[:300])
 
 
-def check(hint: str, lesson: str) -> Callable:
-    """Decorate a check ``fn(ex)``: a fresh graph, and every failure reported as CheckFailed."""
+@contextlib.contextmanager
+def served(base_path: Path, name: str):
+    """``lowtf serve`` on the learner's export (REST on a free port of 127.0.0.1), stopped afterwards; a
+    server that cannot load it is a failed check, with the server's last words."""
+    from lowtf.ports import free_ports
+    from lowtf.serve.process import ServerDidNotStart, start_server
+
+    port = free_ports(1)[0]
+    try:
+        server = start_server([f"--model_base_path={base_path}", f"--model_name={name}", f"--rest_api_port={port}"],
+                              port, ready_model=name, timeout=60)
+    except ServerDidNotStart as e:
+        raise CheckFailed("lowtf serve to load your export and answer", str(e)[-300:]) from None
+    with server:
+        yield server
+
+
+def check(hint: str, lesson: str, keras: bool = False) -> Callable:
+    """Decorate a check ``fn(ex)``: a fresh graph (Keras checks: eager mode, as Keras runs), and every
+    failure reported as CheckFailed."""
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(ex, *args, **kwargs) -> None:
             import tensorflow.compat.v1 as tf
 
-            with tf.Graph().as_default():
+            if keras and not tf.executing_eagerly():
+                raise CheckFailed("a process with eager execution on (Keras runs eagerly)",
+                                  "graph mode: something in this process called tf.disable_v2_behavior()", hint,
+                                  lesson, nudge="a Keras exercise file must not call tf.disable_v2_behavior() or "
+                                                "import tensorflow.compat.v1's graph-mode helpers")
+            with (contextlib.nullcontext() if keras else tf.Graph().as_default()):
                 try:
                     fn(ex, *args, **kwargs)
                 except CheckFailed as e:
@@ -95,7 +119,7 @@ def check(hint: str, lesson: str) -> Callable:
                 except Exception as e:  # the learner's code raised: say what, where, and what usually causes it
                     raise CheckFailed("your code to run", what_went_wrong(e, getattr(ex, "__file__", None)),
                                       hint, lesson, nudge=hint_for(e)) from None
-        run.hint, run.lesson = hint, lesson
+        run.hint, run.lesson, run.keras = hint, lesson, keras
         return run
     return wrap
 
