@@ -190,3 +190,15 @@ def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_pa
         assert s["bfloat16_ops"] > 0
     assert s["keras_policy"] == {"conv computes in": "bfloat16", "conv weights stored as": "float32",
                                  "conv output": "bfloat16", "last layer computes in": "float32", "logits": "float32"}
+
+
+def test_28_tfds_offline_catalogue_builder_load_image_folder_and_fit(tmp_path):
+    """TFDS's real API with nothing downloaded: the catalogue and the flowers download read from TFDS's own
+    files, a builder of the course's own prepared and read back by tfds.load with its info, lesson 22's PNG
+    folders through tfds.ImageFolder, and a model trained from tfds.load's dataset."""
+    s = run_keras_lesson("28", tmp_path)
+    assert s["builders"] > 100 and s["flowers_download_bytes"] > 10 ** 8
+    assert s["num_classes"] == 10 and s["split_sizes"] == {"train": 6000, "test": 1000}
+    assert s["example"] == [[28, 28, 1], "uint8"]
+    assert s["image_folder_classes"] == 10 and s["image_folder_splits"] == {"train": 10000, "test": 2000}
+    assert s["test_accuracy"] > 0.5 and all(follows(v) for v in s["verdicts"])
