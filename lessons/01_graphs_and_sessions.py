@@ -14,8 +14,14 @@ def eager(ctx):
     graph; it is how TensorFlow 2 still gets graphs' speed. The old tutorials this course
     follows (and its source articles) were written for TensorFlow 1, where you built the
     graph yourself and ran it in a Session: that is what the rest of the course does.
+    Why graphs at all: in eager mode every op is a call from Python into TensorFlow's C++
+    runtime and back, Python's overhead paid op by op, and on a GPU each result is handed
+    back to Python between ops. A graph goes to the runtime once and runs there whole.
     (When it loads, TensorFlow prints start-up lines about CPU kernels and missing CUDA
-    drivers; they are not errors, and the course hides them. LOWTF_VERBOSE=1 shows them.)"""
+    drivers; they are not errors, and the course hides them. LOWTF_VERBOSE=1 shows them.)
+    Installing: pip install tensorflow is the CPU build used here; on Linux with an NVIDIA
+    GPU, pip install "tensorflow[and-cuda]" adds CUDA and cuDNN as pip packages. To check
+    an install, print tf.__version__ and tf.config.list_physical_devices(), as below."""
     if not tf2.executing_eagerly():
         raise RuntimeError("lesson 01 starts in eager mode, so it must be the first lesson in its process: "
                            "run it on its own (lowtf lesson 01)")
@@ -27,8 +33,10 @@ def eager(ctx):
 
     traced = add.get_concrete_function(tf2.TensorSpec([], tf2.float32), tf2.TensorSpec([], tf2.float32))
     ops = [op.type for op in traced.graph.get_operations()]
-    ctx.record(eager_a_plus_b=float(eager_sum.numpy()))
-    return {"eager a + b": eager_sum, "its value, already computed": eager_sum.numpy(),
+    ctx.record(eager_a_plus_b=float(eager_sum.numpy()), tensorflow_version=tf2.__version__)
+    return {"tf.__version__": tf2.__version__,
+            "tf.config.list_physical_devices()": [d.name for d in tf2.config.list_physical_devices()],
+            "eager a + b": eager_sum, "its value, already computed": eager_sum.numpy(),
             "the graph tf.function traced from add(a, b)": ops}
 
 
@@ -47,12 +55,17 @@ def graph_mode(ctx):
 def build(ctx):
     """In graph mode every TensorFlow call adds an operation to the default graph and
     returns a Tensor: a handle to a value that will exist only when the graph runs.
-    A Tensor has a name ('op_name:output_index'), a static shape and a dtype."""
+    A Tensor has a name ('op_name:output_index'), a static shape and a dtype.
+    A tensor is an n-dimensional array, and its rank is its number of dimensions: a
+    scalar like total has rank 0 (shape []), a vector 1, a matrix 2. A grey image is a
+    rank-2 tensor [height, width], a colour image rank 3 [height, width, 3], and a batch
+    of images rank 4 [batch, height, width, channels], the layout conv2d takes (lesson 09)."""
     ctx.a = tf.constant(2.0, name="a")
     ctx.b = tf.constant(3.0, name="b")
     ctx.total = tf.add(ctx.a, ctx.b, name="total")  # the same as ctx.a + ctx.b
     ops = [op.name for op in tf.get_default_graph().get_operations()]
     return {"total": ctx.total, "name": ctx.total.name, "shape": ctx.total.shape,
+            "rank": ctx.total.shape.rank,
             "dtype": ctx.total.dtype.name, "operations in the graph": ops}
 
 
@@ -60,7 +73,10 @@ def build(ctx):
 def run_it(ctx):
     """A Session owns the runtime: devices, memory, Variable values. run(fetch) executes
     just enough of the graph to compute the fetch and hands back numpy values.
-    Close a Session when you are done with it: it holds resources."""
+    Close a Session when you are done with it: it holds resources.
+    This is TensorFlow's split between interface and implementation: the graph, built
+    in Python, says what to compute; the runtime behind the Session, in C++, decides how
+    and where (this CPU here; a GPU, or another machine, elsewhere: lessons 05 and 14)."""
     sess = tf.Session()
     value = sess.run(ctx.total)
     sess.close()

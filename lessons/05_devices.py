@@ -15,7 +15,12 @@ lesson = Lesson("05", "devices")
 @lesson.step("the devices this Session can use")
 def devices(ctx):
     """A Session lists its devices by full name: /job:localhost/replica:0/task:0/device:CPU:0.
-    On a machine with a CUDA GPU and a GPU build of TensorFlow, GPU:0 appears too."""
+    On a machine with a CUDA GPU and a GPU build of TensorFlow, GPU:0 appears too, and
+    TensorFlow then places every op that has a GPU kernel on it without being asked. A
+    value that moves between devices is copied (host memory to GPU memory over PCIe),
+    so splitting a graph across devices costs those copies: place ops that pass large
+    tensors to each other on the same device. (This machine has no GPU, so the course
+    cannot measure that copy here.)"""
     with tf.Session() as sess:
         names = [d.name for d in sess.list_devices()]
     ctx.gpu = any("GPU" in n for n in names)

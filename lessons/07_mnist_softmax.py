@@ -43,7 +43,12 @@ def model(ctx):
     """Softmax regression: one matrix multiply gives 10 scores (logits) per image, and
     softmax turns them into probabilities that sum to 1. W [784, 10] and b [10] start at
     zero (with no hidden layer there is no symmetry to break): 7,850 parameters. x and y_ are
-    placeholders, filled with a batch on every run."""
+    placeholders, filled with a batch on every run.
+    Where it comes from: linear regression predicts a number, x w + b. Logistic regression
+    squashes one such score through the sigmoid 1 / (1 + e^-z) into the probability of
+    "yes". Softmax is the sigmoid for k classes: exponentiate the k scores and divide by
+    their sum, so they are positive and add up to 1 (with two classes, softmax's first
+    output is the sigmoid of the difference of the two scores)."""
     tf.set_random_seed(SEED)
     ctx.x = tf.placeholder(tf.float32, [None, 784], name="x")
     ctx.y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
@@ -171,7 +176,11 @@ def train(ctx):
     of a different batch at every point). The test set is
     not looked at here: choosing anything by its score would make that score optimistic.
     Early stopping: keep the weights of the best validation score (a Saver), and stop
-    once several checks in a row bring no new best."""
+    once several checks in a row bring no new best.
+    Why 100 random images a step and not all 55,000: the gradient on a random batch is
+    a noisy but unbiased estimate of the gradient on all of them, at 1/550 of the cost,
+    and many cheap noisy steps get further than a few exact ones: stochastic gradient
+    descent. next_batch reshuffles at every epoch, so the batches keep changing."""
     optimizer = tf.train.GradientDescentOptimizer(LEARNING_RATE)
     train_step = optimizer.minimize(ctx.cross_entropy)
     tf.summary.scalar("loss", ctx.cross_entropy)

@@ -31,7 +31,12 @@ def photo(ctx):
 def filters(ctx):
     """A conv filter bank has shape [height, width, in_channels, out_channels]. Four
     hand-made 7x7 filters: a vertical and a horizontal edge detector, a blur, and a
-    diagonal line detector. Each produces one feature map."""
+    diagonal line detector. Each produces one feature map.
+    A convolution is a dense layer with two constraints. Local connectivity: each output
+    pixel looks at a 7x7 patch, not the whole image. Weight sharing: the same 49 weights
+    are used at every position, so an edge is found wherever it is. The count below is
+    the saving: the bank's weights against a dense layer mapping this image to four
+    maps of its size."""
     k = 7
     vertical = np.zeros((k, k), np.float32)
     vertical[:, :3], vertical[:, 4:] = -1, 1
@@ -46,7 +51,12 @@ def filters(ctx):
     ctx.strided = tf.nn.conv2d(x, bank, strides=[1, 2, 2, 1], padding="SAME", name="conv_stride2")
     ctx.pooled = tf.nn.max_pool(tf.nn.relu(ctx.same), ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1],
                                 padding="SAME", name="pool")
-    return {"filter bank shape": bank.shape}
+    height, width = ctx.image.shape[1:3]
+    pixels = height * width
+    ctx.record(conv_weights=bank.size, dense_weights_same_maps=pixels * pixels * 4)
+    return {"filter bank shape": bank.shape, "its weights": bank.size,
+            f"a dense layer from {height}x{width} pixels to 4 maps of that size":
+                f"{pixels * pixels * 4:,} weights"}
 
 
 @lesson.step("SAME keeps the size, VALID shrinks it by k-1, stride 2 halves it, 2x2 pooling halves it")

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, lenet5
 from lowtf.nn import training_flag
+from lowtf.nn.layers import conv2d
 from lowtf.train import History, TrainConfig, train
 from lowtf.train.pipeline import make_inputs
 from lowtf.train.precision import bfloat16_ops, choose, session_config
@@ -47,13 +48,28 @@ def model(ctx):
     feature maps, then 120-84-10). conv 5x5x32 -> pool -> conv 5x5x64 -> pool -> fc 1024
     (dropout 0.5 while training) -> 10 logits. With SAME padding 28x28 becomes 14x14 then
     7x7, so fc1 sees 7*7*64 = 3136 inputs: 3.2 M of the network's 3.27 M parameters are
-    there. The layers are lesson 09's convolution and lesson 08's dense layer."""
+    there. The layers are lesson 09's convolution and lesson 08's dense layer (conv2d's
+    source below: a weight Variable, a bias Variable, tf.nn.conv2d, ReLU).
+    ReLU, max(0, x), passes the gradient unchanged wherever a unit is active; the
+    sigmoid's gradient is at most 0.25 and near 0 for large inputs, so a deep stack of
+    sigmoids learns slowly. A ReLU whose input is negative for every example passes no
+    gradient at all and stops learning (a dead unit); the tutorials start every bias at
+    0.1 so units start active, and lowtf's layers do the same.
+    Batch size meets memory here: training keeps every layer's output of the forward pass
+    for the backward one. Counted below from the graph's shapes, per image and for a
+    batch; on a GPU with a few GB, larger images or networks reach that limit first."""
     with tf.Graph().as_default() as g:
         logits, params = lenet5(tf.placeholder(tf.float32, [None, 28, 28, 1]), tf.constant(False))
+        kept = [op.outputs[0].shape for op in g.get_operations()
+                if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")]
         shapes = {op.name: str(op.outputs[0].shape) for op in g.get_operations()
                   if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")}
+    per_image = sum(int(np.prod(shape[1:])) for shape in kept)      # floats kept for backprop
     ctx.record(parameters=count_parameters(params))
-    return {"lenet5": inspect.getsource(lenet5), "activation shapes": shapes,
+    return {"lenet5": inspect.getsource(lenet5), "conv2d": inspect.getsource(conv2d),
+            "activation shapes": shapes,
+            "layer outputs kept per image": f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB",
+            "for a batch of 128": f"{per_image * 4 * 128 / 1e6:.1f} MB",
             "parameters": count_parameters(params)}
 
 

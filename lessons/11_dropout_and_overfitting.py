@@ -2,6 +2,7 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -66,7 +67,10 @@ def fit(ctx):
     other one; at test time it is off. Both runs share seeds and data order, and log to
     logdir/no_dropout and logdir/dropout: TensorBoard shows them side by side.
     (The source article kept 0.5 and 0.2 of the units; here 0.25 and 0.5 are dropped.)
-    lowtf.train.train runs lesson 10's loop: Adam, train and test writers, checkpoints."""
+    Its cost: every step trains a thinned network on noisier gradients, so dropout needs
+    more steps to reach the same training loss (compare the two runs' curves).
+    lowtf.train.train runs lesson 10's loop: Adam, train and test writers, checkpoints.
+    The network is the low-level CNN article's 4-conv ConvNet, its source below."""
     steps = STEPS[ctx.mode]
     variants = {"no_dropout": functools.partial(convnet, conv_dropout=0.0, fc_dropout=0.0),
                 "dropout": functools.partial(convnet, conv_dropout=0.25, fc_dropout=0.5)}
@@ -90,7 +94,7 @@ def fit(ctx):
                       f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
                       f"{name}_test_loss": round(h.test_loss[-1], 4),
                       f"{name}_lowest_test_loss": round(h.test_loss[lowest], 4)})
-    return report
+    return {"convnet": inspect.getsource(convnet), **report}
 
 
 @lesson.step("train vs test, in numbers with their noise, and one picture")

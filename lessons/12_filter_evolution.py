@@ -26,7 +26,10 @@ def record(ctx):
     turn into edge detectors, and found its first layer barely changed. How far a layer
     moved is a number, |W_end - W_start| / |W_start|, and it depends on the network, its
     initialisation and the optimizer: the numbers below say which layers moved, and the
-    GIFs show each filter beside its change since step 0."""
+    GIFs show each filter beside its change since step 0. The article also expected
+    deeper layers to learn more abstract features: a first layer's 5x5 filters can be
+    read as edge and blob detectors, a deeper layer's cannot be read from its weights
+    alone, since each of its filters combines all the maps of the layer before."""
     splits = load_splits(validation_size=0, test_size=2000)
     steps = STEPS[ctx.mode]
     every = max(5, steps // SNAPSHOTS)

@@ -118,15 +118,21 @@ def cli(ctx):
 def serve(ctx):
     """The server loads the highest version and answers TF Serving's REST requests, so a
     client written for TF Serving works unchanged: POST {"instances": [...]} to
-    /v1/models/lenet5:predict and read "predictions"."""
+    /v1/models/lenet5:predict (or /v1/models/lenet5/versions/1:predict for one version)
+    and read "predictions".
+    lowtf serve is built as TF Serving is (lowtf/serve/): a source watches the base path
+    for numbered version folders, a loader turns one into a servable (a Session holding
+    the SavedModel and its signatures), and a manager serves the versions the version
+    policy picks, keeping a version alive while a request still uses it; REST and gRPC
+    both hand their requests to one predictor (lowtf/serve/core/ and predictor.py)."""
     port = free_ports(1)[0]
     # start_server runs `lowtf serve FLAGS` as a child process and waits until the model answers.
     ctx.server = start_server([f"--model_base_path={ctx.model_dir}", "--model_name=lenet5",
                                f"--rest_api_port={port}"], port, ready_model="lenet5")
     ctx.on_exit(ctx.server.stop)
-    ctx.base = ctx.server.url("lenet5")
+    ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
     image = ctx.splits.test.images[:1].astype(np.float32) / 255.0
-    reply = requests.post(ctx.base + ":predict", json={"instances": image.tolist()}).json()
+    reply = requests.post(f"{ctx.base}/versions/1:predict", json={"instances": image.tolist()}).json()
     prediction = reply["predictions"][0]
     ctx.record(served_class=prediction["classes"], true_label=int(ctx.splits.test.labels[0]))
     return {"status": requests.get(ctx.base).json(), "prediction": prediction["classes"],

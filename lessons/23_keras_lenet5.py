@@ -260,7 +260,12 @@ def fit(ctx):
     lesson's folder, keras/, beside the graph by hand's by_hand/ of the last step),
     ModelCheckpoint saves the whole model (architecture, weights, optimizer state) to a
     .keras file, a small callback of our own measures images per second, and another
-    writes each epoch's means under the tags and step axis of the by-hand run."""
+    writes each epoch's means under the tags and step axis of the by-hand run.
+    Why val_accuracy can sit above accuracy below: accuracy is the mean over the
+    epoch's batches, scored while they were trained on by a model that improved through
+    the epoch (its early batches scored lower), and with dropout on (half of fc1's
+    units off); val_accuracy is scored after the epoch, by the finished model, dropout
+    off. Only the second is the model you keep."""
     timer = ImagesPerSecond()
     callbacks = [
         keras.callbacks.TensorBoard(

@@ -127,7 +127,15 @@ def serve(ctx):
                                 --model_name=FlowerClassifier
     and `lowtf serve` takes the same flags. For several models TF Serving reads a
     --model_config_file in its text format; so does lowtf serve. --rest_api_port is the
-    REST port and --port the gRPC one, as in TF Serving."""
+    REST port and --port the gRPC one, as in TF Serving.
+    The real server runs from the tensorflow/serving Docker image
+        docker run -p 8501:8501 -v "$PWD/models/digits:/models/digits" \
+            -e MODEL_NAME=digits tensorflow/serving
+    or, on Debian and Ubuntu, from Google's apt repository (package
+    tensorflow-model-server) as tensorflow_model_server with the flags above. TF Serving
+    wants --model_base_path absolute ("Expected model ... to have an absolute path or
+    URI" otherwise), which is why the articles write $(pwd); lowtf serve also takes a
+    relative one. (No Docker and no TF Serving package can be fetched here.)"""
     config = ctx.logdir / "models.config"
     config.write_text("model_config_list {\n"
                       + "".join(f'  config {{ name: "{n}" base_path: "{ctx.models / n}" model_platform: "tensorflow" }}\n'

@@ -63,3 +63,24 @@ def test_step_mode_shows_the_helpers_a_step_runs_the_first_time():
     assert "parse" in shown22["TFRecord: thousands of small files become a few large ones"]
     assert sum(names.count("load_png") for names in shown22.values()) == 1      # once
     assert "evaluate" in first_shown("10")["the training loop, written out"]
+
+
+# What the source articles explain, and the step whose explanation (shown by --step) now says it:
+# (lesson, step function, words that must be in its explanation).
+EXPLAINED = [
+    ("01", "eager", "Why graphs at all"), ("01", "eager", 'pip install "tensorflow[and-cuda]"'),
+    ("01", "build", "its rank is its number of dimensions"), ("01", "run_it", "interface and implementation"),
+    ("05", "devices", "without being asked"), ("07", "model", "Logistic regression"),
+    ("07", "train", "stochastic gradient"), ("09", "filters", "Weight sharing"),
+    ("10", "model", "dead unit"), ("10", "model", "Batch size meets memory"),
+    ("11", "fit", "Its cost"), ("12", "record", "more abstract"), ("17", "buffer", "sits in memory"),
+    ("21", "serve", "a manager serves the versions"), ("23", "fit", "val_accuracy can sit above accuracy"),
+    ("26", "serve", "tensorflow-model-server"), ("26", "serve", "absolute"),
+]
+
+
+@pytest.mark.parametrize("number,step,words", EXPLAINED)
+def test_the_sources_explanations_are_in_the_lessons(number, step, words):
+    lesson = load_lesson(LESSONS[number])
+    (found,) = [s for s in lesson.steps if s.fn.__name__ == step]
+    assert words in " ".join(found.explanation.split()), (number, step, words)
