@@ -138,8 +138,8 @@ def serve(ctx):
     relative one. (No Docker and no TF Serving package can be fetched here.)"""
     config = ctx.logdir / "models.config"
     config.write_text("model_config_list {\n"
-                      + "".join(f'  config {{ name: "{n}" base_path: "{ctx.models / n}" model_platform: "tensorflow" }}\n'
-                                for n in ("classifier", "garments"))
+                      + "".join(f'  config {{\n    name: "{n}"\n    base_path: "{ctx.models / n}"\n'
+                                '    model_platform: "tensorflow"\n  }\n' for n in ("classifier", "garments"))
                       + "}\n")
     ctx.rest_port, ctx.grpc_port = free_ports(2)
     flags = [f"--model_config_file={config}", f"--rest_api_port={ctx.rest_port}", f"--port={ctx.grpc_port}"]

@@ -84,3 +84,18 @@ def test_the_sources_explanations_are_in_the_lessons(number, step, words):
     lesson = load_lesson(LESSONS[number])
     (found,) = [s for s in lesson.steps if s.fn.__name__ == step]
     assert words in " ".join(found.explanation.split()), (number, step, words)
+
+
+def test_code_too_wide_for_the_terminal_is_continued_not_cut():
+    """--step shows every lesson's code within the terminal: a long line goes on under a marked gutter, and
+    nothing of it is lost (the pieces, joined, are the line)."""
+    from lowtf.lesson.runner import CONTINUED, GUTTER, _gutter
+
+    for lesson_path in LESSONS.values():
+        code = lesson_path.read_text()
+        shown = _gutter(code, 79).splitlines()
+        assert all(len(line) <= 79 for line in shown)
+        joined, original = "".join(line[len(GUTTER):] for line in shown), code
+        assert "".join(joined.split()) == "".join(original.split())
+    long_lines = _gutter(LESSONS["10"].read_text(), 79).splitlines()      # lesson 10 has lines over 74 characters
+    assert any(line.startswith(CONTINUED) for line in long_lines)

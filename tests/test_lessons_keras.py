@@ -202,3 +202,16 @@ def test_28_tfds_offline_catalogue_builder_load_image_folder_and_fit(tmp_path):
     assert s["example"] == [[28, 28, 1], "uint8"]
     assert s["image_folder_classes"] == 10 and s["image_folder_splits"] == {"train": 10000, "test": 2000}
     assert s["test_accuracy"] > 0.5 and all(follows(v) for v in s["verdicts"])
+
+
+def test_29_augmentation_verdicts_follow_and_the_picture_is_written(tmp_path):
+    """The mirror test on both datasets and the shift experiment: every verdict is the one its numbers
+    give (a shift's gain may or may not clear the noise with a seed; the test does not ask which)."""
+    s = run_keras_lesson("29", tmp_path)
+    assert set(s["mirror"]) == {"fashion_mnist", "mnist"}
+    assert [v["claim"] for v in s["verdicts"]] == ["fashion_mnist: test images as they are vs mirrored",
+                                                   "mnist: test images as they are vs mirrored",
+                                                   "test accuracy, shifted vs plain"]
+    assert all(follows(v) and v["se"] > 0 for v in s["verdicts"])
+    assert s["shift_train_accuracy"]["plain"] > 0.95          # 300 digits, learnt by heart: the overfitting shown
+    assert (tmp_path / "mirrored.png").stat().st_size > 10_000

@@ -1,6 +1,7 @@
 """How the lesson runner shows values and explanations: numbers as numbers, wrapped to the terminal."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import linecache
 import math
@@ -21,6 +22,8 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(plain(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):   # a config: its fields, a line each
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
 
 
@@ -44,6 +47,9 @@ def shown(key: str, value: Any, width: int) -> str:
     first = f"   {key}: "
     if isinstance(value, str) and value.startswith("\n"):   # a block (code, a table): below the key, as it is
         return first.rstrip() + "\n" + textwrap.indent(value.strip("\n"), "      ", lambda line: True)
+    if len(first) > width // 2:       # a key too long to share a line: wrapped, its value below it
+        head = textwrap.fill(key + ":", width, initial_indent="   ", subsequent_indent="   ")
+        return head + "\n" + textwrap.indent(show(value, width - 6), "      ")
     text = show(value, width - len(first))
     if "\n" in text and len(first) > width // 3:   # a long key: the value below it
         return first.rstrip() + "\n" + textwrap.indent(show(value, width - 6), "      ")

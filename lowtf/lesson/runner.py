@@ -178,6 +178,7 @@ class Lesson:
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
         shown_helpers = {step.fn for step in self.steps}     # steps are shown as steps
+        self._said_continued = False
         stop: BaseException | None = None
         i = 0
         try:
@@ -189,9 +190,9 @@ class Lesson:
                     for helper in helpers_called(step.fn, shown_helpers):   # the first time a step calls it
                         shown_helpers.add(helper)
                         out(f"\n   ({helper.__name__}, which this step calls, is defined above the steps:)")
-                        out(_gutter(source(helper)))
+                        out(self._code(source(helper), width))
                     if step.code:
-                        out("\n" + _gutter(step.code) + "\n")
+                        out("\n" + self._code(step.code, width) + "\n")
                 started = time.perf_counter()
                 try:
                     produced = step.fn(ctx)
@@ -229,6 +230,15 @@ class Lesson:
             raise stop
         return ctx.summary
 
+    def _code(self, code: str, width: int) -> str:
+        """``_gutter(code, width)``, saying the first time a line had to be continued what the mark means."""
+        shown = _gutter(code, width)
+        if CONTINUED in shown and not self._said_continued:
+            self._said_continued = True
+            note = f"(a line too long for this terminal goes on under {CONTINUED.strip()}; the file has it on one line)"
+            shown = textwrap.fill(note, width, initial_indent="   ", subsequent_indent="   ") + "\n" + shown
+        return shown
+
     def main(self, argv: list[str] | None = None) -> int:
         """Parse ``--step / --fast / --logdir`` and run; 130 when interrupted (as a shell reports Ctrl-C)."""
         parser = argparse.ArgumentParser(description=f"Lesson {self.number}: {self.name}")
@@ -259,7 +269,32 @@ class Lesson:
         return 0
 
 
-def _gutter(code: str) -> str:
-    """Code as the runner shows it: each line behind "   | ", blank lines too (one block, not several)."""
-    return "\n".join(line.rstrip() for line in textwrap.indent(code, "   | ", lambda line: True).splitlines())
+GUTTER, CONTINUED = "   | ", "   \u2506 "      # a code line, and the rest of one too long for the terminal
 
+
+def _gutter(code: str, width: int = 10 ** 6) -> str:
+    """Code as the runner shows it: each line behind "   | ", blank lines too (one block, not several). A line
+    longer than ``width`` goes on under "   \u2506 ", indented past its start as Python continues a line; the
+    file keeps the line whole."""
+    room = max(20, width - len(GUTTER))
+    shown = []
+    for line in code.splitlines():
+        line = line.rstrip()
+        first, rest = _split(line, room)
+        shown.append(GUTTER + first)
+        indent = " " * min(len(line) - len(line.lstrip()) + 4, room // 2)   # room is left for the rest
+        while rest:
+            piece, rest = _split(indent + rest, room)
+            shown.append(CONTINUED + piece)
+    return "\n".join(line.rstrip() for line in shown)
+
+
+def _split(line: str, room: int) -> tuple[str, str]:
+    """``line`` cut to at most ``room`` characters, after a comma or at a space where there is one: (head, rest)."""
+    if len(line) <= room:
+        return line, ""
+    start = len(line) - len(line.lstrip())
+    cut = max(line.rfind(" ", start + 1, room), line.rfind(",", start, room - 1) + 1)
+    if cut <= start:
+        cut = room                                   # nowhere to break: cut where the room ends
+    return line[:cut].rstrip(), line[cut:].lstrip()
