@@ -3,8 +3,10 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 
 import inspect
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
+from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import count_parameters, mlp
 from lowtf.nn import dense
@@ -18,6 +20,8 @@ lesson = Lesson("08", "mlp nested scopes")
 STEPS = {"fast": 600, "full": 2000}
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
+SYMMETRY_STEPS = 300       # training steps of each small network in the initialisation step
+SEED = 8
 
 
 @lesson.step("a dense layer is a name scope around matmul + bias + ReLU")
@@ -51,6 +55,52 @@ def fit(ctx):
                train_seconds=round(h.train_seconds, 1), images_per_second=round(h.images_per_second))
     return {"test accuracy": h.final_test_accuracy, "seconds": round(h.seconds, 1),
             "see the scopes": ctx.tensorboard() + " (Graphs tab)"}
+
+
+def one_hidden_layer(x, init):
+    """784 -> 64 ReLU units -> 10 logits, every weight from ``init(shape)``, biases 0.1 and 0."""
+    w1 = tf.Variable(init([784, 64]), name="w1")
+    hidden = tf.nn.relu(tf.matmul(x, w1) + tf.Variable(tf.fill([64], 0.1)))
+    w2 = tf.Variable(init([64, 10]), name="w2")
+    return tf.matmul(hidden, w2) + tf.Variable(tf.zeros([10])), w1
+
+
+@lesson.step("why weights start random: from zeros, every hidden unit stays the same")
+def symmetry(ctx):
+    """Started from zeros, every hidden unit computes the same thing, receives the same
+    gradient and takes the same step: they stay copies of one another however long they
+    train, and 64 units do the work of one. Random initial weights make the units
+    differ from the start, so each can learn something of its own (softmax regression,
+    lesson 07, has no hidden layer and can start at zero). Below: the same small network
+    trained twice, the number of different hidden units it ends with, and the test
+    accuracies with their standard error."""
+    splits = load_splits(validation_size=0)
+    x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
+    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    inits = {"zeros": tf.zeros,
+             "random": lambda shape: tf.truncated_normal(shape, stddev=0.1, seed=SEED)}
+    rng, result = np.random.default_rng(SEED), {}
+    for name, init in inits.items():
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [None, 784])
+            y = tf.placeholder(tf.int64, [None])
+            logits, w1 = one_hidden_layer(x, init)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
+            correct = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                for _ in range(SYMMETRY_STEPS):
+                    batch = rng.integers(0, len(x_all), BATCH_SIZE)
+                    sess.run(step, {x: x_all[batch], y: splits.train.labels[batch]})
+                accuracy, weights = sess.run([correct, w1], {x: test_x, y: splits.test.labels})
+        units = len(np.unique(np.round(weights, 6), axis=1).T)     # hidden units that differ
+        result[name] = {"different hidden units": units, "test accuracy": round(float(accuracy), 4)}
+    verdict = verdicts.accuracies("test accuracy, random vs zero initial weights",
+                                  result["random"]["test accuracy"], result["zeros"]["test accuracy"],
+                                  len(test_x), names=("random", "zeros"))
+    ctx.record(symmetry=result, verdicts=[verdict.as_dict()])
+    return {**result, "verdict": verdict.verdict}
 
 
 if __name__ == "__main__":

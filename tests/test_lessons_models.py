@@ -37,6 +37,11 @@ def test_08_mlp(run_lesson):
     summary, _ = run_lesson("08")
     assert summary["parameters"] == 443_610
     assert summary["test_accuracy"] >= 0.95
+    # from zeros the 64 hidden units stay copies of one another (symmetry is never broken); from random
+    # weights they differ; the accuracy verdict is the one its numbers give
+    assert summary["symmetry"]["zeros"]["different hidden units"] == 1
+    assert summary["symmetry"]["random"]["different hidden units"] == 64
+    assert all(follows(v) for v in summary["verdicts"])
 
 
 def test_09_convolution_sizes(run_lesson):
