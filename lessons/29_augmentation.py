@@ -55,11 +55,12 @@ def fit(model, x, y, seed, steps):
 @lesson.step("a model knows only the orientations it saw; a mirror keeps a garment's label, not a digit's")
 def mirror(ctx):
     """A model trained on images as they come has never seen them mirrored: scored on the
-    mirrored test images (below, with the standard error of the difference), it does
-    worse on both datasets. Augmentation teaches an invariance by showing it: train on
-    randomly mirrored images and the model learns that a mirror does not change the
-    answer. That is right only where the label survives the change. A shirt seen in a
-    mirror is still a shirt (a flower too: the flowers article flips its images), so
+    mirrored test images (below, each verdict read from the numbers and the standard error
+    of the difference), it did worse on both datasets in every run measured here.
+    Augmentation teaches an invariance by showing it: train on randomly mirrored images
+    and the model learns that a mirror does not change the answer. That is right only
+    where the label survives the change. A shirt seen in a mirror is still a shirt (a
+    flower too: the flowers article flips its images), so
     RandomFlip("horizontal") is a fair augmentation for garments; a mirrored 2, 3, 4, 5
     or 7 is no digit at all (the picture), so for digits it would teach a falsehood."""
     n = TEST_IMAGES[ctx.mode]
