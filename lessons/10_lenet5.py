@@ -98,7 +98,7 @@ def recipe(ctx):
     its weights, Adam at 1e-4, 20,000 steps of 50, a training-accuracy line every 100
     steps, in float32. Measured here on 2 cores: 0.9920 after 315 s of training (3,176
     img/s), against this recipe's 0.9938 in 30 s in bfloat16: the same accuracy within
-    its noise (2 SE of the difference on 10,000 images is 0.0024), ten times sooner.
+    its noise (2 SE of the difference on 10,000 images is 0.0024), ten times sooner."""
     experts = RECIPE == "experts" and not ctx.fast        # the tutorial's recipe, as it ran then
     ctx.precision = choose("float32" if experts else PRECISION)     # float32 or bfloat16, and why
     print(f"   computing in {ctx.precision.precision}:\n   {ctx.precision.reason}", flush=True)
