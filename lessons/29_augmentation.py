@@ -8,6 +8,7 @@ import tensorflow as tf
 from lowtf import verdicts
 from lowtf.data.fashion_mnist import CLASSES
 from lowtf.data.splits import load_splits
+from lowtf.train.keras_progress import Ticking
 from lowtf.viz.plots import sample_grid
 
 lesson = Lesson("29", "augmentation", keras=True)   # Keras runs eagerly: a process of its own
@@ -15,7 +16,7 @@ lesson = Lesson("29", "augmentation", keras=True)   # Keras runs eagerly: a proc
 # --- knobs -----------------------------------------------------------------------------
 MIRROR_TRAIN = 2000              # images each mirror-test model trains on
 TRAIN_PER_CLASS = 30             # digits per class for the shift experiment: 300 in all
-MIRROR_STEPS = 100               # training steps of 64 images for each mirror-test model
+MIRROR_STEPS = 60                # training steps of 64 images for each mirror-test model
 SHIFT_STEPS = 400                # training steps of 64 images for each shift run
 SEEDS = {"fast": [0], "full": [0, 1, 2]}
 TEST_IMAGES = {"fast": 2000, "full": 10000}
@@ -69,7 +70,10 @@ def mirror(ctx):
         splits = load_splits(dataset, validation_size=0)
         x, y = images(splits.train, MIRROR_TRAIN)
         test_x, test_y = images(splits.test, n)
-        model = fit(small_convnet(), x, y, seed=0, steps=MIRROR_STEPS)
+        print(f"   {dataset}: training", end="", flush=True)
+        with Ticking():
+            model = fit(small_convnet(), x, y, seed=0, steps=MIRROR_STEPS)
+        print(", scoring", flush=True)
         mirrored = test_x[:, :, ::-1, :]                        # left and right swapped
         as_is = model.evaluate(test_x, test_y, verbose=0)[1]
         flipped = model.evaluate(mirrored, test_y, verbose=0)[1]
@@ -108,8 +112,11 @@ def shifts(ctx):
         for name in scores:
             layers = ([keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant", seed=seed)]
                       if name == "shifted" else [])
-            model = fit(small_convnet(layers, seed), x, y, seed, SHIFT_STEPS)
+            print(f"   seed {seed}, {name}:", end="", flush=True)
+            with Ticking():
+                model = fit(small_convnet(layers, seed), x, y, seed, SHIFT_STEPS)
             scores[name].append(model.evaluate(test_x, test_y, verbose=0)[1])
+            print(f" test accuracy {scores[name][-1]:.4f}", flush=True)
             train_scores[name].append(model.evaluate(x, y, verbose=0)[1])
     a, b = np.mean(scores["shifted"]), np.mean(scores["plain"])
     if len(SEEDS[ctx.mode]) > 1:      # the spread over seeds holds the test-set noise and the seed's
