@@ -1,6 +1,7 @@
 """Run in a process of its own by test_exercises.py (Keras runs eagerly; the test process is in graph
 mode): every Keras exercise's checks on its solution, its untouched template and its known cheats, in
-one process. Prints one JSON line: {label: [[check, passed, report], ...]}.
+one process (--no-cheats: solutions and templates only; --cheats-only: the cheats only). Prints one
+JSON line: {label: [[check, passed, report], ...]}.
 
 Known cheats of the Keras exercises: each must fail at least one check, with a report in words.
 """
@@ -108,11 +109,15 @@ def main() -> None:
     def run(label, exercise, file):
         results[label] = [[r.name, r.passed, r.report] for r in run_checks(exercise, file)]
 
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
     with tempfile.TemporaryDirectory() as tmp:
-        for number in sys.argv[1:]:
+        for number in [a for a in sys.argv[1:] if not a.startswith("--")]:
             exercise = exercises[number]
-            run(f"{number} solution", exercise, exercise.solution)
-            run(f"{number} template", exercise, exercise.template)
+            if "--cheats-only" not in flags:
+                run(f"{number} solution", exercise, exercise.solution)
+                run(f"{number} template", exercise, exercise.template)
+            if "--no-cheats" in flags:
+                continue
             for name, source in CHEATS.get(number, {}).items():
                 cheat = Path(tmp) / f"cheat_{number}_{len(results)}.py"
                 cheat.write_text(source)

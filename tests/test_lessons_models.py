@@ -158,6 +158,7 @@ def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_les
     assert (logdir / "no_dropout" / "train").is_dir() and (logdir / "dropout" / "test").is_dir()
 
 
+@pytest.mark.slow   # make test-all; lesson 10's test checks its filter GIFs
 def test_12_filter_gifs_and_how_far_each_layer_moved(run_lesson):
     summary, _ = run_lesson("12")
     assert set(summary["gifs"]) == {"lenet5_conv1", "lenet5_conv2", "convnet_conv1_1", "convnet_conv2_1"}

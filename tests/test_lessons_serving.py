@@ -55,6 +55,7 @@ def test_19_two_heads_both_losses_decrease(run_lesson):
     assert all(acc >= 0.85 for acc in s["attribute_test_accuracy"].values())
 
 
+@pytest.mark.slow   # make test-all; lesson 25's test checks frozen and fine-tuned transfer
 def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
     s, _ = run_lesson("20")
     before = tf.train.load_checkpoint(s["mnist_checkpoint"])
