@@ -179,6 +179,43 @@ def with_pydataset(ctx):
             "unshuffled pass gives every file once, in CSV order": every_file_once, "images/s": round(rate)}
 
 
+def two_heads_small():
+    """images [N, 32, 32, 1] -> {"kind": [N, 10] softmax, "attributes": [N, 4] sigmoid}: a small model
+    to feed from the PyDataset, whose targets are that dict (lesson 24 builds such models in full)."""
+    image = keras.Input((*IMAGE_SIZE, 1))
+    x = keras.layers.Flatten()(keras.layers.MaxPooling2D(4)(image))
+    model = keras.Model(image, {"kind": keras.layers.Dense(10, activation="softmax", name="kind")(x),
+                                "attributes": keras.layers.Dense(4, activation="sigmoid", name="attributes")(x)})
+    model.compile("adam", loss={"kind": "sparse_categorical_crossentropy", "attributes": "binary_crossentropy"})
+    return model
+
+
+@lesson.step("fit from the PyDataset, with workers: what fit_generator became")
+def fit_with_workers(ctx):
+    """The satellite article trained with model.fit_generator(loader, workers=...,
+    use_multiprocessing=...). Keras 2 merged fit_generator into fit, and Keras 3 moved
+    the workers into the dataset: PyDataset(workers=2) has fit call __getitem__ from
+    two threads (use_multiprocessing=True: two processes), a queue of ready batches
+    ahead of the model. What they buy depends on where the time goes: here one epoch of
+    a small model is timed with 1 and 2 workers, ROUNDS times each, interleaved, and the
+    verdict is read from the rounds' spread."""
+    model = two_heads_small()
+    model.fit(CsvImages(ctx.train, BATCH_SIZE, shuffle=True), epochs=1, verbose=0)   # the first fit traces
+    rounds = {1: [], 2: []}
+    for _ in range(ROUNDS):
+        for workers in rounds:
+            data = CsvImages(ctx.train, BATCH_SIZE, shuffle=True, workers=workers)
+            started = time.perf_counter()
+            model.fit(data, epochs=1, verbose=0)
+            rounds[workers].append(len(ctx.train) / (time.perf_counter() - started))
+    verdict = ctx.verdict(verdicts.speeds("fit images/s, 2 workers vs 1", rounds[2], rounds[1],
+                                          names=("2 workers", "1 worker")))
+    ctx.record(fit_workers_per_s={str(k): [round(x) for x in v] for k, v in rounds.items()})
+    return {f"fit images/s, {ROUNDS} rounds": {f"workers={k}": [round(x) for x in v]
+                                                for k, v in rounds.items()},
+            "verdict": verdict}
+
+
 def to_example(png: bytes, label: int, attributes: np.ndarray) -> tf.train.Example:
     """One file as a tf.train.Example: its PNG bytes as they are on disk, its label and attributes."""
     return tf.train.Example(features=tf.train.Features(feature={
