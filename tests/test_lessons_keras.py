@@ -107,8 +107,7 @@ def test_25_transfer_helps_with_few_labels(tmp_path):
     assert s["gain_with_many_labels"] == pytest.approx(gain["2000"], abs=1e-4)
     # the lesson's verdicts are computed from its numbers and their standard errors (which way they go
     # depends on the seed: the test checks the reading, not the direction)
-    assert len(s["verdicts"]) == 3 and all(follows(v) for v in s["verdicts"])
-    assert set(s["fit_workers_per_s"]) == {"1", "2"} and all(len(r) == 3 for r in s["fit_workers_per_s"].values())
+    assert len(s["verdicts"]) == 2 and all(follows(v) for v in s["verdicts"])
     assert s["transfer_helped_with_few"] == s["verdicts"][0]["verdict"].startswith("transfer ahead")
     assert (tmp_path / "transfer.png").stat().st_size > 10_000 and (tmp_path / "base.keras").exists()
 
