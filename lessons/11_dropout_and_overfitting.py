@@ -67,8 +67,8 @@ def fit(ctx):
     other one; at test time it is off. Both runs share seeds and data order, and log to
     logdir/no_dropout and logdir/dropout: TensorBoard shows them side by side.
     (The source article kept 0.5 and 0.2 of the units; here 0.25 and 0.5 are dropped.)
-    Its cost: every step trains a thinned network on noisier gradients, so dropout needs
-    more steps to reach the same training loss (compare the two runs' curves).
+    Its cost is paid in training: every step trains a thinned network on noisier
+    gradients (the two runs' training accuracies and curves show what it cost here).
     lowtf.train.train runs lesson 10's loop: Adam, train and test writers, checkpoints.
     The network is the low-level CNN article's 4-conv ConvNet, its source below."""
     steps = STEPS[ctx.mode]

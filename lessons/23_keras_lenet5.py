@@ -261,7 +261,7 @@ def fit(ctx):
     ModelCheckpoint saves the whole model (architecture, weights, optimizer state) to a
     .keras file, a small callback of our own measures images per second, and another
     writes each epoch's means under the tags and step axis of the by-hand run.
-    Why val_accuracy can sit above accuracy below: accuracy is the mean over the
+    Why val_accuracy can sit above accuracy in the log below: accuracy is the mean over the
     epoch's batches, scored while they were trained on by a model that improved through
     the epoch (its early batches scored lower), and with dropout on (half of fc1's
     units off); val_accuracy is scored after the epoch, by the finished model, dropout

@@ -23,10 +23,9 @@ TEST_IMAGES = {"fast": 2000, "full": 10000}
 SHIFT = 0.1                      # RandomTranslation's largest shift, as a fraction of 28 pixels
 
 
-def images(split, n=None):
-    """A split's first ``n`` images as float32 [n, 28, 28, 1] in [0, 1], and their labels."""
-    x = split.images[:n].reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
-    return x, split.labels[:n]
+def scaled(pixels):
+    """uint8 images [N, 28, 28] as float32 [N, 28, 28, 1] in [0, 1]."""
+    return pixels.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
 
 
 def small_convnet(augmentation=(), seed=0):
@@ -68,8 +67,8 @@ def mirror(ctx):
     ctx.verdicts, table, panels, labels = [], {}, [], []
     for dataset in ("fashion_mnist", "mnist"):
         splits = load_splits(dataset, validation_size=0)
-        x, y = images(splits.train, MIRROR_TRAIN)
-        test_x, test_y = images(splits.test, n)
+        x, y = scaled(splits.train.images[:MIRROR_TRAIN]), splits.train.labels[:MIRROR_TRAIN]
+        test_x, test_y = scaled(splits.test.images[:n]), splits.test.labels[:n]
         print(f"   {dataset}: training", end="", flush=True)
         with Ticking():
             model = fit(small_convnet(), x, y, seed=0, steps=MIRROR_STEPS)
@@ -101,11 +100,12 @@ def shifts(ctx):
     steps from the same seed; the test accuracies carry their standard error (over the
     seeds' mean in the full run, over the test images in --fast)."""
     splits = load_splits("mnist", validation_size=0)
-    test_x, test_y = images(splits.test, TEST_IMAGES[ctx.mode])
+    n = TEST_IMAGES[ctx.mode]
+    test_x, test_y = scaled(splits.test.images[:n]), splits.test.labels[:n]
     rng = np.random.default_rng(29)
     keep = np.concatenate([rng.choice(np.where(splits.train.labels == k)[0], TRAIN_PER_CLASS,
                                       replace=False) for k in range(10)])
-    x, y = images(splits.train)[0][keep], splits.train.labels[keep]
+    x, y = scaled(splits.train.images[keep]), splits.train.labels[keep]
     scores = {"plain": [], "shifted": []}
     train_scores = {"plain": [], "shifted": []}
     for seed in SEEDS[ctx.mode]:
