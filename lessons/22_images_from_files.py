@@ -1,6 +1,7 @@
 """Images from files: PNG folders and a CSV of labels, read with tf.data, with Keras, with a PyDataset and from TFRecord."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import csv
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ BATCH_SIZE = 128
 SHARDS = 4
 SEED = 22
 ROUNDS = 3             # every reader timed this many times, interleaved: one pass ranks them by chance
+JPEG_FILES = 500       # step 3 writes this many of the PNGs again as JPEG
+JPEG_QUALITY = 90      # 0-100: lower is smaller and less like the original
 # What a TFRecord Example of one file holds (step 6), by feature name.
 FEATURES = {"png": tf.io.FixedLenFeature([], tf.string),
             "label": tf.io.FixedLenFeature([], tf.int64),
@@ -60,6 +63,43 @@ def the_files(ctx):
             "files read in this run": len(ctx.train), "a look at them": picture}
 
 
+def multi_hot(tag_lists: list[str], vocabulary: tuple[str, ...]) -> np.ndarray:
+    """["top dark", "", ...] [N] -> float32 [N, len(vocabulary)]: 1 where the row lists the tag."""
+    column = {tag: i for i, tag in enumerate(vocabulary)}
+    vectors = np.zeros((len(tag_lists), len(vocabulary)), np.float32)
+    for row, tags in enumerate(tag_lists):
+        for tag in tags.split():          # an unknown tag is a KeyError: a typo in the CSV, said loudly
+            vectors[row, column[tag]] = 1.0
+    return vectors
+
+
+@lesson.step("labels.csv by hand: rows, tag lists, multi-hot vectors")
+def read_the_csv(ctx):
+    """The satellite article read its CSV into a table (pandas) whose 'tags' column listed
+    each image's labels in one string, "agriculture clear primary", and turned those lists
+    into multi-hot vectors: one column per tag, 1 where the image has it, several 1s at
+    once (one-hot has exactly one). csv.DictReader gives the rows as dicts, no pandas
+    needed. This CSV keeps one 0/1 column per attribute; the step writes the article's
+    tag lists from them, turns the lists back into vectors by hand and with Keras's
+    StringLookup, and checks all three against read_labels (the course's reader, used
+    from here on and by lessons 24 and 26)."""
+    with open(ctx.images.labels_csv, newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["split"] == "train"]
+    tag_lists = [" ".join(a for a in ATTRIBUTES if row[a] == "1") for row in rows]
+    by_hand = multi_hot(tag_lists, ATTRIBUTES)
+    lookup = keras.layers.StringLookup(vocabulary=list(ATTRIBUTES), num_oov_indices=0, output_mode="multi_hot")
+    by_keras = lookup(tf.strings.split(tag_lists)).numpy()
+    reference = read_labels(ctx.images, "train")
+    same = (bool(np.array_equal(by_hand, reference.attributes)) and bool(np.array_equal(by_keras, by_hand))
+            and [int(row["label"]) for row in rows] == reference.labels.tolist())
+    ctx.record(csv_rows=len(rows), multi_hot_matches_reader=same)
+    return {"first row, as csv.DictReader gives it": dict(rows[0]),
+            "its tags, as the satellite CSV wrote them": tag_lists[0],
+            "multi-hot, rows 0-2 (columns: " + ", ".join(ATTRIBUTES) + ")": by_hand[:3].astype(int).tolist(),
+            "images with 0 / 1 / 2 / 3 tags": np.bincount(by_hand.sum(1).astype(int), minlength=4).tolist(),
+            "by hand = StringLookup = read_labels, every row": same}
+
+
 def load_png(path):
     """One file name -> (image float32 [32, 32, 1] in [0, 1], label from its folder's name)."""
     image = tf.io.decode_png(tf.io.read_file(path), channels=1)        # uint8 [28, 28, 1]
@@ -84,6 +124,43 @@ def with_tf_data(ctx):
             "one element": {"image": (image.shape, image.dtype.name), "label": int(label)},
             "label from the folder equals the CSV's label, every file": bool(np.array_equal(labels,
                                                                                        ctx.train.labels))}
+
+
+@lesson.step("JPEG instead of PNG, and the mean image subtracted")
+def jpeg_and_mean(ctx):
+    """Photos come as JPEG (the flowers and the low-level CNN articles downloaded JPEGs;
+    nothing is downloaded here, so this step writes JPEG copies of the first JPEG_FILES
+    PNGs). JPEG is lossy: it drops detail the eye misses, which makes photos several
+    times smaller than PNG, and decode_jpeg gives back pixels near the originals, not
+    equal to them. Tiny grey drawings on a flat background are PNG's best case: which
+    format is smaller for these is measured, not assumed.
+    The CNN article then subtracted the training images' mean image
+    from every image, so each input pixel is centred on zero (the same mean, computed on
+    training images only, is subtracted from test images too)."""
+    folder = ctx.logdir / "jpeg"
+    folder.mkdir(exist_ok=True)
+    originals, decoded, png_bytes, jpeg_bytes = [], [], 0, 0
+    for path in ctx.train.paths[:JPEG_FILES]:
+        png = tf.io.read_file(path)
+        image = tf.io.decode_png(png, channels=1)                                # uint8 [28, 28, 1]
+        jpeg_path = str(folder / (Path(path).stem + ".jpg"))
+        tf.io.write_file(jpeg_path, tf.io.encode_jpeg(image, quality=JPEG_QUALITY))
+        decoded.append(tf.io.decode_jpeg(tf.io.read_file(jpeg_path), channels=1).numpy())
+        originals.append(image.numpy())
+        png_bytes, jpeg_bytes = png_bytes + len(png.numpy()), jpeg_bytes + Path(jpeg_path).stat().st_size
+    error = np.abs(np.stack(decoded).astype(np.int16) - np.stack(originals))   # in grey levels, 0-255
+    images = np.stack(decoded).astype(np.float32) / 255.0                       # [N, 28, 28, 1]
+    mean_image = images.mean(axis=0)                                            # [28, 28, 1]
+    centred = images - mean_image
+    ctx.record(jpeg_bytes=jpeg_bytes, png_bytes=png_bytes, jpeg_mean_error=round(float(error.mean()), 2),
+               centred_mean=float(centred.mean()))
+    return {f"{JPEG_FILES} files, kB": {"PNG": round(png_bytes / 1e3, 1), f"JPEG, quality {JPEG_QUALITY}":
+                                        round(jpeg_bytes / 1e3, 1)},
+            "smaller here": "JPEG" if jpeg_bytes < png_bytes else "PNG",
+            "JPEG's pixels against the PNG's, grey levels": {"mean difference": round(float(error.mean()), 2),
+                                                              "largest": int(error.max())},
+            "mean pixel before / after subtracting the mean image": [round(float(images.mean()), 3),
+                                                                      round(float(centred.mean()), 3) + 0.0]}
 
 
 @lesson.step("cache, shuffle, batch, prefetch: in that order")

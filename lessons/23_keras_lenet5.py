@@ -21,11 +21,9 @@ lesson = Lesson("23", "keras lenet5", keras=True)   # Keras: eager, its own proc
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EPOCHS = {"fast": 2, "full": 3}
-STEPS_PER_EPOCH = {
-    "fast": 20,
-    "full": 430,
-}  # 430 x 128 = 55,040: one pass over the training split
+IMAGES_PER_EPOCH = {"fast": 2560, "full": None}  # None: the whole training split
 VALIDATION_IMAGES = {"fast": 1000, "full": 5000}
+VALIDATION_BATCH = 500  # the validation stream's batch: VALIDATION_IMAGES / 500 batches per scoring
 TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
 SMALL_TRAIN = 256  # the early-stopping run trains on this many images
 SMALL_BATCH = 64
@@ -252,11 +250,15 @@ def scaled(split, n=None):
     return split.images[:n].astype(np.float32) / 255.0, split.labels[:n]
 
 
-@lesson.step("fit with steps_per_epoch, validation_data and three callbacks")
+@lesson.step("fit with steps_per_epoch, validation_steps and three callbacks")
 def fit(ctx):
     """fit runs the loop lesson 10 wrote: for each step, a batch, the train op, the metrics;
-    after each 'epoch' (here steps_per_epoch steps of an endless stream) it scores the
-    validation data. Callbacks run at those moments: TensorBoard writes the curves (into this
+    after each 'epoch' it scores the validation data. Both streams here repeat forever
+    (the flowers article's ds.repeat()), so fit is told where an epoch ends,
+    steps_per_epoch = images in an epoch // batch size (computed from the split's size, as
+    the article did), and how many validation batches make one scoring,
+    validation_steps = validation images // their batch size. Without validation_steps
+    a repeated validation stream would be scored forever. Callbacks run at those moments: TensorBoard writes the curves (into this
     lesson's folder, keras/, beside the graph by hand's by_hand/ of the last step),
     ModelCheckpoint saves the whole model (architecture, weights, optimizer state) to a
     .keras file, a small callback of our own measures images per second, and another
@@ -266,6 +268,16 @@ def fit(ctx):
     the epoch (its early batches scored lower), and with dropout on (half of fc1's
     units off); val_accuracy is scored after the epoch, by the finished model, dropout
     off. Only the second is the model you keep."""
+    train_images = IMAGES_PER_EPOCH[ctx.mode] or len(ctx.splits.train.labels)
+    ctx.steps_per_epoch = train_images // BATCH_SIZE  # 55,000 // 128 = 429 in full
+    validation_steps = VALIDATION_IMAGES[ctx.mode] // VALIDATION_BATCH
+    validation = (
+        tf.data.Dataset.from_tensor_slices(
+            scaled(ctx.splits.validation, VALIDATION_IMAGES[ctx.mode])
+        )
+        .batch(VALIDATION_BATCH)
+        .repeat()
+    )
     timer = ImagesPerSecond()
     callbacks = [
         keras.callbacks.TensorBoard(
@@ -275,16 +287,15 @@ def fit(ctx):
             str(ctx.logdir / "checkpoints" / "lenet5-epoch{epoch:02d}.keras")
         ),
         timer,
-        CurvesByStep(ctx.logdir / "keras", STEPS_PER_EPOCH[ctx.mode]),
+        CurvesByStep(ctx.logdir / "keras", ctx.steps_per_epoch),
         EpochLine("fit"),
     ]
     history = ctx.model.fit(
         training_stream(ctx.splits.train.images, ctx.splits.train.labels),
         epochs=EPOCHS[ctx.mode],
-        steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
-        validation_data=scaled(
-            ctx.splits.validation, VALIDATION_IMAGES[ctx.mode]
-        ),
+        steps_per_epoch=ctx.steps_per_epoch,
+        validation_data=validation,
+        validation_steps=validation_steps,
         callbacks=callbacks,
         shuffle=False,       # the stream shuffles itself
         verbose=0,
@@ -295,7 +306,7 @@ def fit(ctx):
     # the test score too, on the by-hand run's tag and step axis
     writer = tf.summary.create_file_writer(str(ctx.logdir / "keras" / "test"))
     with writer.as_default():
-        steps = EPOCHS[ctx.mode] * STEPS_PER_EPOCH[ctx.mode]
+        steps = EPOCHS[ctx.mode] * ctx.steps_per_epoch
         tf.summary.scalar("accuracy", test_accuracy, step=steps)
         tf.summary.scalar("loss", test_loss, step=steps)
     writer.close()
@@ -305,10 +316,14 @@ def fit(ctx):
     ctx.record(
         keras_test_accuracy=round(test_accuracy, 4),
         keras_images_per_second=round(timer.rate()),
-        keras_steps=EPOCHS[ctx.mode] * STEPS_PER_EPOCH[ctx.mode],
+        keras_steps=EPOCHS[ctx.mode] * ctx.steps_per_epoch,
         checkpoints=checkpoints,
+        steps_per_epoch=ctx.steps_per_epoch,
+        validation_steps=validation_steps,
     )
     return {
+        "steps_per_epoch": f"{train_images:,} // {BATCH_SIZE} = {ctx.steps_per_epoch}",
+        "validation_steps": f"{VALIDATION_IMAGES[ctx.mode]:,} // {VALIDATION_BATCH} = {validation_steps}",
         "history (per epoch)": {
             k: [round(v, 4) for v in vs] for k, vs in history.history.items()
         },
@@ -385,7 +400,7 @@ def resume(ctx):
         training_stream(ctx.splits.train.images, ctx.splits.train.labels),
         initial_epoch=EPOCHS[ctx.mode],
         epochs=EPOCHS[ctx.mode] + 1,
-        steps_per_epoch=STEPS_PER_EPOCH[ctx.mode],
+        steps_per_epoch=ctx.steps_per_epoch,
         shuffle=False,
         callbacks=[EpochLine("loaded")],
         verbose=0,

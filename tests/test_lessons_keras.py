@@ -36,6 +36,9 @@ def test_22_reads_the_same_files_four_ways(tmp_path):
     assert s["fastest_reader"] == max(rates, key=rates.get)        # the ranking is the means' own
     assert len(s["verdicts"]) == 3 and all(follows(v) for v in s["verdicts"])
     assert set(s["fit_workers_per_s"]) == {"1", "2"} and all(len(r) == 3 for r in s["fit_workers_per_s"].values())
+    assert s["csv_rows"] == 10_000 and s["multi_hot_matches_reader"]
+    assert len(list((tmp_path / "jpeg").glob("*.jpg"))) == 500 and s["jpeg_bytes"] > 0
+    assert 0 < s["jpeg_mean_error"] < 10 and abs(s["centred_mean"]) < 1e-4   # lossy, but near; centred
     assert (tmp_path / "samples.png").stat().st_size > 10_000
     assert len(list(tmp_path.glob("train-*-of-04.tfrecord"))) == 4
 
@@ -65,6 +68,8 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     assert s["early_stop_restored_val_loss"] == pytest.approx(s["early_stop_best_val_loss"], abs=2e-3)
     # load_model brought back the weights and the optimizer's step count, and training went on from there
     assert s["loaded_max_difference"] < 1e-6
+    assert s["steps_per_epoch"] == 2560 // 128 and s["validation_steps"] == 1000 // 500   # computed, as said
+    assert s["keras_steps"] == 2 * s["steps_per_epoch"]
     assert s["optimizer_steps_loaded"] == s["keras_steps"] and s["optimizer_steps_after"] == s["keras_steps"] + 20
     assert s["keras_test_accuracy"] > 0.8 and s["by_hand_test_accuracy"] > 0.8 and s["continued_test_accuracy"] > 0.8
     assert s["keras_speed_ratio"] == pytest.approx(s["keras_images_per_second"] / s["by_hand_images_per_second"],
