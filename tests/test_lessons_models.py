@@ -34,9 +34,16 @@ def test_07_softmax_by_hand(run_lesson):
 
 
 def test_08_mlp(run_lesson):
-    summary, _ = run_lesson("08")
+    summary, logdir = run_lesson("08")
     assert summary["parameters"] == 443_610
     assert summary["test_accuracy"] >= 0.95
+    # the article's loop, written in the lesson: the merged summaries every 20 steps in two runs, a Saver
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    for run in ("train", "validation"):
+        events = EventAccumulator(str(logdir / run))
+        events.Reload()
+        assert [e.step for e in events.Scalars("accuracy")] == list(range(20, 601, 20))
+    assert (logdir / "model" / "mlp-600.index").is_file()
     # from zeros the 64 hidden units stay copies of one another (symmetry is never broken); from random
     # weights they differ; the accuracy verdict is the one its numbers give
     assert summary["symmetry"]["zeros"]["different hidden units"] == 1
