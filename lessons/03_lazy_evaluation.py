@@ -81,5 +81,37 @@ def graph_growth(ctx):
             "a new op after finalize()": finalized}
 
 
+@lesson.step("the default graph, and graphs of your own")
+def several_graphs(ctx):
+    """Every op so far went into one graph that TensorFlow makes for you: the default
+    graph. tf.Graph() makes another, and ops built inside `with g.as_default():` go
+    there instead. Graphs are separate worlds: names are unique per graph (both below can
+    hold an op called "x"), a Session runs one graph (tf.Session(graph=g)), and an op
+    cannot take a tensor from another graph. Lessons build each model in a graph of its
+    own so that a second model does not pile its ops onto the first."""
+    default = tf.get_default_graph()
+    first, second = tf.Graph(), tf.Graph()
+    with first.as_default():
+        x1 = tf.constant(2.0, name="x")
+        doubled = tf.multiply(x1, 2.0, name="doubled")
+    with second.as_default():
+        x2 = tf.constant(3.0, name="x")
+    with tf.Session(graph=first) as sess:
+        value = sess.run(doubled)
+    try:
+        with second.as_default():
+            tf.add(x1, x2)
+        mixed = "no error (unexpected)"
+    except ValueError as e:
+        mixed = f"ValueError: {str(e).split(' (graphs are')[0]}"    # the rest: two memory addresses
+    ctx.record(op_names=[x1.op.name, x2.op.name], default_graph_untouched=not any(
+        op.name == "doubled" for op in default.get_operations()), mixed_graphs_error=mixed.startswith("ValueError"))
+    return {"ops in the default graph (the steps above)": len(default.get_operations()),
+            "ops in first / second": [len(first.get_operations()), len(second.get_operations())],
+            "the name x in each": [x1.name, x2.name],
+            "Session(graph=first) runs doubled": value,
+            "an op over tensors of both graphs": mixed}
+
+
 if __name__ == "__main__":
     raise SystemExit(lesson.main())

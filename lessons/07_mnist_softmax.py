@@ -4,6 +4,7 @@ from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fas
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from lowtf import verdicts
 from lowtf.data import mnist as mnist_store
 from lowtf.tutorials.mnist import input_data
 
@@ -18,6 +19,8 @@ STEPS = {"fast": 300, "full": 3000}
 EVAL_EVERY = 50           # steps between validation checks (and TensorBoard points)
 PATIENCE = 6              # validation checks without a new best before stopping early
 SEED = 0
+LOSS_STEPS = 300          # steps of each run in the squared-error step
+BAD_START = 1.0           # the standard deviation of W for a start that is confidently wrong
 
 
 @lesson.step("the data: read_data_sets, as the TF 1.x tutorials loaded MNIST")
@@ -105,6 +108,64 @@ def loss(ctx):
                                       tf.argmax(ctx.y_, 1))
         ctx.accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     return {"cross_entropy": ctx.cross_entropy, "accuracy": ctx.accuracy}
+
+
+def softmax_run(mnist, loss_name: str, start_stddev: float) -> float:
+    """Softmax regression trained LOSS_STEPS steps on ``loss_name``; returns its test accuracy.
+    W starts at zero (``start_stddev`` 0) or random with that standard deviation."""
+    with tf.Graph().as_default():                       # a graph of its own: the lesson's stays as it is
+        x = tf.placeholder(tf.float32, [None, 784])
+        y_ = tf.placeholder(tf.float32, [None, 10])
+        start = tf.random_normal([784, 10], stddev=start_stddev, seed=SEED) if start_stddev else tf.zeros([784, 10])
+        logits = tf.matmul(x, tf.Variable(start)) + tf.Variable(tf.zeros([10]))
+        y = tf.nn.softmax(logits)
+        if loss_name == "cross-entropy":
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=logits))
+        else:                                           # squared error between probabilities and one-hot
+            loss = tf.reduce_mean(tf.reduce_sum(tf.square(y - y_), axis=1))
+        train_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1)), tf.float32))
+        rng = np.random.RandomState(SEED)                # both losses see the same batches
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(LOSS_STEPS):
+                batch = rng.randint(0, len(mnist.train.images), BATCH_SIZE)
+                sess.run(train_step, {x: mnist.train.images[batch], y_: mnist.train.labels[batch]})
+            return float(sess.run(accuracy, {x: mnist.test.images, y_: mnist.test.labels}))
+
+
+@lesson.step("why cross-entropy and not squared error")
+def squared_error(ctx):
+    """Squared error, sum((y - y_)^2), is the loss of regression, and it can train a
+    classifier too. Its weakness is in the gradient: through the softmax it carries a
+    factor y (1 - y) that is near 0 when the model is confidently wrong, the case that
+    most needs a correction; cross-entropy's gradient on the logits is y - y_, largest
+    exactly then. Below: the gradient for one confidently wrong image, then the same
+    model trained LOSS_STEPS steps with each loss, from W = 0 (where no prediction is
+    confident yet) and from random W with standard deviation BAD_START (where most are
+    confident, and wrong)."""
+    logits = tf.constant([[8.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])   # sure it is a 0
+    truth = tf.constant([[0.0, 1, 0, 0, 0, 0, 0, 0, 0, 0]])    # it is a 1
+    p = tf.nn.softmax(logits)
+    gradients = {"cross-entropy": tf.gradients(tf.nn.softmax_cross_entropy_with_logits_v2(labels=truth,
+                                                                                          logits=logits), logits)[0],
+                 "squared error": tf.gradients(tf.reduce_sum(tf.square(p - truth)), logits)[0]}
+    with tf.Session() as sess:
+        sizes = {name: float(np.linalg.norm(g)) for name, g in sess.run(gradients).items()}
+    n, found, said = len(ctx.mnist.test.images), {}, []
+    for start, stddev in (("W = 0", 0.0), (f"random W, stddev {BAD_START}", BAD_START)):
+        found[start] = {name: round(softmax_run(ctx.mnist, name, stddev), 4)
+                        for name in ("cross-entropy", "squared error")}
+        said.append(ctx.verdict(verdicts.accuracies(f"test accuracy after {LOSS_STEPS} steps from {start}, "
+                                                    "cross-entropy vs squared error",
+                                                    *found[start].values(), n,
+                                                    names=("cross-entropy", "squared error"))))
+    ctx.record(gradient_size_on_confident_mistake={k: round(v, 4) for k, v in sizes.items()},
+               loss_comparison=found)
+    return {"size of the gradient on the logits, one confident mistake": {k: round(v, 4)
+                                                                         for k, v in sizes.items()},
+            f"test accuracy after {LOSS_STEPS} steps": found,
+            "verdict from W = 0": said[0], "verdict from the random W": said[1]}
 
 
 @lesson.step("backprop: tf.gradients checked by hand, one descent step")

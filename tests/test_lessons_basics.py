@@ -64,6 +64,9 @@ def test_03_only_fetched_branch_runs(run_lesson):
     assert summary["changes_between_runs"] and summary["same_within_one_run"] and summary["variable_keeps_value"]
     growth = summary["ops_per_pass"]
     assert all(b > a for a, b in zip(growth, growth[1:])) and "finalized" in summary["finalize_error"]
+    # two graphs: the same name in each, the default graph untouched, no op across graphs
+    assert summary["op_names"] == ["x", "x"] and summary["default_graph_untouched"]
+    assert summary["mixed_graphs_error"]
 
 
 def test_04_writes_events(run_lesson):

@@ -21,6 +21,11 @@ def test_07_softmax_by_hand(run_lesson):
     assert summary["hand_step_vs_minimize_max_diff"] < 1e-6                      # minimize = W - rate * grad
     assert summary["sum_over_mean_gradient_ratio"] == pytest.approx(100.0, rel=1e-3)
     assert summary["best_step"] <= summary["steps"]
+    # squared error's gradient vanishes on a confident mistake, cross-entropy's does not (a fixed example);
+    # the two training comparisons carry verdicts that follow from their numbers
+    sizes = summary["gradient_size_on_confident_mistake"]
+    assert sizes["squared error"] < 0.01 < 1 < sizes["cross-entropy"]
+    assert len(summary["verdicts"]) == 2 and all(follows(v) for v in summary["verdicts"])
     assert list((logdir / "train").glob("events.*")) and list((logdir / "validation").glob("events.*"))
     source = (REPO / "lessons/07_mnist_softmax.py").read_text()
     assert "[train_step, ctx.cross_entropy]," in source and "next_batch(BATCH_SIZE)" in source
