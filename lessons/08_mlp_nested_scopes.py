@@ -21,6 +21,9 @@ BATCH_SIZE = 100
 SUMMARY_EVERY = 20         # steps between summaries
 LEARNING_RATE = 1e-3
 SYMMETRY_STEPS = 300       # training steps of each small network in the initialisation step
+DEEP_LAYERS = 4            # sigmoid layers of 100 units in the batch-normalisation step
+DEEP_STEPS = 500           # its steps of plain gradient descent, at DEEP_RATE
+DEEP_RATE = 0.5
 SEED = 8
 
 
@@ -135,8 +138,90 @@ def symmetry(ctx):
     verdict = verdicts.accuracies("test accuracy, random vs zero initial weights",
                                   result["random"]["test accuracy"], result["zeros"]["test accuracy"],
                                   len(test_x), names=("random", "zeros"))
-    ctx.record(symmetry=result, verdicts=[verdict.as_dict()])
-    return {**result, "verdict": verdict.verdict}
+    ctx.record(symmetry=result)
+    return {**result, "verdict": ctx.verdict(verdict)}
+
+
+def batch_norm_layer(x, units, training, name, update_averages=True):
+    """x [N, in] -> sigmoid(batch-normalised x W) [N, units]. While ``training`` the batch's own
+    mean and variance normalise; otherwise the moving averages, which an update op in the
+    UPDATE_OPS collection moves toward each batch's statistics (as tf.layers did)."""
+    with tf.name_scope(name):
+        w = tf.Variable(tf.truncated_normal([int(x.shape[1]), units], stddev=0.1, seed=SEED), name="weights")
+        z = tf.matmul(x, w)                               # no bias: beta below shifts instead
+        batch_mean, batch_variance = tf.nn.moments(z, axes=[0])
+        moving_mean = tf.Variable(tf.zeros([units]), trainable=False, name="moving_mean")
+        moving_variance = tf.Variable(tf.ones([units]), trainable=False, name="moving_variance")
+        if update_averages:
+            tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign(moving_mean, 0.99 * moving_mean + 0.01 * batch_mean))
+            tf.add_to_collection(tf.GraphKeys.UPDATE_OPS,
+                                 tf.assign(moving_variance, 0.99 * moving_variance + 0.01 * batch_variance))
+        mean, variance = tf.cond(training, lambda: (batch_mean, batch_variance),
+                                 lambda: (tf.identity(moving_mean), tf.identity(moving_variance)))
+        gamma = tf.Variable(tf.ones([units]), name="gamma")   # learned scale and shift: BN can undo itself
+        beta = tf.Variable(tf.zeros([units]), name="beta")
+        return tf.nn.sigmoid(tf.nn.batch_normalization(z, mean, variance, beta, gamma, variance_epsilon=1e-3))
+
+
+def plain_layer(x, units, training, name, update_averages=True):
+    """x [N, in] -> sigmoid(x W + b) [N, units], initialised as batch_norm_layer is."""
+    with tf.name_scope(name):
+        w = tf.Variable(tf.truncated_normal([int(x.shape[1]), units], stddev=0.1, seed=SEED), name="weights")
+        return tf.nn.sigmoid(tf.matmul(x, w) + tf.Variable(tf.zeros([units]), name="biases"))
+
+
+@lesson.step("batch normalisation: a deep sigmoid network that trains, and its trap")
+def batch_norm(ctx):
+    """A stack of DEEP_LAYERS sigmoid layers trained by plain gradient descent hardly moves:
+    the sigmoid is steep only near 0, its slope is at most 1/4, and the gradient shrinks
+    on its way back through each layer. Batch normalisation rescales each layer's inputs
+    over the batch to mean 0 and variance 1, then by a learned gamma and beta. At test
+    time there is no batch to average over, so it uses moving averages of the training
+    batches' statistics, and those are updated by ops that nothing fetches: the train op
+    must depend on tf.GraphKeys.UPDATE_OPS, or they stay at their start (0 and 1). Below:
+    the same network plain, with batch norm, and with batch norm but the update ops
+    forgotten, DEEP_STEPS steps each on the same batches. The last two train the same
+    weights (the update ops change no weight), so scored with the test set's own batch
+    statistics they agree; only their moving averages differ. Even updated, the averages
+    trail a model still changing (0.99 per step: about the last 100 batches)."""
+    splits = load_splits(validation_size=0)
+    train_x = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
+    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    runs = {"plain": (plain_layer, True), "batch norm": (batch_norm_layer, True),
+            "batch norm, updates forgotten": (batch_norm_layer, False)}
+    result = {}
+    for name, (layer_fn, update_averages) in runs.items():
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [None, 784])
+            y = tf.placeholder(tf.int64, [None])
+            training = tf.placeholder_with_default(False, [])
+            h = x
+            for i in range(1, DEEP_LAYERS + 1):
+                h = layer_fn(h, 100, training, f"layer{i}", update_averages)
+            logits = tf.matmul(h, tf.Variable(tf.truncated_normal([100, 10], stddev=0.1, seed=SEED)))
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):   # the update ops run
+                train_step = tf.train.GradientDescentOptimizer(DEEP_RATE).minimize(loss)  # with every step
+            accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+            rng = np.random.RandomState(SEED)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                for _ in range(DEEP_STEPS):
+                    batch = rng.randint(0, len(train_x), BATCH_SIZE)
+                    sess.run(train_step, {x: train_x[batch], y: splits.train.labels[batch], training: True})
+                result[name] = {"test accuracy": round(float(sess.run(accuracy, {x: test_x, y: splits.test.labels})), 4),
+                                "with the test set's own statistics": round(float(sess.run(
+                                    accuracy, {x: test_x, y: splits.test.labels, training: True})), 4)}
+    del result["plain"]["with the test set's own statistics"]          # plain has no statistics to choose
+    n = len(test_x)
+    said = [ctx.verdict(verdicts.accuracies("test accuracy, batch norm vs plain", result["batch norm"]["test accuracy"],
+                                            result["plain"]["test accuracy"], n, names=("batch norm", "plain"))),
+            ctx.verdict(verdicts.accuracies("test accuracy, batch norm vs its update ops forgotten",
+                                            result["batch norm"]["test accuracy"],
+                                            result["batch norm, updates forgotten"]["test accuracy"], n,
+                                            names=("with updates", "forgotten")))]
+    ctx.record(batch_norm=result)
+    return {**result, "batch norm against plain": said[0], "the update ops forgotten": said[1]}
 
 
 if __name__ == "__main__":
