@@ -6,20 +6,25 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from conftest import processes_mentioning
 from lowtf.catalog import find_lessons
 from lowtf.practice.notebooks import TENSORBOARD_TAG, lesson_notebook
 
 
-def execute(number: str, tmp_path) -> str:
-    """Run lesson ``number``'s fast notebook in a fresh kernel; return all its text output."""
+def execute(number: str, tmp_path, with_tensorboard: bool = False, then: str = "") -> str:
+    """Run lesson ``number``'s fast notebook in a fresh kernel; return all its text output.
+    The TensorBoard cell starts a server for a person to look at: it runs only ``with_tensorboard``,
+    followed by the code ``then`` (in the same kernel, while the server is up)."""
     notebook = lesson_notebook(find_lessons()[number], fast=True, logdir=str(tmp_path / "run"))
-    # The TensorBoard cell would start a server for a person to look at; everything else runs as written.
-    notebook.cells = [c for c in notebook.cells if TENSORBOARD_TAG not in c.metadata.get("tags", [])]
+    if not with_tensorboard:
+        notebook.cells = [c for c in notebook.cells if TENSORBOARD_TAG not in c.metadata.get("tags", [])]
+    if then:
+        notebook.cells.append(nbformat.v4.new_code_cell(then))
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
                    ).execute()
     nbformat.validate(notebook)
-    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                     for output in cell.get("outputs", []))
+    return "\n".join(output.get("text", "") + output.get("data", {}).get("text/html", "")
+                     for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
 
 
 def test_every_lesson_becomes_a_notebook_with_its_steps():
@@ -36,6 +41,22 @@ def test_every_lesson_becomes_a_notebook_with_its_steps():
 def test_basics_notebook_runs(tmp_path):
     text = execute("03", tmp_path)
     assert "branch_a_ran: False" in text and "finalize_error: RuntimeError" in text
+
+
+def test_the_tensorboard_magic_serves_the_lessons_run(tmp_path):
+    """%load_ext tensorboard and %tensorboard, run in a real kernel: the cell shows TensorBoard's frame,
+    the server it started answers on 127.0.0.1 with the lesson's run (asked from the kernel, while it is
+    up), and it stops with the kernel: no tensorboard is left serving the logdir."""
+    logdir = str(tmp_path / "run")
+    ask = ("import json, urllib.request\nfrom tensorboard import manager\n"
+           f"info = [i for i in manager.get_all() if i.logdir == {logdir!r}][0]\n"
+           "with urllib.request.urlopen(f'http://127.0.0.1:{info.port}/data/runs', timeout=30) as r:\n"
+           "    print('served on', info.port, 'runs', json.loads(r.read()))")
+    text = execute("04", tmp_path, with_tensorboard=True, then=ask)
+    served = re.search(r"served on (\d+) runs (\[.*\])", text)
+    assert served and served.group(2) != "[]", text[-2000:]
+    assert "<iframe" in text and f"const port = {served.group(1)};" in text   # the frame a person would see
+    assert not processes_mentioning(f"--logdir {logdir}")
 
 
 def test_a_keras_notebook_runs(tmp_path):
