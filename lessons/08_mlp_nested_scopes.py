@@ -21,6 +21,7 @@ BATCH_SIZE = 100
 SUMMARY_EVERY = 20         # steps between summaries
 LEARNING_RATE = 1e-3
 SYMMETRY_STEPS = 300       # training steps of each small network in the initialisation step
+LINEAR_STEPS = 1500        # ... and in the non-linearity step: long enough for ReLU to pull ahead
 DEEP_LAYERS = 4            # sigmoid layers of 100 units in the batch-normalisation step
 DEEP_STEPS = 500           # its steps of plain gradient descent, at DEEP_RATE
 DEEP_RATE = 0.5
@@ -96,12 +97,33 @@ def fit(ctx):
             "saved": saved, "the scopes (Graphs) and the curves (Scalars)": ctx.tensorboard()}
 
 
-def one_hidden_layer(x, init):
-    """784 -> 64 ReLU units -> 10 logits, every weight from ``init(shape)``, biases 0.1 and 0."""
+def one_hidden_layer(x, init, activation=tf.nn.relu):
+    """784 -> 64 units -> 10 logits, every weight from ``init(shape)``, biases 0.1 and 0.
+    Returns (logits [N, 10], the variables {"w1", "b1", "w2", "b2"})."""
     w1 = tf.Variable(init([784, 64]), name="w1")
-    hidden = tf.nn.relu(tf.matmul(x, w1) + tf.Variable(tf.fill([64], 0.1)))
+    b1 = tf.Variable(tf.fill([64], 0.1), name="b1")
+    hidden = activation(tf.matmul(x, w1) + b1)
     w2 = tf.Variable(init([64, 10]), name="w2")
-    return tf.matmul(hidden, w2) + tf.Variable(tf.zeros([10])), w1
+    b2 = tf.Variable(tf.zeros([10]), name="b2")
+    return tf.matmul(hidden, w2) + b2, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+
+
+def train_small(x_all, labels, test_x, test_labels, init, activation=tf.nn.relu, steps=SYMMETRY_STEPS):
+    """one_hidden_layer trained ``steps`` steps of Adam; returns (test accuracy, its variables' values)."""
+    rng = np.random.RandomState(SEED)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 784])
+        y = tf.placeholder(tf.int64, [None])
+        logits, variables = one_hidden_layer(x, init, activation)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
+        correct = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(steps):
+                batch = rng.randint(0, len(x_all), BATCH_SIZE)
+                sess.run(step, {x: x_all[batch], y: labels[batch]})
+            return float(sess.run(correct, {x: test_x, y: test_labels})), sess.run(variables)
 
 
 @lesson.step("why weights start random: from zeros, every hidden unit stays the same")
@@ -118,28 +140,43 @@ def symmetry(ctx):
     test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
     inits = {"zeros": tf.zeros,
              "random": lambda shape: tf.truncated_normal(shape, stddev=0.1, seed=SEED)}
-    rng, result = np.random.default_rng(SEED), {}
+    result = {}
     for name, init in inits.items():
-        with tf.Graph().as_default():
-            x = tf.placeholder(tf.float32, [None, 784])
-            y = tf.placeholder(tf.int64, [None])
-            logits, w1 = one_hidden_layer(x, init)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
-            correct = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
-            with tf.Session() as sess:
-                sess.run(tf.global_variables_initializer())
-                for _ in range(SYMMETRY_STEPS):
-                    batch = rng.integers(0, len(x_all), BATCH_SIZE)
-                    sess.run(step, {x: x_all[batch], y: splits.train.labels[batch]})
-                accuracy, weights = sess.run([correct, w1], {x: test_x, y: splits.test.labels})
-        units = len(np.unique(np.round(weights, 6), axis=1).T)     # hidden units that differ
+        accuracy, values = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init)
+        units = len(np.unique(np.round(values["w1"], 6), axis=1).T)     # hidden units that differ
         result[name] = {"different hidden units": units, "test accuracy": round(float(accuracy), 4)}
     verdict = verdicts.accuracies("test accuracy, random vs zero initial weights",
                                   result["random"]["test accuracy"], result["zeros"]["test accuracy"],
                                   len(test_x), names=("random", "zeros"))
     ctx.record(symmetry=result)
     return {**result, "verdict": ctx.verdict(verdict)}
+
+
+@lesson.step("why a non-linearity: without one, layers collapse into one")
+def nonlinearity(ctx):
+    """Take the ReLU out and the hidden layer is x W1 + b1, and the logits are
+    (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2): one matrix, one bias, softmax
+    regression again, however many layers are stacked. The non-linearity between the
+    layers is what lets a network draw boundaries a single matrix cannot. Below: the
+    small network trained LINEAR_STEPS steps with and without its ReLU, the linear one's logits recomputed
+    from the single matrix W1 W2, and the two test accuracies."""
+    splits = load_splits(validation_size=0)
+    x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
+    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    init = lambda shape: tf.truncated_normal(shape, stddev=0.1, seed=SEED)          # noqa: E731
+    relu_accuracy, _ = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
+                                   steps=LINEAR_STEPS)
+    linear_accuracy, v = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
+                                     activation=tf.identity, steps=LINEAR_STEPS)
+    two_layers = (test_x @ v["w1"] + v["b1"]) @ v["w2"] + v["b2"]
+    one_matrix, one_bias = v["w1"] @ v["w2"], v["b1"] @ v["w2"] + v["b2"]             # [784, 10], [10]
+    difference = float(np.abs(test_x @ one_matrix + one_bias - two_layers).max())
+    verdict = ctx.verdict(verdicts.accuracies("test accuracy, ReLU vs no activation", round(relu_accuracy, 4),
+                                              round(linear_accuracy, 4), len(test_x), names=("ReLU", "linear")))
+    ctx.record(linear_collapse_max_difference=difference)
+    return {"test accuracy": {"with ReLU": round(relu_accuracy, 4), "without": round(linear_accuracy, 4)},
+            "largest difference, two linear layers vs x (W1 W2) + b": difference,
+            "one matrix": one_matrix.shape, "verdict": verdict}
 
 
 def batch_norm_layer(x, units, training, name, update_averages=True):
