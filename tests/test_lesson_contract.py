@@ -76,6 +76,10 @@ EXPLAINED = [
     ("11", "fit", "Its cost"), ("12", "record", "more abstract"), ("17", "buffer", "sits in memory"),
     ("21", "serve", "a manager serves the versions"), ("23", "fit", "val_accuracy can sit above accuracy"),
     ("26", "serve", "tensorflow-model-server"), ("26", "serve", "absolute"),
+    ("07", "squared_error", "confidently wrong"), ("08", "nonlinearity", "one matrix, one bias"),
+    ("08", "batch_norm", "tf.GraphKeys.UPDATE_OPS"), ("03", "several_graphs", "the default graph"),
+    ("22", "read_the_csv", "multi-hot"), ("22", "jpeg_and_mean", "mean image"),
+    ("23", "fit", "validation_steps"),
 ]
 
 
