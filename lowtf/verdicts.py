@@ -75,6 +75,18 @@ def speeds(claim: str, a_rates, b_rates, names: tuple[str, str] = ("a", "b")) ->
     return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=0))
 
 
+def repeated(claim: str, a_values, b_values, names: tuple[str, str] = ("a", "b"),
+             ahead: str = "larger than") -> Verdict:
+    """The means of a measurement repeated over seeds (a layer's weight change, say), ``a_values``
+    against ``b_values``, with the standard error of the difference from their spread (as ``speeds``,
+    to four decimals). Needs two values or more of each."""
+    if min(len(a_values), len(b_values)) < 2:
+        raise ValueError("a verdict over seeds needs at least two of each: one has no spread to judge by")
+    se = math.sqrt(statistics.variance(a_values) / len(a_values) + statistics.variance(b_values) / len(b_values))
+    a, b, se = round(statistics.mean(a_values), 4), round(statistics.mean(b_values), 4), round(se, 4)
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, ahead=ahead))
+
+
 def follows(recorded: dict, names: tuple[str, str] | None = None) -> bool:
     """Whether a recorded verdict is the one its numbers give: "no difference" exactly when |a - b| < 2 se."""
     difference, se = recorded["a"] - recorded["b"], recorded["se"]

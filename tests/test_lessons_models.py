@@ -188,6 +188,8 @@ def test_12_filter_gifs_and_how_far_each_layer_moved(run_lesson):
     assert all(0 < v < 5 for v in summary["relative_change"].values())
     # the GIFs are of networks that learned in the --fast budget (chance is 0.10)
     assert summary["lenet5_test_accuracy"] > 0.5 and summary["convnet_test_accuracy"] > 0.5
+    # which layer moved more is a verdict from the filters' spread, and follows from its numbers
+    assert len(summary["verdicts"]) == 2 and all(follows(v) for v in summary["verdicts"])
 
 
 def test_13_optimizers_compared_with_verdicts_that_follow_from_their_numbers(run_lesson):
