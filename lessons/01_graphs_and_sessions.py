@@ -1,17 +1,25 @@
 """Graphs and sessions: eager TensorFlow 2 computes at once; the course's graph mode builds first, runs later."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import time
+
+import numpy as np
 import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
+from lowtf import verdicts
+
 lesson = Lesson("01", "graphs and sessions")
+
+SMALL_OPS = 200     # the ops of many_small_ops
+ROUNDS = 3          # each way timed this many times, interleaved
 
 
 @lesson.step("TensorFlow 2 runs eagerly: a + b is a number at once")
 def eager(ctx):
     """TensorFlow 2 starts in eager mode: every call computes its value immediately, like
     numpy. tf.function traces a Python function once into a graph and then runs the
-    graph; it is how TensorFlow 2 still gets graphs' speed. The old tutorials this course
+    graph; it is how TensorFlow 2 still gets graphs' speed (measured in the next step). The old tutorials this course
     follows (and its source articles) were written for TensorFlow 1, where you built the
     graph yourself and ran it in a Session: that is what the rest of the course does.
     Why graphs at all: in eager mode every op is a call from Python into TensorFlow's C++
@@ -38,6 +46,37 @@ def eager(ctx):
             "tf.config.list_physical_devices()": [d.name for d in tf2.config.list_physical_devices()],
             "eager a + b": eager_sum, "its value, already computed": eager_sum.numpy(),
             "the graph tf.function traced from add(a, b)": ops}
+
+
+def many_small_ops(x):
+    """x -> x after SMALL_OPS multiply-adds: many ops, each too small to be worth a trip from Python."""
+    for _ in range(SMALL_OPS // 2):
+        x = x * 1.0001 + 0.0001
+    return x
+
+
+@lesson.step("why graphs: the same small ops, one by one from Python and as one graph")
+def why_graphs(ctx):
+    """Measured: many_small_ops run eagerly (each op a call from Python into the runtime)
+    and wrapped in tf.function (traced once into a graph that the runtime runs whole).
+    ROUNDS rounds of each, interleaved; the verdict is read from their spread."""
+    x = tf2.constant([1.0, 2.0, 3.0])
+    as_graph = tf2.function(many_small_ops)
+    as_graph(x)                                               # the first call traces: not timed
+    rounds = {"eager": [], "tf.function": []}
+    for _ in range(ROUNDS):
+        for name, fn in (("eager", many_small_ops), ("tf.function", as_graph)):
+            start, calls = time.perf_counter(), 0
+            while time.perf_counter() - start < 0.2:
+                fn(x)
+                calls += 1
+            rounds[name].append(calls / (time.perf_counter() - start))
+    same = bool(np.allclose(many_small_ops(x).numpy(), as_graph(x).numpy()))
+    verdict = ctx.verdict(verdicts.speeds(f"calls/s of {SMALL_OPS} small ops, tf.function vs eager",
+                                          rounds["tf.function"], rounds["eager"], names=("tf.function", "eager")))
+    ctx.record(same_result_both_ways=same)
+    return {f"calls per second, {ROUNDS} rounds": {k: [round(r) for r in v] for k, v in rounds.items()},
+            "same result both ways": same, "verdict": verdict}
 
 
 @lesson.step("switch to graph mode: tensorflow.compat.v1 and disable_v2_behavior()")

@@ -7,9 +7,13 @@ import time
 
 import tensorflow.compat.v1 as tf
 
+from lowtf import verdicts
+
 tf.disable_v2_behavior()
 
 lesson = Lesson("05", "devices")
+
+ROUNDS = 3      # each thread setting timed this many times, interleaved
 
 
 @lesson.step("the devices this Session can use")
@@ -59,28 +63,32 @@ def threads(ctx):
     'one per core'. Whether more threads pay depends on the op's size and on how many
     cores are free: a big matmul on idle cores gains, a small one on a busy 2-core
     machine may gain nothing or lose to the threads' overhead. Time it, as here,
-    rather than assume."""
+    rather than assume: ROUNDS rounds of each, interleaved, and the verdict read from
+    their spread."""
     n = 512 if ctx.fast else 1024
     with tf.device("/cpu:0"):
         m = tf.Variable(tf.random_normal([n, n], seed=2))
         product = tf.reduce_sum(tf.matmul(m, m))
-    rates = {}
-    for intra in (1, 0):
-        config = tf.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=1)
-        with tf.Session(config=config) as sess:
-            sess.run(m.initializer)
-            sess.run(product)  # warm-up
-            repeats = 5 if ctx.fast else 20
+    sessions = {name: tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=intra,
+                                                       inter_op_parallelism_threads=1))
+                for name, intra in (("1 thread", 1), ("all cores", 0))}
+    for sess in sessions.values():
+        ctx.on_exit(sess.close)
+        sess.run(m.initializer)
+        sess.run(product)                       # warm-up
+    repeats = 5 if ctx.fast else 20
+    rounds = {name: [] for name in sessions}
+    for _ in range(ROUNDS):                     # interleaved: a busy moment hits both settings
+        for name, sess in sessions.items():
             start = time.perf_counter()
             for _ in range(repeats):
                 sess.run(product)
             seconds = (time.perf_counter() - start) / repeats
-        rates["all cores" if intra == 0 else "1 thread"] = round(2 * n ** 3 / seconds / 1e9, 1)
-    speedup = rates["all cores"] / rates["1 thread"]
-    verdict = (f"all cores ran {speedup:.2f}x as fast as 1 thread" if speedup > 1.1 else
-               f"no gain from more threads here ({speedup:.2f}x): the cores were busy or the op too small")
-    ctx.record(matmul_gflops=rates, threads_speedup=round(speedup, 2))
-    return {f"{n}x{n} matmul GFLOP/s": rates, "measured": verdict}
+            rounds[name].append(round(2 * n ** 3 / seconds / 1e9, 1))
+    verdict = ctx.verdict(verdicts.speeds(f"{n}x{n} matmul GFLOP/s, all cores vs 1 thread",
+                                          rounds["all cores"], rounds["1 thread"], names=("all cores", "1 thread")))
+    ctx.record(matmul_gflops=rounds)
+    return {f"{n}x{n} matmul GFLOP/s, {ROUNDS} rounds": rounds, "measured": verdict}
 
 
 @lesson.step("soft placement: asking for a GPU that is not there")

@@ -85,6 +85,8 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert len(gif) == summary["gif_frames"] > 10
     assert iio.immeta(summary["gif"], index=0)["duration"] > 0
     assert set(summary["relative_change"]) == {"conv1", "conv2"}
+    assert "mean change of a filter, conv1 vs conv2" in [v["claim"] for v in summary["verdicts"]]
+    assert all(follows(v) for v in summary["verdicts"])
     assert (logdir / "checkpoints" / "checkpoint").exists()
     # predictions restored from the checkpoint (a float32 Session) agree with the loop's own test accuracy:
     # to one image in float32; a bfloat16 loop scored its forward pass in bfloat16, near ties flip
