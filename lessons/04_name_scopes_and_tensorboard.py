@@ -23,7 +23,7 @@ def scopes(ctx):
     return {"weights": w.op.name, "y": y.op.name, "second layer1": again.op.name}
 
 
-@lesson.step("a scalar summary of a random walk, 1000 steps, in a FileWriter")
+@lesson.step("a scalar summary of a random walk, one point per step, in a FileWriter")
 def random_walk(ctx):
     """A summary op turns a tensor into a serialised Summary protobuf; a FileWriter
     appends those to an events file in logdir, with the step number. Passing the

@@ -28,13 +28,17 @@ def compare(ctx):
     """The workers share one global_step and stop when it reaches the target. Each local
     step adds exactly one to it, but a worker reads it while the other is still stepping, so
     asynchronous training stops at the target or a few steps past it (both happen).
+    Worker 1 loads TensorFlow and waits for the chief's Variables, which can take longer
+    than the chief's whole run: with --start_together the chief waits for the other
+    workers to join (a counter on the ps) before its first step, so the two train side
+    by side and the local steps show how they shared the work.
     On one machine two workers share its cores, which one worker already kept busy: the
     lesson prints the pair's images/s over the one worker's (one run of each, so a figure,
     not a verdict: repeating runs would give its spread). On two machines each worker
     brings its own cores."""
     steps = STEPS[ctx.mode]
-    one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps)
-    two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps)
+    one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps, ["--start_together"])
+    two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps, ["--start_together"])
     ctx.record(target_global_step=steps,
                one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
                two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),

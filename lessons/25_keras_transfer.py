@@ -20,12 +20,12 @@ SOURCE_CLASSES = (0, 1, 2, 5, 8)        # T-shirt/top, Trouser, Pullover, Sandal
 TARGET_CLASSES = (3, 4, 6, 7, 9)        # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
 SOURCE_EPOCHS = {"fast": 1, "full": 2}
 SOURCE_IMAGES = {"fast": 20000, "full": None}   # None: all 30,000; at 8,000 the base was not worth transferring
-LABELS = {"fast": (100, 2000), "full": (100, 1000, None)}   # None: all 30,000 of the target classes
+LABELS = {"fast": (25, 2000), "full": (25, 100, 1000, None)}   # None: all 30,000 of the target classes
 EPOCHS_PER_RUN = {"fast": 6, "full": 10}         # passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
 MIN_STEPS = {"fast": 80, "full": 200}
-MAX_STEPS = {"fast": 200, "full": 2000}
+MAX_STEPS = {"fast": 150, "full": 2000}
 FINE_TUNE_STEPS = {"fast": 40, "full": 200}
-TEST_IMAGES = {"fast": 2000, "full": None}       # of the target classes' 5,000 test images
+TEST_IMAGES = {"fast": None, "full": None}       # None: all 5,000 test images of the target classes
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
 HEAD_RATE = 3e-2                        # a frozen base leaves a linear classifier: it takes a larger step
@@ -174,7 +174,13 @@ def verdict(ctx):
     """Transfer is expected to pay when labels are few: the base brings features learned from
     many images, and the head or the top block has little left to learn. With more labels, training from
     scratch has more to learn from and closes in; whether it has caught up at the largest
-    count depends on how long it trains (here a fixed budget of steps). transfer.png plots
+    count depends on how long it trains (here a fixed budget of steps).
+    How much a base is worth depends on what it learned. This stand-in saw 20,000-30,000
+    images of five other garments, and in the course's runs it bought a few points at
+    most, with 25 labels (5 per class); by 100 labels a small network trained from
+    scratch had matched it. The article's gain came from ImageNet's 1.4 million photos
+    of 1,000 classes: a base that general is what shows a large gain with few labels,
+    and it cannot be downloaded here. transfer.png plots
     the table; the verdict below is computed from it, not written in advance: each accuracy
     is measured on a few thousand test images, so a gain under two standard errors is called
     no difference. (Taking the better of frozen and fine-tuned favours transfer a little.)"""

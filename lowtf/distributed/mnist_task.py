@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--step_delay", type=float, default=0.0, help="seconds to sleep per step (fault demos)")
     p.add_argument("--timeout_ms", type=int, default=30000, help="deadline for every remote operation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start_together", action="store_true",
+                   help="the chief waits (up to --join_wait_s) for every other worker to join before its first step")
+    p.add_argument("--join_wait_s", type=float, default=60.0)
     p.add_argument("--sync", action="store_true",
                    help="synchronous: SyncReplicasOptimizer averages as many gradients as there are workers per step")
     return p.parse_args(argv)
@@ -77,7 +80,9 @@ def build(task, args):
         train_op = optimizer.minimize(loss, global_step=global_step)
         tf.summary.scalar("loss", loss)
         tf.summary.scalar("accuracy", accuracy)
-    return images, labels, global_step, loss, accuracy, train_op, optimizer
+        # How many other workers have joined this run (on the ps; the chief sets it to 0 when it starts)
+        joined = tf.Variable(0, trainable=False, name="workers_joined")
+    return images, labels, global_step, loss, accuracy, train_op, optimizer, joined
 
 
 class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
@@ -95,12 +100,16 @@ class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
         return self._session_manager
 
 
-def training_session(server, task, args, config, hooks):
+def training_session(server, task, args, config, hooks, joined=None):
     """The chief: MonitoredTrainingSession (restore or init, checkpoints, summaries).
     Other workers: a MonitoredSession that waits for the chief's Variables."""
     if task.is_chief:
+        # After restoring, the chief zeroes the join count: a checkpoint's count is an old run's.
+        # Other workers cannot start before the chief's session is ready, so none is missed.
+        scaffold = None if joined is None else tf.train.Scaffold(
+            local_init_op=tf.group(tf.train.Scaffold.default_local_init_op(), joined.initializer))
         return tf.train.MonitoredTrainingSession(
-            master=server.target, is_chief=True, checkpoint_dir=args.logdir, hooks=hooks,
+            master=server.target, is_chief=True, checkpoint_dir=args.logdir, hooks=hooks, scaffold=scaffold,
             save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=50, config=config,
             stop_grace_period_secs=1)
     creator = _PromptWorkerSessionCreator(master=server.target, config=config, max_wait_secs=300)
@@ -145,28 +154,50 @@ class Watchdog:
                 os._exit(3)
 
 
+def start_together(sess, task, join, joined, wait_s: float) -> None:
+    """A worker says it has joined; the chief waits, up to ``wait_s``, until all the others have, so that
+    a comparison of one worker with several measures them working side by side, not one alone."""
+    if not task.is_chief:
+        sess.run(join)
+        return
+    others, deadline = len(task.cluster["worker"]) - 1, time.monotonic() + wait_s
+    while sess.run(joined) < others:
+        if time.monotonic() > deadline:
+            print(f"note: worker 0 starts without waiting longer: {sess.run(joined)} of {others} other "
+                  f"workers joined within {wait_s:.0f} s", flush=True)
+            return
+        time.sleep(0.01)
+
+
 def run_worker(server, task, args) -> dict:
     splits = load_splits(validation_size=0)
     # uint8 kept as it is; each batch is scaled when it is drawn (scaling all 60,000 images up front took
     # ~0.9 s of CPU in every worker of every job, on cores the other processes of the cluster share)
     train_x, train_y = splits.train.images, splits.train.labels
     rng = np.random.RandomState(args.seed + task.index)  # each worker sees its own order
-    images, labels, global_step, loss, accuracy, train_op, optimizer = build(task, args)
+    images, labels, global_step, loss, accuracy, train_op, optimizer, joined = build(task, args)
+    join = joined.assign_add(1)                     # built before the session finalizes the graph
     config = tf.ConfigProto(device_filters=["/job:ps", f"/job:worker/task:{task.index}"],
                             operation_timeout_in_ms=args.timeout_ms)
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
     if args.sync:
         hooks.append(optimizer.make_session_run_hook(task.is_chief))
         threading.excepthook = _quiet_cancelled_queue_runner
-    local_steps, step, started = 0, 0, time.perf_counter()
+    local_steps, step = 0, 0
     # Waiting for the chief and starting up can take a while; after that a step is milliseconds.
     watchdog = Watchdog(max(120.0, 3 * args.timeout_ms / 1000),
                         f"error: worker {task.index} made no progress for {{seconds:.0f}} s: the cluster is lost "
                         f"(is every ps task running?). Restart the cluster: the chief resumes from the last "
                         f"checkpoint in {args.logdir}")
-    with training_session(server, task, args, config, hooks) as sess:
+    with training_session(server, task, args, config, hooks, joined if args.start_together else None) as sess:
         first_step = None
+        if args.start_together:
+            # A plain Session on the same target: a run through `sess` would fire the chief's summary
+            # hook, which needs a batch fed
+            with tf.Session(server.target, config=config) as plain:
+                start_together(plain, task, join, joined, args.join_wait_s)
         watchdog.seconds = 3 * args.timeout_ms / 1000
+        started = time.perf_counter()       # the rate counts training, not waiting for the chief or the others
         while not sess.should_stop():
             idx = rng.randint(0, len(train_y), args.batch)
             batch = train_x[idx].astype(np.float32) / 255.0
