@@ -12,7 +12,7 @@ from keras import layers
 from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
-from lowtf.train import TrainConfig, train
+from lowtf.train import Hook, TrainConfig, train
 from lowtf.train.keras_progress import EpochLine  # one line per epoch
 
 lesson = Lesson("23", "keras lenet5", keras=True)   # Keras: eager, its own process
@@ -31,7 +31,6 @@ PATIENCE = 3
 MAX_EPOCHS = 30
 SEED = 23
 SUMMARY_WIDTH = 72  # model.summary()'s table, to fit an 80-column terminal
-SPEED_NOISE = 0.15  # rounds of one training variant differ by up to 15% on these machines (README, bench)
 
 
 def sequential() -> keras.Model:
@@ -199,18 +198,17 @@ class ImagesPerSecond(keras.callbacks.Callback):
     and count images."""
 
     def on_train_begin(self, logs=None):
-        self.seconds, self.batches = 0.0, 0
+        self.step_seconds = []
 
     def on_train_batch_begin(self, batch, logs=None):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.batches:   # the first also traces the step: left out
-            self.seconds += time.perf_counter() - self.started
-        self.batches += 1
+        self.step_seconds.append(time.perf_counter() - self.started)
 
     def rate(self) -> float:
-        return (self.batches - 1) * BATCH_SIZE / self.seconds
+        steady = self.step_seconds[1:]   # the first also traces the step: left out
+        return len(steady) * BATCH_SIZE / sum(steady)
 
 
 class CurvesByStep(keras.callbacks.Callback):
@@ -278,7 +276,7 @@ def fit(ctx):
         .batch(VALIDATION_BATCH)
         .repeat()
     )
-    timer = ImagesPerSecond()
+    ctx.timer = timer = ImagesPerSecond()
     callbacks = [
         keras.callbacks.TensorBoard(
             log_dir=str(ctx.logdir / "keras"), histogram_freq=1
@@ -432,7 +430,9 @@ def against_by_hand(ctx):
     for Keras, but inside `with tf.Graph().as_default():` TensorFlow builds a graph and
     runs it in a Session as in every graph-mode lesson; no Keras object is in that graph,
     and Keras is eager again after the block. The initial weights differ: the tutorial's
-    truncated normal (stddev 0.1) by hand, Keras's Glorot uniform here."""
+    truncated normal (stddev 0.1) by hand, Keras's Glorot uniform here. Speed is
+    compared step by step: each training step's own time, on both sides (both run
+    TensorFlow's kernels underneath), with the spread over the steps as the noise."""
     steps = ctx.summary["keras_steps"]
     config = TrainConfig(
         steps=steps,
@@ -445,6 +445,11 @@ def against_by_hand(ctx):
     )
     # the same training split; Keras scored the validation split
     held_out = dataclasses.replace(ctx.splits, validation=None)
+    stamps = {}  # global step -> the time it ended, for each step's own duration
+
+    def stamp(sess, step, params):
+        stamps[step] = time.perf_counter()
+
     with tf.Graph().as_default():  # graph mode in this block only
         by_hand = train(
             lambda images, training: lenet5(images, training, init="tutorial"),
@@ -452,7 +457,23 @@ def against_by_hand(ctx):
             lambda step: tf.compat.v1.train.AdamOptimizer(LEARNING_RATE),
             config,
             ctx.logdir / "by_hand",
+            hooks=[Hook(1, stamp)],
         )
+    # Each step's time, as the Keras callback took it: the first (graph
+    # optimisation) and those next to an evaluation of the test set left out
+    evaluated = {e for s in by_hand.eval_steps for e in (s, s + 1)}
+    by_hand_ms = [1000 * (stamps[s] - stamps[s - 1]) for s in sorted(stamps)
+                  if s >= 2 and s - 1 in stamps and s not in evaluated]
+    keras_ms = [1000 * t for t in ctx.timer.step_seconds[1:]]
+    speed = ctx.verdict(
+        verdicts.repeated(
+            "ms per training step, Keras vs by hand",
+            keras_ms,
+            by_hand_ms,
+            names=("Keras", "by hand"),
+            ahead="slower than",
+        )
+    )
     ratio = ctx.summary["keras_images_per_second"] / by_hand.images_per_second
     ctx.record(
         by_hand_test_accuracy=round(by_hand.final_test_accuracy, 4),
@@ -469,15 +490,6 @@ def against_by_hand(ctx):
             names=("Keras", "by hand"),
         )
     )
-    # One timed run each: only a ratio outside the run-to-run spread of
-    # one variant is a difference.
-    faster = "Keras" if ratio > 1 else "the graph by hand"
-    speed = (
-        f"{faster} trained {max(ratio, 1 / ratio):.2f}x faster here"
-        if max(ratio, 1 / ratio) > 1 + SPEED_NOISE
-        else f"no difference beyond noise (ratio {ratio:.2f}; one run of"
-        f" a variant varies by up to {SPEED_NOISE:.0%})"
-    )
     return {
         "steps": steps,
         "test accuracy, Keras / by hand": (
@@ -489,7 +501,11 @@ def against_by_hand(ctx):
             ctx.summary["keras_images_per_second"],
             round(by_hand.images_per_second),
         ),
-        "speed": speed + "; both are TensorFlow kernels underneath",
+        "ms per step, mean of each step's own time": (
+            round(float(np.mean(keras_ms)), 1),
+            round(float(np.mean(by_hand_ms)), 1),
+        ),
+        "speed (2 SE from the steps' spread)": speed,
         "eager again after the block": tf.executing_eagerly(),
         "TensorBoard": ctx.tensorboard()
         + "\n(keras/ and by_hand/ side by side)",

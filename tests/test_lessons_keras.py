@@ -72,6 +72,9 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     assert s["keras_steps"] == 2 * s["steps_per_epoch"]
     assert s["optimizer_steps_loaded"] == s["keras_steps"] and s["optimizer_steps_after"] == s["keras_steps"] + 20
     assert s["keras_test_accuracy"] > 0.8 and s["by_hand_test_accuracy"] > 0.8 and s["continued_test_accuracy"] > 0.8
+    assert [v["claim"] for v in s["verdicts"]] == ["ms per training step, Keras vs by hand",
+                                                   "Keras vs by hand, test accuracy"]
+    assert all(follows(v) for v in s["verdicts"])
     assert s["keras_speed_ratio"] == pytest.approx(s["keras_images_per_second"] / s["by_hand_images_per_second"],
                                                    abs=0.02)
     assert (tmp_path / "by_hand" / "train").is_dir()                 # both runs under one TensorBoard logdir
