@@ -79,7 +79,6 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
                                                    abs=0.02)
     assert (tmp_path / "by_hand" / "train").is_dir()                 # both runs under one TensorBoard logdir
     assert s["eager_after_the_graph"] is True                        # the graph block left Keras's eager mode on
-    assert [v["claim"] for v in s["verdicts"]] == ["Keras vs by hand, test accuracy"] and follows(s["verdicts"][0])
     # In TensorBoard (its HTTP API): the Keras run and the by-hand run on the same tags and step axis,
     # and each test curve ends on the accuracy the lesson printed
     with tensorboard(tmp_path) as base:
