@@ -2,7 +2,9 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import inspect
+import math
 
+from lowtf import verdicts
 from lowtf.distributed import mnist_task
 from lowtf.distributed.jobs import run_mnist_job
 
@@ -33,9 +35,9 @@ def compare(ctx):
     workers to join (a counter on the ps) before its first step, so the two train side
     by side and the local steps show how they shared the work.
     On one machine two workers share its cores, which one worker already kept busy: the
-    lesson prints the pair's images/s over the one worker's (one run of each, so a figure,
-    not a verdict: repeating runs would give its spread). On two machines each worker
-    brings its own cores."""
+    verdict compares the pair's images/s with the one worker's, each with a standard
+    error from its steps' spread (one job of each: a slow moment of the machine during
+    one whole job is not in that noise). On two machines each worker brings its own cores."""
     steps = STEPS[ctx.mode]
     one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps, ["--start_together"])
     two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps, ["--start_together"])
@@ -49,7 +51,12 @@ def compare(ctx):
                two_over_one_worker_images_per_second=round(
                    sum(r["images_per_second"] for r in two.values()) / one[0]["images_per_second"], 2),
                one_worker_job_seconds=round(one_s, 1), two_workers_job_seconds=round(two_s, 1))
-    return {"1 worker": one, "2 workers": two,
+    pair = sum(r["images_per_second"] for r in two.values())
+    pair_se = math.sqrt(sum(r["images_per_second_se"] ** 2 for r in two.values()))
+    verdict = ctx.verdict(verdicts.with_se("images/s, 2 workers vs 1", pair, one[0]["images_per_second"],
+                                           math.hypot(pair_se, one[0]["images_per_second_se"]),
+                                           names=("2 workers", "1 worker"), digits=0))
+    return {"1 worker": one, "2 workers": two, "images/s, the pair vs one": verdict,
             "tensorboard (global_step, loss)": ctx.tensorboard()}
 
 

@@ -472,6 +472,7 @@ def against_by_hand(ctx):
             by_hand_ms,
             names=("Keras", "by hand"),
             ahead="slower than",
+            digits=1,
         )
     )
     ratio = ctx.summary["keras_images_per_second"] / by_hand.images_per_second

@@ -52,11 +52,12 @@ def estimates(claim: str, a: float, se_a: float, b: float, se_b: float,
     return Verdict(claim, a, b, se, _say(*names, a - b, se, ahead="larger than"))
 
 
-def with_se(claim: str, a: float, b: float, se: float, names: tuple[str, str] = ("a", "b")) -> Verdict:
+def with_se(claim: str, a: float, b: float, se: float, names: tuple[str, str] = ("a", "b"),
+            digits: int = 4) -> Verdict:
     """Two figures and the standard error of their difference, measured some other way (a bootstrap
-    over the same test files, say)."""
+    over the same test files, say); ``digits`` after the point in the words."""
     a, b, se = round(a, 4), round(b, 4), round(se, 4)
-    return Verdict(claim, a, b, se, _say(*names, a - b, se))
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=digits))
 
 
 def accuracy_se(p: float, n: int) -> float:
@@ -76,7 +77,7 @@ def speeds(claim: str, a_rates, b_rates, names: tuple[str, str] = ("a", "b")) ->
 
 
 def repeated(claim: str, a_values, b_values, names: tuple[str, str] = ("a", "b"),
-             ahead: str = "larger than") -> Verdict:
+             ahead: str = "larger than", digits: int = 4) -> Verdict:
     """The means of a measurement repeated over seeds (a layer's weight change, say), ``a_values``
     against ``b_values``, with the standard error of the difference from their spread (as ``speeds``,
     to four decimals). Needs two values or more of each."""
@@ -84,7 +85,7 @@ def repeated(claim: str, a_values, b_values, names: tuple[str, str] = ("a", "b")
         raise ValueError("a verdict over seeds needs at least two of each: one has no spread to judge by")
     se = math.sqrt(statistics.variance(a_values) / len(a_values) + statistics.variance(b_values) / len(b_values))
     a, b, se = round(statistics.mean(a_values), 4), round(statistics.mean(b_values), 4), round(se, 4)
-    return Verdict(claim, a, b, se, _say(*names, a - b, se, ahead=ahead))
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=digits, ahead=ahead))
 
 
 def follows(recorded: dict, names: tuple[str, str] | None = None) -> bool:

@@ -116,7 +116,9 @@ def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, 
     assert s["after_kill_test_accuracy"] >= 0.88
     assert tf.train.latest_checkpoint(str(logdir / "two_workers")) is not None
     assert processes_mentioning(str(logdir)) == []
-    # the pair's speed is printed as a ratio of the numbers beside it (one run each: no verdict)
+    # the pair against one worker: a verdict from the rates and their standard errors, as recorded
+    assert len(s["verdicts"]) == 1 and follows(s["verdicts"][0])
+    assert s["verdicts"][0]["a"] == pytest.approx(s["two_workers_images_per_second"], abs=0.1)
     assert s["two_over_one_worker_images_per_second"] == pytest.approx(
         s["two_workers_images_per_second"] / s["one_worker_images_per_second"], abs=0.01)
 

@@ -154,6 +154,15 @@ class Watchdog:
                 os._exit(3)
 
 
+def rate_se(step_seconds: np.ndarray, batch: int) -> float:
+    """The standard error of images/s = batch / mean step time, from the steps' spread (delta method):
+    batch * SE(mean) / mean². 0.0 with fewer than two steps."""
+    if len(step_seconds) < 2:
+        return 0.0
+    mean = float(np.mean(step_seconds))
+    return round(batch * float(np.std(step_seconds, ddof=1)) / np.sqrt(len(step_seconds)) / mean ** 2, 1)
+
+
 def start_together(sess, task, join, joined, wait_s: float) -> None:
     """A worker says it has joined; the chief waits, up to ``wait_s``, until all the others have, so that
     a comparison of one worker with several measures them working side by side, not one alone."""
@@ -198,6 +207,7 @@ def run_worker(server, task, args) -> dict:
                 start_together(plain, task, join, joined, args.join_wait_s)
         watchdog.seconds = 3 * args.timeout_ms / 1000
         started = time.perf_counter()       # the rate counts training, not waiting for the chief or the others
+        ended = [started]                   # when each local step ended: the steps' own times, for their spread
         while not sess.should_stop():
             idx = rng.randint(0, len(train_y), args.batch)
             batch = train_x[idx].astype(np.float32) / 255.0
@@ -209,11 +219,13 @@ def run_worker(server, task, args) -> dict:
                 print(f"worker {task.index}: {local_steps} local steps, global step {step}", flush=True)
             if args.step_delay:
                 time.sleep(args.step_delay)
+            ended.append(time.perf_counter())
     watchdog.stop()
     seconds = time.perf_counter() - started
     result = {"worker": task.index, "chief": task.is_chief, "local_steps": local_steps, "first_global_step": first_step,
               "last_global_step": int(step), "seconds": round(seconds, 2),
-              "images_per_second": round(local_steps * args.batch / seconds, 1)}
+              "images_per_second": round(local_steps * args.batch / seconds, 1),
+              "images_per_second_se": rate_se(np.diff(ended), args.batch)}
     if args.sync and first_step is not None and int(step) > first_step:
         # Each global step averaged `workers` gradients; how many of them were this worker's own?
         needed = (int(step) - first_step) * len(task.cluster["worker"])
