@@ -65,8 +65,9 @@ def buffer(ctx):
     """shuffle(buffer_size=B) keeps B elements and emits a random one, refilling from the
     input: with B=1 nothing moves, and the first element is always one of the first B.
     Only B >= the dataset size gives a uniform shuffle, and the first element waits until
-    the buffer is full: B elements read first. Below, each element costs 0.2 ms to
-    produce (as a file read would), so the wait grows with B.
+    the buffer is full: B elements read first. Below, each element sleeps 0.2 ms (as a
+    file read would wait), so the wait grows with B; calling Python from the pipeline
+    (py_function) costs about as much again per element, and the first run starts up.
     The buffer also sits in memory, B whole elements: cheap for MNIST digits, not for
     large images (the sizes below are computed for float32 elements)."""
     ds = tf.data.Dataset.range(1000)
@@ -124,7 +125,7 @@ def shuffle_and_repeat(ctx):
     measured = {name: pauses(ds, 1999) for name, ds in pipelines.items()}
     ctx.record(longest_wait_ms={name: longest for name, (longest, _) in measured.items()})
     return {"longest / median wait between elements, ms": measured,
-            "a refill of 1,000 elements at 0.2 ms would take, ms": 1000 * 0.2}
+            "a refill of 1,000 elements sleeping 0.2 ms would take at least, ms": 1000 * 0.2}
 
 
 def augment(image, label):
