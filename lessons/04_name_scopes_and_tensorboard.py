@@ -1,6 +1,13 @@
 """Name scopes and TensorBoard: tidy graphs, and summaries you can watch."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import json
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 
@@ -87,6 +94,29 @@ def other_summaries(ctx):
     ctx.record(merge_all_tags=tags)
     return {"merge([...]) summaries": len(selected.op.inputs), "merge_all() tags": tags,
             "then run": ctx.tensorboard()}
+
+
+@lesson.step("TensorBoard in a notebook: %load_ext tensorboard, then %tensorboard")
+def in_a_notebook(ctx):
+    """In Jupyter (and Colab) two lines start TensorBoard and show it inside the notebook:
+        %load_ext tensorboard
+        %tensorboard --logdir runs/04_name_scopes_and_tensorboard --host 127.0.0.1
+    The magic hands its command line to tensorboard.notebook.start, which starts a
+    tensorboard process (or reuses one already serving that logdir), waits until it
+    answers and shows it in a frame; outside a notebook it prints the address instead.
+    Here the lesson calls it, asks the server which runs it found in this lesson's folder,
+    and stops it when the lesson ends (in a notebook: notebook.list(), then kill PID)."""
+    from tensorboard import manager, notebook
+
+    # the tensorboard program beside this Python, as the notebook's PATH would find it
+    os.environ.setdefault("TENSORBOARD_BINARY", str(Path(sys.executable).with_name("tensorboard")))
+    notebook.start(f"--logdir {ctx.logdir} --host 127.0.0.1")
+    info = next(i for i in manager.get_all() if i.logdir == str(ctx.logdir))
+    ctx.on_exit(lambda: os.kill(info.pid, signal.SIGTERM))          # stop what the lesson started
+    with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/runs", timeout=30) as reply:
+        runs = json.loads(reply.read())
+    ctx.record(notebook_tensorboard_runs=runs)
+    return {"its process": info.pid, "its port": info.port, "runs it serves": runs}
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ EXPLAINED = [
     ("07", "squared_error", "confidently wrong"), ("08", "nonlinearity", "one matrix, one bias"),
     ("08", "batch_norm", "tf.GraphKeys.UPDATE_OPS"), ("03", "several_graphs", "the default graph"),
     ("22", "read_the_csv", "multi-hot"), ("22", "jpeg_and_mean", "mean image"),
-    ("23", "fit", "validation_steps"),
+    ("23", "fit", "validation_steps"), ("04", "in_a_notebook", "%load_ext tensorboard"),
 ]
 
 

@@ -1,11 +1,12 @@
 """Lessons 01-06 in --fast mode: they run and teach what they claim."""
 import os
 import subprocess
+import time
 
 import numpy as np
 import pytest
 
-from conftest import PYTHON, REPO
+from conftest import PYTHON, REPO, processes_mentioning
 from lowtf.lesson import read_summary
 from lowtf.verdicts import follows
 
@@ -77,6 +78,12 @@ def test_04_writes_events(run_lesson):
     assert summary["scoped_names"][2] == "model/layer1_1/same_scope_name_again"
     assert list(logdir.glob("events.out.tfevents.*"))
     assert {"random_walk/distance", "pictures/drifting_normal", "pictures/note"} <= set(summary["merge_all_tags"])
+    # the notebook's %tensorboard, called from the lesson: it served the lesson's events, and it is gone
+    assert summary["notebook_tensorboard_runs"] == ["."]
+    deadline = time.monotonic() + 10
+    while processes_mentioning(f"--logdir {logdir} ") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not processes_mentioning(f"--logdir {logdir} ")
 
 
 def test_05_devices_and_soft_placement(run_lesson):
