@@ -34,8 +34,9 @@ def compare(ctx):
     than the chief's whole run: with --start_together the chief waits for the other
     workers to join (a counter on the ps) before its first step, so the two train side
     by side and the local steps show how they shared the work.
-    On one machine two workers share its cores, which one worker already kept busy: the
-    verdict compares the pair's images/s with the one worker's, each with a standard
+    On one machine two workers share its cores: the pair gains only if one worker left
+    cores idle (each task here runs an op on one thread; the ps serves both workers).
+    The verdict compares the pair's images/s with the one worker's, each with a standard
     error from its steps' spread (one job of each: a slow moment of the machine during
     one whole job is not in that noise). On two machines each worker brings its own cores."""
     steps = STEPS[ctx.mode]
