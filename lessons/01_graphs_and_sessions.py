@@ -19,9 +19,10 @@ ROUNDS = 3          # each way timed this many times, interleaved
 def eager(ctx):
     """TensorFlow 2 starts in eager mode: every call computes its value immediately, like
     numpy. tf.function traces a Python function once into a graph and then runs the
-    graph; it is how TensorFlow 2 still gets graphs' speed (measured in the next step). The old tutorials this course
-    follows (and its source articles) were written for TensorFlow 1, where you built the
-    graph yourself and ran it in a Session: that is what the rest of the course does.
+    graph; it is how TensorFlow 2 still gets graphs' speed (measured in the next step).
+    The old tutorials this course follows (and its source articles) were written for
+    TensorFlow 1, where you built the graph yourself and ran it in a Session: that is
+    what the rest of the course does.
     Why graphs at all: in eager mode every op is a call from Python into TensorFlow's C++
     runtime and back, Python's overhead paid op by op, and on a GPU each result is handed
     back to Python between ops. A graph goes to the runtime once and runs there whole.
@@ -49,7 +50,7 @@ def eager(ctx):
 
 
 def many_small_ops(x):
-    """x -> x after SMALL_OPS multiply-adds: many ops, each too small to be worth a trip from Python."""
+    """x -> x after SMALL_OPS multiply-adds: ops too small to be worth a trip from Python."""
     for _ in range(SMALL_OPS // 2):
         x = x * 1.0001 + 0.0001
     return x
@@ -62,20 +63,23 @@ def why_graphs(ctx):
     ROUNDS rounds of each, interleaved; the verdict is read from their spread."""
     x = tf2.constant([1.0, 2.0, 3.0])
     as_graph = tf2.function(many_small_ops)
-    as_graph(x)                                               # the first call traces: not timed
-    rounds = {"eager": [], "tf.function": []}
+    as_graph(x)                                  # the first call traces: not timed
+    ways = {"eager": many_small_ops, "tf.function": as_graph}
+    rounds = {name: [] for name in ways}
     for _ in range(ROUNDS):
-        for name, fn in (("eager", many_small_ops), ("tf.function", as_graph)):
+        for name, fn in ways.items():
             start, calls = time.perf_counter(), 0
             while time.perf_counter() - start < 0.2:
                 fn(x)
                 calls += 1
             rounds[name].append(calls / (time.perf_counter() - start))
-    same = bool(np.allclose(many_small_ops(x).numpy(), as_graph(x).numpy()))
-    verdict = ctx.verdict(verdicts.speeds(f"calls/s of {SMALL_OPS} small ops, tf.function vs eager",
-                                          rounds["tf.function"], rounds["eager"], names=("tf.function", "eager")))
+    same = bool(np.allclose(many_small_ops(x), as_graph(x)))
+    verdict = ctx.verdict(verdicts.speeds(
+        f"calls/s of {SMALL_OPS} small ops, tf.function vs eager",
+        rounds["tf.function"], rounds["eager"], names=("tf.function", "eager")))
     ctx.record(same_result_both_ways=same)
-    return {f"calls per second, {ROUNDS} rounds": {k: [round(r) for r in v] for k, v in rounds.items()},
+    return {f"calls per second, {ROUNDS} rounds": {k: [round(r) for r in v]
+                                                   for k, v in rounds.items()},
             "same result both ways": same, "verdict": verdict}
 
 
