@@ -174,6 +174,7 @@ def test_lost_ps_is_a_clear_error_not_a_hang(tmp_path):
     assert processes_mentioning(str(tmp_path)) == []
 
 
+@pytest.mark.slow
 def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     s, logdir = run_lesson("16")
     # sync: one global step per aggregated update, exactly on target; async: one global step per

@@ -43,6 +43,7 @@ def test_basics_notebook_runs(tmp_path):
     assert "branch_a_ran: False" in text and "finalize_error: RuntimeError" in text
 
 
+@pytest.mark.slow
 def test_the_tensorboard_magic_serves_the_lessons_run(tmp_path):
     """%load_ext tensorboard and %tensorboard, run in a real kernel: the cell shows TensorBoard's frame,
     the server it started answers on 127.0.0.1 with the lesson's run (asked from the kernel, while it is
