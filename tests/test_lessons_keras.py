@@ -212,6 +212,7 @@ def test_28_tfds_offline_catalogue_builder_load_image_folder_and_fit(tmp_path):
     assert s["test_accuracy"] > 0.5 and all(follows(v) for v in s["verdicts"])
 
 
+@pytest.mark.slow
 def test_29_augmentation_verdicts_follow_and_the_picture_is_written(tmp_path):
     """The mirror test on both datasets and the shift experiment: every verdict is the one its numbers
     give (a shift's gain may or may not clear the noise with a seed; the test does not ask which)."""

@@ -194,6 +194,7 @@ def test_12_filter_gifs_and_how_far_each_layer_moved(run_lesson):
     assert len(summary["verdicts"]) == 2 and all(follows(v) for v in summary["verdicts"])
 
 
+@pytest.mark.slow
 def test_13_optimizers_compared_with_verdicts_that_follow_from_their_numbers(run_lesson):
     s, logdir = run_lesson("13")
     assert [v["claim"] for v in s["verdicts"]] == ["test accuracy, momentum vs gradient descent",
