@@ -96,7 +96,7 @@ def _served(base, name: str):
 
     models = Models([ModelStore(base, name, log=lambda message: None)])
     grpc_server = make_grpc_server(models, "127.0.0.1", port := free_port())
-    rest = make_server(models, "127.0.0.1", free_port())
+    rest = make_server(models, "127.0.0.1", free_port(), log=lambda line: None)   # a line may outlive the test
     threading.Thread(target=rest.serve_forever, daemon=True).start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
+from typing import Callable, Optional
 
 from lowtf.serve import rest_json
 from lowtf.serve.core.manager import Models
@@ -201,11 +201,11 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # the server must survive anything a request triggers; say what, no paths
             self._discard_body()
             self._reply(500, {"error": f"{type(e).__name__} while serving the request"})
-            sys.stderr.write(f"lowtf serve: {type(e).__name__}: {e}\n")
+            self.server.log(f"lowtf serve: {type(e).__name__}: {e}")
         finally:
             ms = (time.perf_counter() - started) * 1000
             path = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in self.path)   # no raw control bytes
-            sys.stderr.write(f"{self.address_string()} {self.command} {path} {self._status} {ms:.1f}ms\n")
+            self.server.log(f"{self.address_string()} {self.command} {path} {self._status} {ms:.1f}ms")
 
     def log_message(self, format, *args):  # one line per request is written by _handle instead
         pass
@@ -344,8 +344,10 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
                 max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS,
                 timeout_ms: int = DEFAULT_TIMEOUT_MS, request_seconds: float = REQUEST_SECONDS,
                 max_connections: int = MAX_CONNECTIONS,
-                decode_budget_bytes: int = DECODE_BUDGET_BYTES) -> ThreadingHTTPServer:
-    """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit."""
+                decode_budget_bytes: int = DECODE_BUDGET_BYTES,
+                log: Optional[Callable[[str], None]] = None) -> ThreadingHTTPServer:
+    """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit.
+    ``log`` takes the access log, a line per request (default: standard error)."""
     handler = type("Handler", (Handler,), {"timeout": idle_seconds, "request_seconds": request_seconds})
     server_class = type("Server", (_Server,), {"max_connections": max_connections})
     server = server_class((host, port), handler)
@@ -353,4 +355,5 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
     server.predictor = Predictor(models)
     server.decoding = MemoryBudget(decode_budget_bytes)
+    server.log = log or (lambda line: sys.stderr.write(line + "\n"))
     return server
