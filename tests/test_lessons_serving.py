@@ -22,13 +22,13 @@ def test_17_pipeline_order_semantics(run_lesson):
     assert s["first_elements"]["1"] == [0] and max(s["first_elements"]["10"]) < 10
     assert s["first_element_ms"]["5000"] > 5 * s["first_element_ms"]["100"]   # a bigger buffer starts later
     # prefetch: the verdict is the one its per-step times give (SE from their spread)
-    assert len(s["verdicts"]) == 1 and follows(s["verdicts"][0])
+    assert len(s["verdicts"]) == 2 and all(follows(v) for v in s["verdicts"])
     assert s["prefetch_speedup"] == pytest.approx(s["ms_per_step"]["no prefetch"] / s["ms_per_step"]["prefetch(1)"],
                                                   abs=0.02)
-    # the epoch-boundary refill: a pause of ~1,000 elements' cost unfused; none fused (either way)
+    # the epoch-boundary refill: unfused, a pause of at least 500 elements' 0.2 ms sleeps; none fused
     waits = s["longest_wait_ms"]
-    assert waits["shuffle(1000).repeat(2), fusion off"] > 100
-    assert max(waits["shuffle(1000).repeat(2), as written today"], waits["shuffle_and_repeat(1000, 2), TF 1.x"]) < 50
+    assert waits["shuffle().repeat(2), fusion off"] > 100
+    assert max(waits["shuffle().repeat(2), as written today"], waits["shuffle_and_repeat(B, 2), TF 1.x"]) < 50
     assert (logdir / "augmented.png").stat().st_size > 10_000
 
 
