@@ -57,8 +57,8 @@ def fit(ctx):
     batch's summary only, a noisy sample of a different 100 images at each point; here
     the validation images are scored too, into a second writer, as lesson 07 did."""
     splits = load_splits(validation_size=5000)
-    as_float = lambda split: split.images.astype(np.float32) / 255.0       # noqa: E731  [N, 28, 28, 1]
-    train_x, validation_x, test_x = as_float(splits.train), as_float(splits.validation), as_float(splits.test)
+    train_x, validation_x, test_x = (split.images.astype(np.float32) / 255.0          # [N, 28, 28, 1]
+                                     for split in (splits.train, splits.validation, splits.test))
     with tf.Graph().as_default() as graph:
         tf.set_random_seed(SEED)                                  # the initial weights repeat
         x = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
@@ -163,7 +163,9 @@ def nonlinearity(ctx):
     splits = load_splits(validation_size=0)
     x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
     test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
-    init = lambda shape: tf.truncated_normal(shape, stddev=0.1, seed=SEED)          # noqa: E731
+    def init(shape):
+        return tf.truncated_normal(shape, stddev=0.1, seed=SEED)
+
     relu_accuracy, _ = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
                                    steps=LINEAR_STEPS)
     linear_accuracy, v = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
