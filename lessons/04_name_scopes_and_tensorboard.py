@@ -1,6 +1,7 @@
 """Name scopes and TensorBoard: tidy graphs, and summaries you can watch."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import contextlib
 import json
 import os
 import signal
@@ -96,6 +97,12 @@ def other_summaries(ctx):
             "then run": ctx.tensorboard()}
 
 
+def stop(pid: int) -> None:
+    """Ask process ``pid`` to end (SIGTERM), if it is still running."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+
+
 @lesson.step("TensorBoard in a notebook: %load_ext tensorboard, then %tensorboard")
 def in_a_notebook(ctx):
     """In Jupyter (and Colab) two lines start TensorBoard and show it inside the notebook:
@@ -110,9 +117,11 @@ def in_a_notebook(ctx):
 
     # the tensorboard program beside this Python, as the notebook's PATH would find it
     os.environ.setdefault("TENSORBOARD_BINARY", str(Path(sys.executable).with_name("tensorboard")))
+    running_before = {i.pid for i in manager.get_all()}
     notebook.start(f"--logdir {ctx.logdir} --host 127.0.0.1")
     info = next(i for i in manager.get_all() if i.logdir == str(ctx.logdir))
-    ctx.on_exit(lambda: os.kill(info.pid, signal.SIGTERM))          # stop what the lesson started
+    if info.pid not in running_before:          # stop what the lesson started, and only that
+        ctx.on_exit(lambda: stop(info.pid))
     with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/runs", timeout=30) as reply:
         runs = json.loads(reply.read())
     ctx.record(notebook_tensorboard_runs=runs)
