@@ -10,7 +10,7 @@ import tensorflow.compat.v1 as tf
 
 from lowtf.data.splits import load_splits
 from lowtf.models import convnet
-from lowtf.train import TrainConfig, train
+from lowtf.train import Hook, TrainConfig, train
 from lowtf import verdicts
 from lowtf.verdicts import accuracy_se
 from lowtf.viz.plots import training_curves
@@ -74,12 +74,18 @@ def fit(ctx):
     steps = STEPS[ctx.mode]
     variants = {"no_dropout": functools.partial(convnet, conv_dropout=0.0, fc_dropout=0.0),
                 "dropout": functools.partial(convnet, conv_dropout=0.25, fc_dropout=0.5)}
-    ctx.histories = {}
+    ctx.histories, ctx.weights = {}, {}
     for name, model in variants.items():
         config = TrainConfig(steps=steps, batch_size=50, eval_every=steps // 10, summary_every=10,
                              seed=0, name=name)
+        weights = ctx.weights[name] = {}               # step -> the weights then, at every test point
+
+        def keep(sess, step, params, weights=weights):
+            weights[step] = sess.run(params)
+
         ctx.histories[name] = train(model, ctx.splits, lambda step: tf.train.AdamOptimizer(1e-3), config,
-                                    ctx.logdir / name)
+                                    ctx.logdir / name, hooks=[Hook(steps // 10, keep)])
+    ctx.variants = variants
     report = {}
     for name, h in ctx.histories.items():
         train_acc = float(np.mean(h.accuracy[-TRAIN_POINTS_AVERAGED:]))
@@ -97,6 +103,21 @@ def fit(ctx):
     return {"convnet": inspect.getsource(convnet), **report}
 
 
+def test_losses(model, weight_sets: list, split) -> list:
+    """Each test image's cross-entropy [N] under ``model``, once per set of weights ({name: value})."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,) + split.images.shape[1:])
+        logits, params = model(x, tf.constant(False))
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=split.labels, logits=logits)
+        found = []
+        with tf.Session() as sess:
+            for weights in weight_sets:
+                for name, variable in params.items():
+                    variable.load(weights[name], sess)
+                found.append(sess.run(losses, {x: split.images / 255.0}))
+        return found
+
+
 @lesson.step("train vs test, in numbers with their noise, and one picture")
 def plot(ctx):
     """Overfitting shows as a gap: training accuracy above test accuracy, and a test loss
@@ -105,7 +126,10 @@ def plot(ctx):
     is meant to narrow the gap. Each claim below is computed from the numbers with its
     standard error (an accuracy p on n images: sqrt(p(1 - p) / n)); a difference under two
     standard errors is no difference. The training accuracy is the mean over the last
-    50 steps' batches (2,500 images, counted as independent: that understates its noise)."""
+    50 steps' batches (2,500 images, counted as independent: that understates its noise).
+    The test loss's rise is read image by image: the weights kept at the lowest test point
+    and the final ones score every test image, and the mean of the differences carries
+    the standard error of their spread."""
     n_test, n_train = len(ctx.splits.test), TRAIN_POINTS_AVERAGED * 10 * 50
     gaps, said = {}, {}
     for name, h in ctx.histories.items():
@@ -120,6 +144,13 @@ def plot(ctx):
     said["test accuracy, dropout vs none"] = ctx.verdict(verdicts.accuracies(
         "test accuracy, dropout vs no dropout", ctx.histories["dropout"].final_test_accuracy,
         ctx.histories["no_dropout"].final_test_accuracy, n_test, names=("dropout", "no dropout")))
+    for name, h in ctx.histories.items():             # the rise, image by image: lowest point vs final
+        lowest_step = h.eval_steps[int(np.argmin(h.test_loss))]
+        before, after = test_losses(ctx.variants[name], [ctx.weights[name][lowest_step],
+                                                         ctx.weights[name][h.final_step]], ctx.splits.test)
+        said[f"{name}: test loss, final vs lowest"] = ctx.verdict(verdicts.with_se(
+            f"test loss, final vs its lowest (step {lowest_step}), {name}", after.mean(), before.mean(),
+            (after - before).std(ddof=1) / math.sqrt(len(after)), names=("final", "lowest"), ahead="above"))
     rose = {name: round(h.test_loss[-1] - min(h.test_loss), 3) for name, h in ctx.histories.items()}
     path = training_curves(ctx.histories, ctx.logdir / "overfitting.png", f"{len(ctx.splits.train)} training digits")
     ctx.record(plot=str(path), test_loss_rise=rose)

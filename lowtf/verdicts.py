@@ -53,11 +53,11 @@ def estimates(claim: str, a: float, se_a: float, b: float, se_b: float,
 
 
 def with_se(claim: str, a: float, b: float, se: float, names: tuple[str, str] = ("a", "b"),
-            digits: int = 4) -> Verdict:
+            digits: int = 4, ahead: str = "ahead of") -> Verdict:
     """Two figures and the standard error of their difference, measured some other way (a bootstrap
     over the same test files, say); ``digits`` after the point in the words."""
     a, b, se = round(a, 4), round(b, 4), round(se, 4)
-    return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=digits))
+    return Verdict(claim, a, b, se, _say(*names, a - b, se, digits=digits, ahead=ahead))
 
 
 def accuracy_se(p: float, n: int) -> float:
