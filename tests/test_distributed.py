@@ -292,3 +292,27 @@ def test_sync_with_a_lost_worker_says_what_happened(tmp_path):
     finally:
         launcher.stop(tasks)
     assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_step_refused_as_a_duplicate_is_lost_not_the_worker(capsys):
+    """Under load gRPC may send a step's request twice and TensorFlow's worker refuses the copy
+    (CancelledError, "The same RunGraph (Worker) request was received twice"): the worker goes on
+    (a synchronous job stalls without it); any other cancellation still ends the worker."""
+    from lowtf.distributed.mnist_task import run_step
+
+    class Session:
+        def __init__(self, errors):
+            self.errors = list(errors)
+
+        def run(self, fetches, feed):
+            if self.errors:
+                raise self.errors.pop(0)
+            return "ran"
+
+    twice = tf.errors.CancelledError(None, None, "Graph execution error: The same RunGraph (Worker) request "
+                                                 "was received twice. graph_handle: ...")
+    session = Session([twice])
+    assert run_step(session, ["op"], {}, 1) is None and run_step(session, ["op"], {}, 1) == "ran"
+    assert "worker 1 lost a step" in capsys.readouterr().out
+    with pytest.raises(tf.errors.CancelledError):
+        run_step(Session([tf.errors.CancelledError(None, None, "Session was closed")]), ["op"], {}, 1)

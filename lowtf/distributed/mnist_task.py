@@ -163,6 +163,20 @@ def rate_se(step_seconds: np.ndarray, batch: int) -> float:
     return round(batch * float(np.std(step_seconds, ddof=1)) / np.sqrt(len(step_seconds)) / mean ** 2, 1)
 
 
+def run_step(sess, fetches, feed: dict, task_index: int):
+    """``sess.run(fetches, feed)``, or None when the step was cancelled because gRPC delivered one of its
+    requests twice: a retry under load that TensorFlow's worker refuses ("The same RunGraph request was
+    received twice"). The step is lost, not the job: a synchronous job needs every worker to go on."""
+    try:
+        return sess.run(fetches, feed)
+    except (tf.errors.CancelledError, tf.errors.AbortedError) as e:
+        if "request was received twice" not in str(e.message):
+            raise
+        print(f"note: worker {task_index} lost a step: gRPC sent one of its requests twice (a retry under "
+              "load) and TensorFlow refused the copy; going on", flush=True)
+        return None
+
+
 def start_together(sess, task, join, joined, wait_s: float) -> None:
     """A worker says it has joined; the chief waits, up to ``wait_s``, until all the others have, so that
     a comparison of one worker with several measures them working side by side, not one alone."""
@@ -211,8 +225,11 @@ def run_worker(server, task, args) -> dict:
         while not sess.should_stop():
             idx = rng.randint(0, len(train_y), args.batch)
             batch = train_x[idx].astype(np.float32) / 255.0
-            _, step = sess.run([train_op, global_step], {images: batch, labels: train_y[idx]})
+            ran = run_step(sess, [train_op, global_step], {images: batch, labels: train_y[idx]}, task.index)
             watchdog.beat()
+            if ran is None:
+                continue
+            _, step = ran
             first_step = int(step) if first_step is None else first_step
             local_steps += 1
             if local_steps % 100 == 0:
