@@ -32,8 +32,8 @@ def compare(ctx):
     asynchronous training stops at the target or a few steps past it (both happen).
     Worker 1 loads TensorFlow and waits for the chief's Variables, which can take longer
     than the chief's whole run: with --start_together the chief waits for the other
-    workers to join (a counter on the ps) before its first step, so the two train side
-    by side and the local steps show how they shared the work.
+    workers to join (a counter on the ps) and then gives the word, so the two start side
+    by side; the local steps show how they shared the work (on a busy machine, unevenly).
     On one machine two workers share its cores: the pair gains only if one worker left
     cores idle (each task here runs an op on one thread; the ps serves both workers).
     The verdict compares the pair's images/s with the one worker's, each with a standard
@@ -46,6 +46,7 @@ def compare(ctx):
                one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
                two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),
                two_workers_local_steps={str(k): v["local_steps"] for k, v in two.items()},
+               two_workers_joined_before_the_chief_started=two[0]["others_joined_at_start"],
                two_workers_final_global_step=two[0]["final_global_step"],
                one_worker_images_per_second=one[0]["images_per_second"],
                two_workers_images_per_second=round(sum(r["images_per_second"] for r in two.values()), 1),

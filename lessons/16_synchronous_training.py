@@ -25,7 +25,7 @@ def compare(ctx):
     so the local steps add up to at least twice the global steps (dropped stale
     gradients make up the rest)."""
     steps = 300 if ctx.fast else 1000
-    # --start_together: the chief waits for worker 1 to join (lesson 15), so both train in both runs
+    # --start_together: the chief waits for worker 1 to join, then both start (lesson 15)
     async_results, async_s = run_mnist_job(ctx.logdir / "async", 2, steps, ["--start_together"])
     sync_results, sync_s = run_mnist_job(ctx.logdir / "sync", 2, steps, ["--sync", "--start_together"])
     report = {}

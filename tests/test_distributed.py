@@ -109,9 +109,11 @@ def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, 
     assert target <= s["two_workers_final_global_step"] <= total
     assert total - target <= 10  # a worker that ignored the shared step would run on for hundreds
     assert len(s["two_workers_local_steps"]) == 2
-    # --start_together: the chief waited for worker 1, so both trained side by side (worker 1 used to
-    # join after the chief had done nearly all the steps alone)
-    assert all(n >= target // 10 for n in s["two_workers_local_steps"].values()), s["two_workers_local_steps"]
+    # --start_together: the chief waited until worker 1 had joined before either stepped (worker 1 used to
+    # join after the chief had done nearly all the steps alone); how they then share the steps is the
+    # scheduler's, printed, not asserted
+    assert s["two_workers_joined_before_the_chief_started"] == 1
+    assert all(n > 0 for n in s["two_workers_local_steps"].values()), s["two_workers_local_steps"]
     assert s["after_kill_final_global_step"] == s["after_kill_target_global_step"] and s["after_kill_workers_reporting"] == [0]
     assert s["after_kill_test_accuracy"] >= 0.88
     assert tf.train.latest_checkpoint(str(logdir / "two_workers")) is not None

@@ -177,19 +177,25 @@ def run_step(sess, fetches, feed: dict, task_index: int):
         return None
 
 
-def start_together(sess, task, join, joined, wait_s: float) -> None:
-    """A worker says it has joined; the chief waits, up to ``wait_s``, until all the others have, so that
-    a comparison of one worker with several measures them working side by side, not one alone."""
+def start_together(sess, task, join, joined, wait_s: float) -> int:
+    """A worker says it has joined and waits for the chief's go; the chief waits until all the others have
+    joined, then says go (one more on the count). Each waits at most ``wait_s``. So a comparison of one
+    worker with several measures them working side by side, not one alone. Returns how many other
+    workers had joined when this one started (the chief's count; -1 for the others)."""
+    others, deadline = len(task.cluster["worker"]) - 1, time.monotonic() + wait_s
     if not task.is_chief:
         sess.run(join)
-        return
-    others, deadline = len(task.cluster["worker"]) - 1, time.monotonic() + wait_s
-    while sess.run(joined) < others:
-        if time.monotonic() > deadline:
-            print(f"note: worker 0 starts without waiting longer: {sess.run(joined)} of {others} other "
-                  f"workers joined within {wait_s:.0f} s", flush=True)
-            return
+        while sess.run(joined) <= others and time.monotonic() < deadline:   # the chief's go: others + 1
+            time.sleep(0.01)
+        return -1
+    while sess.run(joined) < others and time.monotonic() < deadline:
         time.sleep(0.01)
+    count = int(sess.run(joined))
+    if count < others:
+        print(f"note: worker 0 starts without waiting longer: {count} of {others} other workers joined "
+              f"within {wait_s:.0f} s", flush=True)
+    sess.run(join)                                                          # go
+    return count
 
 
 def run_worker(server, task, args) -> dict:
@@ -218,7 +224,7 @@ def run_worker(server, task, args) -> dict:
             # A plain Session on the same target: a run through `sess` would fire the chief's summary
             # hook, which needs a batch fed
             with tf.Session(server.target, config=config) as plain:
-                start_together(plain, task, join, joined, args.join_wait_s)
+                joined_at_start = start_together(plain, task, join, joined, args.join_wait_s)
         watchdog.seconds = 3 * args.timeout_ms / 1000
         started = time.perf_counter()       # the rate counts training, not waiting for the chief or the others
         ended = [started]                   # when each local step ended: the steps' own times, for their spread
@@ -243,6 +249,8 @@ def run_worker(server, task, args) -> dict:
               "last_global_step": int(step), "seconds": round(seconds, 2),
               "images_per_second": round(local_steps * args.batch / seconds, 1),
               "images_per_second_se": rate_se(np.diff(ended), args.batch)}
+    if args.start_together and task.is_chief:
+        result["others_joined_at_start"] = joined_at_start
     if args.sync and first_step is not None and int(step) > first_step:
         # Each global step averaged `workers` gradients; how many of them were this worker's own?
         needed = (int(step) - first_step) * len(task.cluster["worker"])
