@@ -91,6 +91,7 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
         assert scalars(base, "by_hand/test", "accuracy")[-1][2] == pytest.approx(s["by_hand_test_accuracy"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_24_two_heads_loss_dict_and_thresholds(tmp_path):
     s = run_keras_lesson("24", tmp_path)
     assert s["output_shapes"] == {"kind": [None, 10], "attributes": [None, 4]}
