@@ -30,8 +30,8 @@ def record(ctx):
     initialisation and the optimizer: the numbers below say which layers moved, and the
     GIFs show each filter beside its change since step 0. Which layer moved more is read
     from each filter's own change, with the spread from filter to filter as the noise:
-    it describes this run; another seed would move the layers by other amounts. The article also expected
-    deeper layers to learn more abstract features: a first layer's 5x5 filters can be
+    it describes this run (another seed may move the layers by other amounts). The
+    article also expected deeper layers to learn more abstract features: a first layer's 5x5 filters can be
     read as edge and blob detectors, a deeper layer's cannot be read from its weights
     alone, since each of its filters combines all the maps of the layer before."""
     splits = load_splits(validation_size=0, test_size=2000)

@@ -64,7 +64,7 @@ def mirror(ctx):
     RandomFlip("horizontal") is a fair augmentation for garments; a mirrored 2, 3, 4, 5
     or 7 is no digit at all (the picture), so for digits it would teach a falsehood."""
     n = TEST_IMAGES[ctx.mode]
-    ctx.verdicts, table, panels, labels = [], {}, [], []
+    table, panels, labels = {}, [], []
     for dataset in ("fashion_mnist", "mnist"):
         splits = load_splits(dataset, validation_size=0)
         x, y = scaled(splits.train.images[:MIRROR_TRAIN]), splits.train.labels[:MIRROR_TRAIN]
@@ -78,9 +78,8 @@ def mirror(ctx):
         flipped = model.evaluate(mirrored, test_y, verbose=0)[1]
         verdict = verdicts.accuracies(f"{dataset}: test images as they are vs mirrored",
                                       as_is, flipped, n, names=("as they are", "mirrored"))
-        ctx.verdicts.append(verdict.as_dict())
         table[dataset] = {"as they are": round(as_is, 4), "mirrored": round(flipped, 4),
-                          "verdict": verdict.verdict}
+                          "verdict": ctx.verdict(verdict)}
         panels += [test_x[i, :, :, 0] for i in range(5)] + [mirrored[i, :, :, 0] for i in range(5)]
         names = [CLASSES[y] if dataset == "fashion_mnist" else str(y) for y in test_y[:5]]
         labels += names + [f"{name}, mirrored" for name in names]
@@ -127,14 +126,13 @@ def shifts(ctx):
     else:
         verdict = verdicts.accuracies("test accuracy, shifted vs plain", a, b, len(test_y),
                                       names=("shifted", "plain"))
-    ctx.verdicts.append(verdict.as_dict())
+    said = ctx.verdict(verdict)
     ctx.record(shift_test_accuracy={k: [round(v, 4) for v in s] for k, s in scores.items()},
-               shift_train_accuracy={k: round(float(np.mean(s)), 4) for k, s in train_scores.items()},
-               verdicts=ctx.verdicts)
+               shift_train_accuracy={k: round(float(np.mean(s)), 4) for k, s in train_scores.items()})
     return {"training digits": len(x), "seeds": SEEDS[ctx.mode],
             "test accuracy": {k: [round(v, 4) for v in s] for k, s in scores.items()},
             "training accuracy (mean)": {k: round(float(np.mean(s)), 4) for k, s in train_scores.items()},
-            "verdict": verdict.verdict}
+            "verdict": said}
 
 
 if __name__ == "__main__":
