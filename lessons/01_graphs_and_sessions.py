@@ -11,8 +11,8 @@ from lowtf import verdicts
 
 lesson = Lesson("01", "graphs and sessions")
 
-SMALL_OPS = 200     # the ops of many_small_ops
-ROUNDS = 3          # each way timed this many times, interleaved
+SMALL_OPS = 200  # the ops of many_small_ops
+ROUNDS = 3  # each way timed this many times, interleaved
 
 
 @lesson.step("TensorFlow 2 runs eagerly: a + b is a number at once")
@@ -32,21 +32,33 @@ def eager(ctx):
     GPU, pip install "tensorflow[and-cuda]" adds CUDA and cuDNN as pip packages. To check
     an install, print tf.__version__ and tf.config.list_physical_devices(), as below."""
     if not tf2.executing_eagerly():
-        raise RuntimeError("lesson 01 starts in eager mode, so it must be the first lesson in its process: "
-                           "run it on its own (lowtf lesson 01)")
+        raise RuntimeError(
+            "lesson 01 starts in eager mode, so it must be the first lesson in its process: "
+            "run it on its own (lowtf lesson 01)"
+        )
     eager_sum = tf2.constant(2.0) + tf2.constant(3.0)
 
     @tf2.function
     def add(a, b):
         return a + b
 
-    traced = add.get_concrete_function(tf2.TensorSpec([], tf2.float32), tf2.TensorSpec([], tf2.float32))
+    traced = add.get_concrete_function(
+        tf2.TensorSpec([], tf2.float32), tf2.TensorSpec([], tf2.float32)
+    )
     ops = [op.type for op in traced.graph.get_operations()]
-    ctx.record(eager_a_plus_b=float(eager_sum.numpy()), tensorflow_version=tf2.__version__)
-    return {"tf.__version__": tf2.__version__,
-            "tf.config.list_physical_devices()": [d.name for d in tf2.config.list_physical_devices()],
-            "eager a + b": eager_sum, "its value, already computed": eager_sum.numpy(),
-            "the graph tf.function traced from add(a, b)": ops}
+    ctx.record(
+        eager_a_plus_b=float(eager_sum.numpy()),
+        tensorflow_version=tf2.__version__,
+    )
+    return {
+        "tf.__version__": tf2.__version__,
+        "tf.config.list_physical_devices()": [
+            d.name for d in tf2.config.list_physical_devices()
+        ],
+        "eager a + b": eager_sum,
+        "its value, already computed": eager_sum.numpy(),
+        "the graph tf.function traced from add(a, b)": ops,
+    }
 
 
 def many_small_ops(x):
@@ -56,14 +68,16 @@ def many_small_ops(x):
     return x
 
 
-@lesson.step("why graphs: the same small ops, one by one from Python and as one graph")
+@lesson.step(
+    "why graphs: the same small ops, one by one from Python and as one graph"
+)
 def why_graphs(ctx):
     """Measured: many_small_ops run eagerly (each op a call from Python into the runtime)
     and wrapped in tf.function (traced once into a graph that the runtime runs whole).
     ROUNDS rounds of each, interleaved; the verdict is read from their spread."""
     x = tf2.constant([1.0, 2.0, 3.0])
     as_graph = tf2.function(many_small_ops)
-    as_graph(x)                                  # the first call traces: not timed
+    as_graph(x)  # the first call traces: not timed
     ways = {"eager": many_small_ops, "tf.function": as_graph}
     rounds = {name: [] for name in ways}
     for _ in range(ROUNDS):
@@ -74,16 +88,27 @@ def why_graphs(ctx):
                 calls += 1
             rounds[name].append(calls / (time.perf_counter() - start))
     same = bool(np.allclose(many_small_ops(x), as_graph(x)))
-    verdict = ctx.verdict(verdicts.speeds(
-        f"calls/s of {SMALL_OPS} small ops, tf.function vs eager",
-        rounds["tf.function"], rounds["eager"], names=("tf.function", "eager")))
+    verdict = ctx.verdict(
+        verdicts.speeds(
+            f"calls/s of {SMALL_OPS} small ops, tf.function vs eager",
+            rounds["tf.function"],
+            rounds["eager"],
+            names=("tf.function", "eager"),
+        )
+    )
     ctx.record(same_result_both_ways=same)
-    return {f"calls per second, {ROUNDS} rounds": {k: [round(r) for r in v]
-                                                   for k, v in rounds.items()},
-            "same result both ways": same, "verdict": verdict}
+    return {
+        f"calls per second, {ROUNDS} rounds": {
+            k: [round(r) for r in v] for k, v in rounds.items()
+        },
+        "same result both ways": same,
+        "verdict": verdict,
+    }
 
 
-@lesson.step("switch to graph mode: tensorflow.compat.v1 and disable_v2_behavior()")
+@lesson.step(
+    "switch to graph mode: tensorflow.compat.v1 and disable_v2_behavior()"
+)
 def graph_mode(ctx):
     """tensorflow.compat.v1 keeps TensorFlow 1's API (placeholders, Sessions, Savers) inside
     TensorFlow 2. disable_v2_behavior() turns eager execution off for the whole process,
@@ -107,9 +132,14 @@ def build(ctx):
     ctx.b = tf.constant(3.0, name="b")
     ctx.total = tf.add(ctx.a, ctx.b, name="total")  # the same as ctx.a + ctx.b
     ops = [op.name for op in tf.get_default_graph().get_operations()]
-    return {"total": ctx.total, "name": ctx.total.name, "shape": ctx.total.shape,
-            "rank": ctx.total.shape.rank,
-            "dtype": ctx.total.dtype.name, "operations in the graph": ops}
+    return {
+        "total": ctx.total,
+        "name": ctx.total.name,
+        "shape": ctx.total.shape,
+        "rank": ctx.total.shape.rank,
+        "dtype": ctx.total.dtype.name,
+        "operations in the graph": ops,
+    }
 
 
 @lesson.step("Session.run executes the graph and returns numpy values")
@@ -127,7 +157,9 @@ def run_it(ctx):
     return {"sess.run(total)": value, "python type": type(value).__name__}
 
 
-@lesson.step("fetching a tuple (or a dict) runs the graph once for all of them")
+@lesson.step(
+    "fetching a tuple (or a dict) runs the graph once for all of them"
+)
 def fetch_many(ctx):
     """run accepts any nesting of lists, tuples and dicts of Tensors and returns the same
     structure of values, all computed in one execution of the graph."""
@@ -169,14 +201,16 @@ def tf2_map(ctx):
     """Everything this course builds by hand has a TensorFlow 2 form. Knowing both lets you
     read old tutorials and new code alike; the Keras lessons at the end use the right
     column."""
-    return {"TF 1.x graph mode (this course)": "TensorFlow 2",
-            "tf.Session().run(fetch)": "call the function (eager) or a tf.function",
-            "tf.placeholder + feed_dict": "function arguments",
-            "tf.global_variables_initializer()": "tf.Variable(...) is initialised when created",
-            "tf.train.Saver": "tf.train.Checkpoint / keras Model.save",
-            "tf.summary.FileWriter + add_summary": "tf.summary.create_file_writer + tf.summary.scalar(step=)",
-            "optimizer.minimize(loss)": "tf.GradientTape + optimizer.apply_gradients, or Model.fit",
-            "tf.saved_model.Builder / simple_save": "tf.saved_model.save / Model.export"}
+    return {
+        "TF 1.x graph mode (this course)": "TensorFlow 2",
+        "tf.Session().run(fetch)": "call the function (eager) or a tf.function",
+        "tf.placeholder + feed_dict": "function arguments",
+        "tf.global_variables_initializer()": "tf.Variable(...) is initialised when created",
+        "tf.train.Saver": "tf.train.Checkpoint / keras Model.save",
+        "tf.summary.FileWriter + add_summary": "tf.summary.create_file_writer + tf.summary.scalar(step=)",
+        "optimizer.minimize(loss)": "tf.GradientTape + optimizer.apply_gradients, or Model.fit",
+        "tf.saved_model.Builder / simple_save": "tf.saved_model.save / Model.export",
+    }
 
 
 if __name__ == "__main__":

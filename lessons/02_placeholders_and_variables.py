@@ -18,12 +18,16 @@ def placeholder(ctx):
     ctx.row_sums = tf.reduce_sum(ctx.x, axis=1, name="row_sums")
     with tf.Session() as sess:
         two = sess.run(ctx.row_sums, feed_dict={ctx.x: np.ones((2, 4))})
-        five = sess.run(ctx.row_sums, feed_dict={ctx.x: np.arange(20).reshape(5, 4)})
+        five = sess.run(
+            ctx.row_sums, feed_dict={ctx.x: np.arange(20).reshape(5, 4)}
+        )
     ctx.record(row_sums_of_ones=two.tolist())
     return {"x.shape (static)": ctx.x.shape, "2 rows": two, "5 rows": five}
 
 
-@lesson.step("-1 in a reshape is inferred; None in a shape is unknown; -1 in a placeholder is an error")
+@lesson.step(
+    "-1 in a reshape is inferred; None in a shape is unknown; -1 in a placeholder is an error"
+)
 def minus_one(ctx):
     """reshape's -1 means 'whatever makes the element count work out'. The static
     shape keeps what can be known before running: here the batch stays unknown (?).
@@ -38,11 +42,16 @@ def minus_one(ctx):
     except ValueError as e:
         minus_one_error = f"ValueError: {str(e).splitlines()[0]}"
     ctx.record(placeholder_minus_one_error=minus_one_error)
-    return {"static shape": grid.shape, "run-time shape": value.shape,
-            "tf.placeholder(tf.float32, shape=[-1, 2])": minus_one_error}
+    return {
+        "static shape": grid.shape,
+        "run-time shape": value.shape,
+        "tf.placeholder(tf.float32, shape=[-1, 2])": minus_one_error,
+    }
 
 
-@lesson.step("a wrong shape is caught at build time or at feed time, never silently")
+@lesson.step(
+    "a wrong shape is caught at build time or at feed time, never silently"
+)
 def wrong_shapes(ctx):
     """Shapes known while building are checked while building: matmul of [2,3] by [2,3]
     fails at once. A feed is checked when run() is called, before anything executes."""
@@ -58,7 +67,10 @@ def wrong_shapes(ctx):
     except ValueError as e:
         feed_error = f"ValueError at run time: {e}"
     ctx.record(wrong_feed_error=feed_error)
-    return {"matmul [2,3]x[2,3]": build_error, "feeding (2, 3) into (?, 4)": feed_error}
+    return {
+        "matmul [2,3]x[2,3]": build_error,
+        "feeding (2, 3) into (?, 4)": feed_error,
+    }
 
 
 @lesson.step("Variables hold state, and must be initialised before use")
@@ -66,7 +78,9 @@ def variables(ctx):
     """A Variable's value lives in the Session, not in the graph, so it survives between
     run() calls. Its initialiser is an op of its own; running the graph before it runs
     is a FailedPreconditionError."""
-    ctx.w = tf.Variable(tf.truncated_normal([4, 2], stddev=0.1, seed=1), name="w")
+    ctx.w = tf.Variable(
+        tf.truncated_normal([4, 2], stddev=0.1, seed=1), name="w"
+    )
     ctx.b = tf.Variable(tf.zeros([2]), name="b")
     ctx.y = tf.matmul(ctx.x, ctx.w) + ctx.b
     ctx.sess = tf.Session()
@@ -77,7 +91,10 @@ def variables(ctx):
     except tf.errors.FailedPreconditionError as e:
         before = tf_error_line(e, "uninitialized")
     ctx.sess.run(tf.global_variables_initializer())
-    return {"before initialising": before, "w after initialising": ctx.sess.run(ctx.w)}
+    return {
+        "before initialising": before,
+        "w after initialising": ctx.sess.run(ctx.w),
+    }
 
 
 @lesson.step("Variable.load and assign change a Variable's value")
@@ -96,9 +113,15 @@ def assign(ctx):
     after_three = ctx.sess.run(counter)
     ctx.sess.run(reset)
     after_reset = ctx.sess.run(counter)
-    ctx.record(counter_after_three=int(after_three), counter_after_assign=int(after_reset))
-    return {"y with w loaded to 0.5": y, "counter after 3 increments": after_three,
-            "counter after assign(10)": after_reset}
+    ctx.record(
+        counter_after_three=int(after_three),
+        counter_after_assign=int(after_reset),
+    )
+    return {
+        "y with w loaded to 0.5": y,
+        "counter after 3 increments": after_three,
+        "counter after assign(10)": after_reset,
+    }
 
 
 if __name__ == "__main__":

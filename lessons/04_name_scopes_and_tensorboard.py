@@ -28,10 +28,16 @@ def scopes(ctx):
         with tf.name_scope("layer1"):
             again = tf.identity(y, name="same_scope_name_again")
     ctx.record(scoped_names=[w.op.name, y.op.name, again.op.name])
-    return {"weights": w.op.name, "y": y.op.name, "second layer1": again.op.name}
+    return {
+        "weights": w.op.name,
+        "y": y.op.name,
+        "second layer1": again.op.name,
+    }
 
 
-@lesson.step("a scalar summary of a random walk, one point per step, in a FileWriter")
+@lesson.step(
+    "a scalar summary of a random walk, one point per step, in a FileWriter"
+)
 def random_walk(ctx):
     """A summary op turns a tensor into a serialised Summary protobuf; a FileWriter
     appends those to an events file in logdir, with the step number. Passing the
@@ -41,13 +47,17 @@ def random_walk(ctx):
     steps = 100 if ctx.fast else 1000
     with tf.name_scope("random_walk"):
         position = ctx.position = tf.Variable(0.0, name="position")
-        stride = tf.random_uniform([], -1.0, 1.0, seed=4, name="stride")   # a step back or forward
+        stride = tf.random_uniform(
+            [], -1.0, 1.0, seed=4, name="stride"
+        )  # a step back or forward
         move = tf.assign_add(position, stride, name="move")
         # Summarise move's output, not `position`: in one run the two would race,
         # since nothing orders a read of the Variable after the assign.
         ctx.walk_summary = tf.summary.scalar("distance", move)
     ctx.writer = tf.summary.FileWriter(str(ctx.logdir), tf.get_default_graph())
-    ctx.on_exit(ctx.writer.close)   # closed however the lesson ends (closing twice is harmless)
+    ctx.on_exit(
+        ctx.writer.close
+    )  # closed however the lesson ends (closing twice is harmless)
     with tf.Session() as sess:
         sess.run(position.initializer)
         for step in range(steps):
@@ -55,12 +65,22 @@ def random_walk(ctx):
             ctx.writer.add_summary(summary, step)
         final = float(sess.run(position))
     ctx.writer.flush()
-    ctx.record(walk_steps=steps, walk_final=round(final, 4), walk_tag=ctx.walk_summary.op.name)
-    return {"steps": steps, "final position": final, "events in": str(ctx.logdir),
-            "in TensorBoard": "Scalars tab, random_walk/distance (set smoothing to 0 to see each step)"}
+    ctx.record(
+        walk_steps=steps,
+        walk_final=round(final, 4),
+        walk_tag=ctx.walk_summary.op.name,
+    )
+    return {
+        "steps": steps,
+        "final position": final,
+        "events in": str(ctx.logdir),
+        "in TensorBoard": "Scalars tab, random_walk/distance (set smoothing to 0 to see each step)",
+    }
 
 
-@lesson.step("histogram, image, text and audio summaries; merge versus merge_all")
+@lesson.step(
+    "histogram, image, text and audio summaries; merge versus merge_all"
+)
 def other_summaries(ctx):
     """Each summary op registers itself in the SUMMARIES collection. merge_all() merges
     every one of them (the random walk's too); merge([...]) only those you list, so
@@ -74,11 +94,15 @@ def other_summaries(ctx):
         grid = tf.range(28, dtype=tf.float32)
         xs, ys = tf.meshgrid(grid, grid)
         spot = tf.exp(-((xs - 4.0 - 5.0 * step) ** 2 + (ys - 14.0) ** 2) / 8.0)
-        image = tf.summary.image("moving_spot", spot[None, :, :, None], max_outputs=1)
+        image = tf.summary.image(
+            "moving_spot", spot[None, :, :, None], max_outputs=1
+        )
         note = tf.summary.text("note", tf.strings.format("step {}", step))
         # One second of a 440 Hz tone at 8 kHz; audio summaries take [batch, frames, channels].
         t = tf.range(8000, dtype=tf.float32) / 8000.0
-        tone = tf.summary.audio("a440", tf.sin(2 * np.pi * 440.0 * t)[None, :, None] * 0.5, 8000)
+        tone = tf.summary.audio(
+            "a440", tf.sin(2 * np.pi * 440.0 * t)[None, :, None] * 0.5, 8000
+        )
     selected = tf.summary.merge([hist, image, note, tone])
     everything = tf.summary.merge_all()
     with tf.Session() as sess:
@@ -88,13 +112,18 @@ def other_summaries(ctx):
         for i in range(5):
             ctx.writer.add_summary(sess.run(selected, {step: i}), i)
         everything_value = sess.run(everything, {step: 0})
-    ctx.writer.add_graph(tf.get_default_graph())  # the graph has grown since step 2
+    ctx.writer.add_graph(
+        tf.get_default_graph()
+    )  # the graph has grown since step 2
     ctx.writer.close()
     merged = tf.Summary.FromString(everything_value)
     tags = sorted({v.tag for v in merged.value})
     ctx.record(merge_all_tags=tags)
-    return {"merge([...]) summaries": len(selected.op.inputs), "merge_all() tags": tags,
-            "then run": ctx.tensorboard()}
+    return {
+        "merge([...]) summaries": len(selected.op.inputs),
+        "merge_all() tags": tags,
+        "then run": ctx.tensorboard(),
+    }
 
 
 def stop(pid: int) -> None:
@@ -103,7 +132,9 @@ def stop(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
-@lesson.step("TensorBoard in a notebook: %load_ext tensorboard, then %tensorboard")
+@lesson.step(
+    "TensorBoard in a notebook: %load_ext tensorboard, then %tensorboard"
+)
 def in_a_notebook(ctx):
     """In Jupyter (and Colab) two lines start TensorBoard and show it inside the notebook:
         %load_ext tensorboard
@@ -116,16 +147,27 @@ def in_a_notebook(ctx):
     from tensorboard import manager, notebook
 
     # the tensorboard program beside this Python, as the notebook's PATH would find it
-    os.environ.setdefault("TENSORBOARD_BINARY", str(Path(sys.executable).with_name("tensorboard")))
+    os.environ.setdefault(
+        "TENSORBOARD_BINARY",
+        str(Path(sys.executable).with_name("tensorboard")),
+    )
     running_before = {i.pid for i in manager.get_all()}
     notebook.start(f"--logdir {ctx.logdir} --host 127.0.0.1")
     info = next(i for i in manager.get_all() if i.logdir == str(ctx.logdir))
-    if info.pid not in running_before:          # stop what the lesson started, and only that
+    if (
+        info.pid not in running_before
+    ):  # stop what the lesson started, and only that
         ctx.on_exit(lambda: stop(info.pid))
-    with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/runs", timeout=30) as reply:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{info.port}/data/runs", timeout=30
+    ) as reply:
         runs = json.loads(reply.read())
     ctx.record(notebook_tensorboard_runs=runs)
-    return {"its process": info.pid, "its port": info.port, "runs it serves": runs}
+    return {
+        "its process": info.pid,
+        "its port": info.port,
+        "runs it serves": runs,
+    }
 
 
 if __name__ == "__main__":

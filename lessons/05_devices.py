@@ -13,7 +13,7 @@ tf.disable_v2_behavior()
 
 lesson = Lesson("05", "devices")
 
-ROUNDS = 3      # each thread setting timed this many times, interleaved
+ROUNDS = 3  # each thread setting timed this many times, interleaved
 
 
 @lesson.step("the devices this Session can use")
@@ -51,12 +51,20 @@ def pinning(ctx):
         sess.run(ctx.product, options=options, run_metadata=metadata)
     where = placement(metadata)
     graph_ops = [op.name for op in tf.get_default_graph().get_operations()]
-    ctx.record(product_device=next(d for d, ops in where.items() if "product" in ops),
-               graph_op_count=len(graph_ops), executed_op_count=sum(len(ops) for ops in where.values()))
-    return {"ops in the graph": graph_ops, "ops that ran, by device (metadata)": where}
+    ctx.record(
+        product_device=next(d for d, ops in where.items() if "product" in ops),
+        graph_op_count=len(graph_ops),
+        executed_op_count=sum(len(ops) for ops in where.values()),
+    )
+    return {
+        "ops in the graph": graph_ops,
+        "ops that ran, by device (metadata)": where,
+    }
 
 
-@lesson.step("thread settings: intra-op threads split one op, inter-op threads run ops side by side")
+@lesson.step(
+    "thread settings: intra-op threads split one op, inter-op threads run ops side by side"
+)
 def threads(ctx):
     """intra_op_parallelism_threads is how many threads one big op (a matmul) may use;
     inter_op_parallelism_threads how many independent ops run at once. 0 means
@@ -69,26 +77,41 @@ def threads(ctx):
     with tf.device("/cpu:0"):
         m = tf.Variable(tf.random_normal([n, n], seed=2))
         product = tf.reduce_sum(tf.matmul(m, m))
-    sessions = {name: tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=intra,
-                                                       inter_op_parallelism_threads=1))
-                for name, intra in (("1 thread", 1), ("all cores", 0))}
+    sessions = {
+        name: tf.Session(
+            config=tf.ConfigProto(
+                intra_op_parallelism_threads=intra,
+                inter_op_parallelism_threads=1,
+            )
+        )
+        for name, intra in (("1 thread", 1), ("all cores", 0))
+    }
     for sess in sessions.values():
         ctx.on_exit(sess.close)
         sess.run(m.initializer)
-        sess.run(product)                       # warm-up
+        sess.run(product)  # warm-up
     repeats = 5 if ctx.fast else 20
     rounds = {name: [] for name in sessions}
-    for _ in range(ROUNDS):                     # interleaved: a busy moment hits both settings
+    for _ in range(ROUNDS):  # interleaved: a busy moment hits both settings
         for name, sess in sessions.items():
             start = time.perf_counter()
             for _ in range(repeats):
                 sess.run(product)
             seconds = (time.perf_counter() - start) / repeats
-            rounds[name].append(round(2 * n ** 3 / seconds / 1e9, 1))
-    verdict = ctx.verdict(verdicts.speeds(f"{n}x{n} matmul GFLOP/s, all cores vs 1 thread",
-                                          rounds["all cores"], rounds["1 thread"], names=("all cores", "1 thread")))
+            rounds[name].append(round(2 * n**3 / seconds / 1e9, 1))
+    verdict = ctx.verdict(
+        verdicts.speeds(
+            f"{n}x{n} matmul GFLOP/s, all cores vs 1 thread",
+            rounds["all cores"],
+            rounds["1 thread"],
+            names=("all cores", "1 thread"),
+        )
+    )
     ctx.record(matmul_gflops=rounds)
-    return {f"{n}x{n} matmul GFLOP/s, {ROUNDS} rounds": rounds, "measured": verdict}
+    return {
+        f"{n}x{n} matmul GFLOP/s, {ROUNDS} rounds": rounds,
+        "measured": verdict,
+    }
 
 
 @lesson.step("soft placement: asking for a GPU that is not there")
@@ -99,7 +122,9 @@ def soft_placement(ctx):
     with tf.device("/gpu:0"):
         c = tf.add(tf.ones([2]), 1.0, name="wants_gpu")
     try:
-        with tf.Session(config=tf.ConfigProto(allow_soft_placement=False)) as sess:
+        with tf.Session(
+            config=tf.ConfigProto(allow_soft_placement=False)
+        ) as sess:
             sess.run(c)
         strict = "ran on the GPU" if ctx.gpu else "ran (unexpected)"
     except tf.errors.InvalidArgumentError as e:
@@ -108,9 +133,15 @@ def soft_placement(ctx):
     metadata = tf.RunMetadata()
     with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as sess:
         value = sess.run(c, options=options, run_metadata=metadata)
-    soft_device = next(d for d, ops in placement(metadata).items() if "wants_gpu" in ops)
+    soft_device = next(
+        d for d, ops in placement(metadata).items() if "wants_gpu" in ops
+    )
     ctx.record(soft_placement_device=soft_device)
-    return {"strict placement": strict, "soft placement ran it on": soft_device, "value": value}
+    return {
+        "strict placement": strict,
+        "soft placement ran it on": soft_device,
+        "value": value,
+    }
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ def save(ctx):
     """A checkpoint maps *graph* names ('weights') to values; the Python variable name
     (`w` here) is not stored anywhere. global_step numbers the files; max_to_keep
     deletes old ones; a 'checkpoint' file records the latest."""
-    w = tf.Variable(tf.truncated_normal([3, 2], stddev=1.0, seed=6), name="weights")
+    w = tf.Variable(
+        tf.truncated_normal([3, 2], stddev=1.0, seed=6), name="weights"
+    )
     b = tf.Variable(tf.constant([0.5, -0.5]), name="bias")
     saver = tf.train.Saver(max_to_keep=2)
     ctx.ckpt_dir = ctx.logdir / "checkpoints"
@@ -27,11 +29,16 @@ def save(ctx):
         ctx.saved = {"weights": sess.run(w), "bias": sess.run(b)}
     ctx.latest = tf.train.latest_checkpoint(str(ctx.ckpt_dir))
     stored = tf.train.list_variables(ctx.latest)
-    return {"latest_checkpoint": ctx.latest, "stored (name, shape)": stored,
-            "saved values": ctx.saved}
+    return {
+        "latest_checkpoint": ctx.latest,
+        "stored (name, shape)": stored,
+        "saved values": ctx.saved,
+    }
 
 
-@lesson.step("restoring into a fresh graph: same graph names, any Python names")
+@lesson.step(
+    "restoring into a fresh graph: same graph names, any Python names"
+)
 def restore(ctx):
     """Build the variables again (in a new graph, as a new process would) with the same
     graph names, then restore. No initialiser is needed: restore assigns every value."""
@@ -53,7 +60,9 @@ def name_map(ctx):
     with tf.Graph().as_default():
         renamed = tf.Variable(tf.zeros([2]), name="layer/b")
         with tf.Session() as sess:
-            tf.train.Saver(var_list={"bias": renamed}).restore(sess, ctx.latest)
+            tf.train.Saver(var_list={"bias": renamed}).restore(
+                sess, ctx.latest
+            )
             value = sess.run(renamed)
     return {"checkpoint 'bias' -> graph 'layer/b'": value}
 

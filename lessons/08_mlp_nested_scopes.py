@@ -16,14 +16,16 @@ tf.disable_v2_behavior()
 lesson = Lesson("08", "mlp nested scopes")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {"fast": 600, "full": 2000}        # the article ran 20,000
+STEPS = {"fast": 600, "full": 2000}  # the article ran 20,000
 BATCH_SIZE = 100
-SUMMARY_EVERY = 20         # steps between summaries
+SUMMARY_EVERY = 20  # steps between summaries
 LEARNING_RATE = 1e-3
-SYMMETRY_STEPS = 300       # training steps of each small network in the initialisation step
-LINEAR_STEPS = 1500        # ... and in the non-linearity step: long enough for ReLU to pull ahead
-DEEP_LAYERS = 4            # sigmoid layers of 100 units in the batch-normalisation step
-DEEP_STEPS = 500           # its steps of plain gradient descent, at DEEP_RATE
+SYMMETRY_STEPS = (
+    300  # training steps of each small network in the initialisation step
+)
+LINEAR_STEPS = 1500  # ... and in the non-linearity step: long enough for ReLU to pull ahead
+DEEP_LAYERS = 4  # sigmoid layers of 100 units in the batch-normalisation step
+DEEP_STEPS = 500  # its steps of plain gradient descent, at DEEP_RATE
 DEEP_RATE = 0.5
 SEED = 8
 
@@ -39,11 +41,21 @@ def layer(ctx):
 def model(ctx):
     """Nested scopes make the graph fold into mlp > hidden1, hidden2, logits in TensorBoard."""
     with tf.Graph().as_default():
-        logits, params = mlp(tf.placeholder(tf.float32, [None, 28, 28, 1]), tf.constant(False))
-        ops = [op.name for op in tf.get_default_graph().get_operations() if op.name.startswith("mlp/hidden1/")]
+        logits, params = mlp(
+            tf.placeholder(tf.float32, [None, 28, 28, 1]), tf.constant(False)
+        )
+        ops = [
+            op.name
+            for op in tf.get_default_graph().get_operations()
+            if op.name.startswith("mlp/hidden1/")
+        ]
     ctx.record(parameters=count_parameters(params))
-    return {"mlp": inspect.getsource(mlp), "variables": list(params), "parameters": count_parameters(params),
-            "ops under mlp/hidden1": ops[:8]}
+    return {
+        "mlp": inspect.getsource(mlp),
+        "variables": list(params),
+        "parameters": count_parameters(params),
+        "ops under mlp/hidden1": ops[:8],
+    }
 
 
 @lesson.step("the article's loop: Adam 1e-3, two summaries merged, a Saver")
@@ -57,24 +69,36 @@ def fit(ctx):
     batch's summary only, a noisy sample of a different 100 images at each point; here
     the validation images are scored too, into a second writer, as lesson 07 did."""
     splits = load_splits(validation_size=5000)
-    train_x, validation_x, test_x = (split.images.astype(np.float32) / 255.0          # [N, 28, 28, 1]
-                                     for split in (splits.train, splits.validation, splits.test))
+    train_x, validation_x, test_x = (
+        split.images.astype(np.float32) / 255.0  # [N, 28, 28, 1]
+        for split in (splits.train, splits.validation, splits.test)
+    )
     with tf.Graph().as_default() as graph:
-        tf.set_random_seed(SEED)                                  # the initial weights repeat
+        tf.set_random_seed(SEED)  # the initial weights repeat
         x = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
         y = tf.placeholder(tf.int64, [None], name="labels")
         logits, _ = mlp(x, tf.constant(False))
         with tf.name_scope("train"):
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=y, logits=logits
+                )
+            )
             train_step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
-        with tf.name_scope("evaluation"):   # a scope named accuracy would make the summary accuracy_1
-            accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        with tf.name_scope(
+            "evaluation"
+        ):  # a scope named accuracy would make the summary accuracy_1
+            accuracy = tf.reduce_mean(
+                tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
+            )
         tf.summary.scalar("loss", loss)
         tf.summary.scalar("accuracy", accuracy)
         merged = tf.summary.merge_all()
         saver = tf.train.Saver()
         train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), graph)
-        validation_writer = tf.summary.FileWriter(str(ctx.logdir / "validation"))
+        validation_writer = tf.summary.FileWriter(
+            str(ctx.logdir / "validation")
+        )
         rng = np.random.RandomState(SEED)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
@@ -85,16 +109,29 @@ def fit(ctx):
                     _, summary = sess.run([train_step, merged], feed)
                     train_writer.add_summary(summary, step)
                     validation_writer.add_summary(
-                        sess.run(merged, {x: validation_x, y: splits.validation.labels}), step)
+                        sess.run(
+                            merged,
+                            {x: validation_x, y: splits.validation.labels},
+                        ),
+                        step,
+                    )
                 else:
                     sess.run(train_step, feed)
-            test_accuracy = float(sess.run(accuracy, {x: test_x, y: splits.test.labels}))
-            saved = saver.save(sess, str(ctx.logdir / "model" / "mlp"), global_step=step)
+            test_accuracy = float(
+                sess.run(accuracy, {x: test_x, y: splits.test.labels})
+            )
+            saved = saver.save(
+                sess, str(ctx.logdir / "model" / "mlp"), global_step=step
+            )
         train_writer.close()
         validation_writer.close()
     ctx.record(test_accuracy=round(test_accuracy, 4), steps=step)
-    return {"steps of 100 images": step, "test accuracy": round(test_accuracy, 4),
-            "saved": saved, "the scopes (Graphs) and the curves (Scalars)": ctx.tensorboard()}
+    return {
+        "steps of 100 images": step,
+        "test accuracy": round(test_accuracy, 4),
+        "saved": saved,
+        "the scopes (Graphs) and the curves (Scalars)": ctx.tensorboard(),
+    }
 
 
 def one_hidden_layer(x, init, activation=tf.nn.relu):
@@ -108,25 +145,43 @@ def one_hidden_layer(x, init, activation=tf.nn.relu):
     return tf.matmul(hidden, w2) + b2, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
 
 
-def train_small(x_all, labels, test_x, test_labels, init, activation=tf.nn.relu, steps=SYMMETRY_STEPS):
+def train_small(
+    x_all,
+    labels,
+    test_x,
+    test_labels,
+    init,
+    activation=tf.nn.relu,
+    steps=SYMMETRY_STEPS,
+):
     """one_hidden_layer trained ``steps`` steps of Adam; returns (test accuracy, its variables' values)."""
     rng = np.random.RandomState(SEED)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
         y = tf.placeholder(tf.int64, [None])
         logits, variables = one_hidden_layer(x, init, activation)
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=y, logits=logits
+            )
+        )
         step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
-        correct = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        correct = tf.reduce_mean(
+            tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
+        )
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             for _ in range(steps):
                 batch = rng.randint(0, len(x_all), BATCH_SIZE)
                 sess.run(step, {x: x_all[batch], y: labels[batch]})
-            return float(sess.run(correct, {x: test_x, y: test_labels})), sess.run(variables)
+            return float(
+                sess.run(correct, {x: test_x, y: test_labels})
+            ), sess.run(variables)
 
 
-@lesson.step("why weights start random: from zeros, every hidden unit stays the same")
+@lesson.step(
+    "why weights start random: from zeros, every hidden unit stays the same"
+)
 def symmetry(ctx):
     """Started from zeros, every hidden unit computes the same thing, receives the same
     gradient and takes the same step: they stay copies of one another however long they
@@ -138,16 +193,31 @@ def symmetry(ctx):
     splits = load_splits(validation_size=0)
     x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
     test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
-    inits = {"zeros": tf.zeros,
-             "random": lambda shape: tf.truncated_normal(shape, stddev=0.1, seed=SEED)}
+    inits = {
+        "zeros": tf.zeros,
+        "random": lambda shape: tf.truncated_normal(
+            shape, stddev=0.1, seed=SEED
+        ),
+    }
     result = {}
     for name, init in inits.items():
-        accuracy, values = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init)
-        units = len(np.unique(np.round(values["w1"], 6), axis=1).T)     # hidden units that differ
-        result[name] = {"different hidden units": units, "test accuracy": round(float(accuracy), 4)}
-    verdict = verdicts.accuracies("test accuracy, random vs zero initial weights",
-                                  result["random"]["test accuracy"], result["zeros"]["test accuracy"],
-                                  len(test_x), names=("random", "zeros"))
+        accuracy, values = train_small(
+            x_all, splits.train.labels, test_x, splits.test.labels, init
+        )
+        units = len(
+            np.unique(np.round(values["w1"], 6), axis=1).T
+        )  # hidden units that differ
+        result[name] = {
+            "different hidden units": units,
+            "test accuracy": round(float(accuracy), 4),
+        }
+    verdict = verdicts.accuracies(
+        "test accuracy, random vs zero initial weights",
+        result["random"]["test accuracy"],
+        result["zeros"]["test accuracy"],
+        len(test_x),
+        names=("random", "zeros"),
+    )
     ctx.record(symmetry=result)
     return {**result, "verdict": ctx.verdict(verdict)}
 
@@ -163,22 +233,54 @@ def nonlinearity(ctx):
     splits = load_splits(validation_size=0)
     x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
     test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+
     def init(shape):
         return tf.truncated_normal(shape, stddev=0.1, seed=SEED)
 
-    relu_accuracy, _ = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
-                                   steps=LINEAR_STEPS)
-    linear_accuracy, v = train_small(x_all, splits.train.labels, test_x, splits.test.labels, init,
-                                     activation=tf.identity, steps=LINEAR_STEPS)
+    relu_accuracy, _ = train_small(
+        x_all,
+        splits.train.labels,
+        test_x,
+        splits.test.labels,
+        init,
+        steps=LINEAR_STEPS,
+    )
+    linear_accuracy, v = train_small(
+        x_all,
+        splits.train.labels,
+        test_x,
+        splits.test.labels,
+        init,
+        activation=tf.identity,
+        steps=LINEAR_STEPS,
+    )
     two_layers = (test_x @ v["w1"] + v["b1"]) @ v["w2"] + v["b2"]
-    one_matrix, one_bias = v["w1"] @ v["w2"], v["b1"] @ v["w2"] + v["b2"]             # [784, 10], [10]
-    difference = float(np.abs(test_x @ one_matrix + one_bias - two_layers).max())
-    verdict = ctx.verdict(verdicts.accuracies("test accuracy, ReLU vs no activation", round(relu_accuracy, 4),
-                                              round(linear_accuracy, 4), len(test_x), names=("ReLU", "linear")))
+    one_matrix, one_bias = (
+        v["w1"] @ v["w2"],
+        v["b1"] @ v["w2"] + v["b2"],
+    )  # [784, 10], [10]
+    difference = float(
+        np.abs(test_x @ one_matrix + one_bias - two_layers).max()
+    )
+    verdict = ctx.verdict(
+        verdicts.accuracies(
+            "test accuracy, ReLU vs no activation",
+            round(relu_accuracy, 4),
+            round(linear_accuracy, 4),
+            len(test_x),
+            names=("ReLU", "linear"),
+        )
+    )
     ctx.record(linear_collapse_max_difference=difference)
-    return {"test accuracy": {"with ReLU": round(relu_accuracy, 4), "without": round(linear_accuracy, 4)},
-            "largest difference, two linear layers vs x (W1 W2) + b": difference,
-            "one matrix": one_matrix.shape, "verdict": verdict}
+    return {
+        "test accuracy": {
+            "with ReLU": round(relu_accuracy, 4),
+            "without": round(linear_accuracy, 4),
+        },
+        "largest difference, two linear layers vs x (W1 W2) + b": difference,
+        "one matrix": one_matrix.shape,
+        "verdict": verdict,
+    }
 
 
 def batch_norm_layer(x, units, training, name, update_averages=True):
@@ -186,30 +288,65 @@ def batch_norm_layer(x, units, training, name, update_averages=True):
     mean and variance normalise; otherwise the moving averages, which an update op in the
     UPDATE_OPS collection moves toward each batch's statistics (as tf.layers did)."""
     with tf.name_scope(name):
-        w = tf.Variable(tf.truncated_normal([int(x.shape[1]), units], stddev=0.1, seed=SEED), name="weights")
-        z = tf.matmul(x, w)                               # no bias: beta below shifts instead
+        w = tf.Variable(
+            tf.truncated_normal(
+                [int(x.shape[1]), units], stddev=0.1, seed=SEED
+            ),
+            name="weights",
+        )
+        z = tf.matmul(x, w)  # no bias: beta below shifts instead
         batch_mean, batch_variance = tf.nn.moments(z, axes=[0])
-        moving_mean = tf.Variable(tf.zeros([units]), trainable=False, name="moving_mean")
-        moving_variance = tf.Variable(tf.ones([units]), trainable=False, name="moving_variance")
+        moving_mean = tf.Variable(
+            tf.zeros([units]), trainable=False, name="moving_mean"
+        )
+        moving_variance = tf.Variable(
+            tf.ones([units]), trainable=False, name="moving_variance"
+        )
         if update_averages:
-            tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign(moving_mean, 0.99 * moving_mean + 0.01 * batch_mean))
-            tf.add_to_collection(tf.GraphKeys.UPDATE_OPS,
-                                 tf.assign(moving_variance, 0.99 * moving_variance + 0.01 * batch_variance))
-        mean, variance = tf.cond(training, lambda: (batch_mean, batch_variance),
-                                 lambda: (tf.identity(moving_mean), tf.identity(moving_variance)))
-        gamma = tf.Variable(tf.ones([units]), name="gamma")   # learned scale and shift: BN can undo itself
+            tf.add_to_collection(
+                tf.GraphKeys.UPDATE_OPS,
+                tf.assign(moving_mean, 0.99 * moving_mean + 0.01 * batch_mean),
+            )
+            tf.add_to_collection(
+                tf.GraphKeys.UPDATE_OPS,
+                tf.assign(
+                    moving_variance,
+                    0.99 * moving_variance + 0.01 * batch_variance,
+                ),
+            )
+        mean, variance = tf.cond(
+            training,
+            lambda: (batch_mean, batch_variance),
+            lambda: (tf.identity(moving_mean), tf.identity(moving_variance)),
+        )
+        gamma = tf.Variable(
+            tf.ones([units]), name="gamma"
+        )  # learned scale and shift: BN can undo itself
         beta = tf.Variable(tf.zeros([units]), name="beta")
-        return tf.nn.sigmoid(tf.nn.batch_normalization(z, mean, variance, beta, gamma, variance_epsilon=1e-3))
+        return tf.nn.sigmoid(
+            tf.nn.batch_normalization(
+                z, mean, variance, beta, gamma, variance_epsilon=1e-3
+            )
+        )
 
 
 def plain_layer(x, units, training, name, update_averages=True):
     """x [N, in] -> sigmoid(x W + b) [N, units], initialised as batch_norm_layer is."""
     with tf.name_scope(name):
-        w = tf.Variable(tf.truncated_normal([int(x.shape[1]), units], stddev=0.1, seed=SEED), name="weights")
-        return tf.nn.sigmoid(tf.matmul(x, w) + tf.Variable(tf.zeros([units]), name="biases"))
+        w = tf.Variable(
+            tf.truncated_normal(
+                [int(x.shape[1]), units], stddev=0.1, seed=SEED
+            ),
+            name="weights",
+        )
+        return tf.nn.sigmoid(
+            tf.matmul(x, w) + tf.Variable(tf.zeros([units]), name="biases")
+        )
 
 
-@lesson.step("batch normalisation: a deep sigmoid network that trains, and its trap")
+@lesson.step(
+    "batch normalisation: a deep sigmoid network that trains, and its trap"
+)
 def batch_norm(ctx):
     """A stack of DEEP_LAYERS sigmoid layers trained by plain gradient descent hardly moves:
     the sigmoid is steep only near 0, its slope is at most 1/4, and the gradient shrinks
@@ -226,8 +363,11 @@ def batch_norm(ctx):
     splits = load_splits(validation_size=0)
     train_x = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
     test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
-    runs = {"plain": (plain_layer, True), "batch norm": (batch_norm_layer, True),
-            "batch norm, updates forgotten": (batch_norm_layer, False)}
+    runs = {
+        "plain": (plain_layer, True),
+        "batch norm": (batch_norm_layer, True),
+        "batch norm, updates forgotten": (batch_norm_layer, False),
+    }
     result = {}
     for name, (layer_fn, update_averages) in runs.items():
         with tf.Graph().as_default():
@@ -237,30 +377,92 @@ def batch_norm(ctx):
             h = x
             for i in range(1, DEEP_LAYERS + 1):
                 h = layer_fn(h, 100, training, f"layer{i}", update_averages)
-            logits = tf.matmul(h, tf.Variable(tf.truncated_normal([100, 10], stddev=0.1, seed=SEED)))
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):   # the update ops run
-                train_step = tf.train.GradientDescentOptimizer(DEEP_RATE).minimize(loss)  # with every step
-            accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+            logits = tf.matmul(
+                h,
+                tf.Variable(
+                    tf.truncated_normal([100, 10], stddev=0.1, seed=SEED)
+                ),
+            )
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=y, logits=logits
+                )
+            )
+            with tf.control_dependencies(
+                tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+            ):  # the update ops run
+                train_step = tf.train.GradientDescentOptimizer(
+                    DEEP_RATE
+                ).minimize(loss)  # with every step
+            accuracy = tf.reduce_mean(
+                tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
+            )
             rng = np.random.RandomState(SEED)
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
                 for _ in range(DEEP_STEPS):
                     batch = rng.randint(0, len(train_x), BATCH_SIZE)
-                    sess.run(train_step, {x: train_x[batch], y: splits.train.labels[batch], training: True})
-                result[name] = {"test accuracy": round(float(sess.run(accuracy, {x: test_x, y: splits.test.labels})), 4),
-                                "with the test set's own statistics": round(float(sess.run(
-                                    accuracy, {x: test_x, y: splits.test.labels, training: True})), 4)}
-    del result["plain"]["with the test set's own statistics"]          # plain has no statistics to choose
+                    sess.run(
+                        train_step,
+                        {
+                            x: train_x[batch],
+                            y: splits.train.labels[batch],
+                            training: True,
+                        },
+                    )
+                result[name] = {
+                    "test accuracy": round(
+                        float(
+                            sess.run(
+                                accuracy, {x: test_x, y: splits.test.labels}
+                            )
+                        ),
+                        4,
+                    ),
+                    "with the test set's own statistics": round(
+                        float(
+                            sess.run(
+                                accuracy,
+                                {
+                                    x: test_x,
+                                    y: splits.test.labels,
+                                    training: True,
+                                },
+                            )
+                        ),
+                        4,
+                    ),
+                }
+    del result["plain"][
+        "with the test set's own statistics"
+    ]  # plain has no statistics to choose
     n = len(test_x)
-    said = [ctx.verdict(verdicts.accuracies("test accuracy, batch norm vs plain", result["batch norm"]["test accuracy"],
-                                            result["plain"]["test accuracy"], n, names=("batch norm", "plain"))),
-            ctx.verdict(verdicts.accuracies("test accuracy, batch norm vs its update ops forgotten",
-                                            result["batch norm"]["test accuracy"],
-                                            result["batch norm, updates forgotten"]["test accuracy"], n,
-                                            names=("with updates", "forgotten")))]
+    said = [
+        ctx.verdict(
+            verdicts.accuracies(
+                "test accuracy, batch norm vs plain",
+                result["batch norm"]["test accuracy"],
+                result["plain"]["test accuracy"],
+                n,
+                names=("batch norm", "plain"),
+            )
+        ),
+        ctx.verdict(
+            verdicts.accuracies(
+                "test accuracy, batch norm vs its update ops forgotten",
+                result["batch norm"]["test accuracy"],
+                result["batch norm, updates forgotten"]["test accuracy"],
+                n,
+                names=("with updates", "forgotten"),
+            )
+        ),
+    ]
     ctx.record(batch_norm=result)
-    return {**result, "batch norm against plain": said[0], "the update ops forgotten": said[1]}
+    return {
+        **result,
+        "batch norm against plain": said[0],
+        "the update ops forgotten": said[1],
+    }
 
 
 if __name__ == "__main__":

@@ -23,7 +23,12 @@ from lowtf.train.predict import predict
 from lowtf.train.recipes import EXPERTS, RECIPES
 from lowtf.train.schedules import one_cycle
 from lowtf.viz.filters import filter_gif, relative_change
-from lowtf.viz.plots import confusion_matrix, plot_confusion, sample_grid, training_curves
+from lowtf.viz.plots import (
+    confusion_matrix,
+    plot_confusion,
+    sample_grid,
+    training_curves,
+)
 
 tf.disable_v2_behavior()
 
@@ -32,15 +37,25 @@ lesson = Lesson("10", "lenet5")
 # --- knobs -----------------------------------------------------------------------------
 # RECIPES: He init, batches of 128, Adam on a one-cycle rate; 2.5 epochs in float32, 3 in bfloat16
 FAST_STEPS = 150
-TEST_POINTS = {"fast": 6, "full": 24}   # test evaluations during the run (a curve needs points)
-TEST_SUBSET = 2000         # test images of every point of the test curve; all 10,000 once, at the end
-TRAIN_POINTS = 50          # train-curve points, each the mean over the steps since the last
-SNAPSHOTS = {"fast": 15, "full": 40}   # filter snapshots for the GIFs
-CHECKPOINT_SECONDS = {"fast": 4, "full": 60}   # a killed run loses at most this much training
+TEST_POINTS = {
+    "fast": 6,
+    "full": 24,
+}  # test evaluations during the run (a curve needs points)
+TEST_SUBSET = 2000  # test images of every point of the test curve; all 10,000 once, at the end
+TRAIN_POINTS = (
+    50  # train-curve points, each the mean over the steps since the last
+)
+SNAPSHOTS = {"fast": 15, "full": 40}  # filter snapshots for the GIFs
+CHECKPOINT_SECONDS = {
+    "fast": 4,
+    "full": 60,
+}  # a killed run loses at most this much training
 SEED = 0
-COMPARE_STEPS = 10         # steps the packaged trainer repeats, to compare with the loop here
-PRECISION = "auto"         # bfloat16 where the CPU has bfloat16 units and a 2 s probe finds a gain (lesson 27)
-RECIPE = "course"          # or "experts": the TF tutorial's own (Adam 1e-4, 20,000 steps of 50), full mode
+COMPARE_STEPS = (
+    10  # steps the packaged trainer repeats, to compare with the loop here
+)
+PRECISION = "auto"  # bfloat16 where the CPU has bfloat16 units and a 2 s probe finds a gain (lesson 27)
+RECIPE = "course"  # or "experts": the TF tutorial's own (Adam 1e-4, 20,000 steps of 50), full mode
 
 
 @lesson.step("the network, layer by layer")
@@ -62,21 +77,36 @@ def model(ctx):
     for the backward one. Counted below from the graph's shapes, per image and for a
     batch; on a GPU with a few GB, larger images or networks reach that limit first."""
     with tf.Graph().as_default() as g:
-        logits, params = lenet5(tf.placeholder(tf.float32, [None, 28, 28, 1]), tf.constant(False))
-        kept = [op.outputs[0].shape for op in g.get_operations()
-                if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")]
-        shapes = {op.name: str(op.outputs[0].shape) for op in g.get_operations()
-                  if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")}
-    per_image = sum(int(np.prod(shape[1:])) for shape in kept)      # floats kept for backprop
+        logits, params = lenet5(
+            tf.placeholder(tf.float32, [None, 28, 28, 1]), tf.constant(False)
+        )
+        kept = [
+            op.outputs[0].shape
+            for op in g.get_operations()
+            if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")
+        ]
+        shapes = {
+            op.name: str(op.outputs[0].shape)
+            for op in g.get_operations()
+            if op.type in ("Relu", "MaxPool") or op.name.endswith("logits/add")
+        }
+    per_image = sum(
+        int(np.prod(shape[1:])) for shape in kept
+    )  # floats kept for backprop
     ctx.record(parameters=count_parameters(params))
-    return {"lenet5": inspect.getsource(lenet5), "conv2d": inspect.getsource(conv2d),
-            "activation shapes": shapes,
-            "layer outputs kept per image": f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB",
-            "for a batch of 128": f"{per_image * 4 * 128 / 1e6:.1f} MB",
-            "parameters": count_parameters(params)}
+    return {
+        "lenet5": inspect.getsource(lenet5),
+        "conv2d": inspect.getsource(conv2d),
+        "activation shapes": shapes,
+        "layer outputs kept per image": f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB",
+        "for a batch of 128": f"{per_image * 4 * 128 / 1e6:.1f} MB",
+        "parameters": count_parameters(params),
+    }
 
 
-@lesson.step("the recipe: He initialisation, batches of 128, Adam on a one-cycle learning rate")
+@lesson.step(
+    "the recipe: He initialisation, batches of 128, Adam on a one-cycle learning rate"
+)
 def recipe(ctx):
     """The tutorial trained 20,000 steps of 50 at Adam 1e-4 (about 99.2%, 1.0 M images).
     This recipe gets there in 2.5 epochs (1,171 steps of 128, 0.15 M images):
@@ -101,18 +131,35 @@ def recipe(ctx):
     steps, in float32. Measured here on 2 cores: 0.9920 after 315 s of training (3,176
     img/s), against this recipe's 0.9938 in 30 s in bfloat16: the same accuracy within
     its noise (2 SE of the difference on 10,000 images is 0.0024), ten times sooner."""
-    experts = RECIPE == "experts" and not ctx.fast        # the tutorial's recipe, as it ran then
-    ctx.precision = choose("float32" if experts else PRECISION)     # float32 or bfloat16, and why
-    print(f"   computing in {ctx.precision.precision}:\n   {ctx.precision.reason}", flush=True)
+    experts = (
+        RECIPE == "experts" and not ctx.fast
+    )  # the tutorial's recipe, as it ran then
+    ctx.precision = choose(
+        "float32" if experts else PRECISION
+    )  # float32 or bfloat16, and why
+    print(
+        f"   computing in {ctx.precision.precision}:\n   {ctx.precision.reason}",
+        flush=True,
+    )
     ctx.recipe = EXPERTS if experts else RECIPES[ctx.precision.precision]
     ctx.splits = load_splits(validation_size=ctx.recipe.validation_size)
-    ctx.steps = FAST_STEPS if ctx.fast else ctx.recipe.total_steps(len(ctx.splits.train))
+    ctx.steps = (
+        FAST_STEPS
+        if ctx.fast
+        else ctx.recipe.total_steps(len(ctx.splits.train))
+    )
     ctx.eval_every = ctx.steps // TEST_POINTS[ctx.mode]
     ctx.optimizer = ctx.recipe.optimizer(total_steps=ctx.steps)
-    return {"recipe": ctx.recipe, "steps": ctx.steps, "schedule": inspect.getsource(one_cycle)}
+    return {
+        "recipe": ctx.recipe,
+        "steps": ctx.steps,
+        "schedule": inspect.getsource(one_cycle),
+    }
 
 
-@lesson.step("the graph: input pipeline, model, loss, accuracy, Adam, summaries, Saver")
+@lesson.step(
+    "the graph: input pipeline, model, loss, accuracy, Adam, summaries, Saver"
+)
 def build(ctx):
     """Everything the loop will run, built once, in order. The input pipeline is tf.data
     (lesson 17 takes it apart): an endless shuffled stream of training batches and a
@@ -123,30 +170,53 @@ def build(ctx):
     tf.set_random_seed(SEED)
     ctx.inputs = make_inputs((28, 28, 1), ctx.recipe.batch_size, 500, SEED)
     ctx.training = training_flag()
-    ctx.logits, ctx.params = lenet5(ctx.inputs.images, ctx.training, init=ctx.recipe.init)
+    ctx.logits, ctx.params = lenet5(
+        ctx.inputs.images, ctx.training, init=ctx.recipe.init
+    )
     with tf.name_scope("cross_entropy"):
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ctx.inputs.labels, logits=ctx.logits)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=ctx.inputs.labels, logits=ctx.logits
+        )
         ctx.loss = tf.reduce_mean(losses)
     with tf.name_scope("metrics"):
-        correct = tf.cast(tf.equal(tf.argmax(ctx.logits, 1), ctx.inputs.labels), tf.float32)
+        correct = tf.cast(
+            tf.equal(tf.argmax(ctx.logits, 1), ctx.inputs.labels), tf.float32
+        )
         ctx.accuracy = tf.reduce_mean(correct)
-        ctx.eval_sums = (tf.reduce_sum(correct), tf.reduce_sum(losses), tf.size(correct))
+        ctx.eval_sums = (
+            tf.reduce_sum(correct),
+            tf.reduce_sum(losses),
+            tf.size(correct),
+        )
     ctx.global_step = tf.train.get_or_create_global_step()
     with tf.name_scope("train"):
-        ctx.train_op = ctx.optimizer(ctx.global_step).minimize(ctx.loss, global_step=ctx.global_step)
+        ctx.train_op = ctx.optimizer(ctx.global_step).minimize(
+            ctx.loss, global_step=ctx.global_step
+        )
     ctx.graph_summaries = tf.summary.merge_all()
-    ctx.histograms = tf.summary.merge([tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()])
+    ctx.histograms = tf.summary.merge(
+        [tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()]
+    )
     ctx.saver = tf.train.Saver(max_to_keep=3)
     # which iterator feeds the model: its handle, a string fed to ctx.inputs.handle
-    ctx.handles = {"train": ctx.inputs.train_iterator.string_handle(),
-                   "eval": ctx.inputs.eval_iterator.string_handle()}
-    return {"loss": ctx.loss, "train op": ctx.train_op.name, "summaries": ctx.graph_summaries,
-            "ops in the graph": len(tf.get_default_graph().get_operations())}
+    ctx.handles = {
+        "train": ctx.inputs.train_iterator.string_handle(),
+        "eval": ctx.inputs.eval_iterator.string_handle(),
+    }
+    return {
+        "loss": ctx.loss,
+        "train op": ctx.train_op.name,
+        "summaries": ctx.graph_summaries,
+        "ops in the graph": len(tf.get_default_graph().get_operations()),
+    }
 
 
 def evaluate(sess, ctx, images, labels):
     """(accuracy, mean loss) over whole arrays, in batches of 500 from the evaluation reader."""
-    sess.run(ctx.inputs.eval_iterator.initializer, {ctx.inputs.eval_images: images, ctx.inputs.eval_labels: labels})
+    sess.run(
+        ctx.inputs.eval_iterator.initializer,
+        {ctx.inputs.eval_images: images, ctx.inputs.eval_labels: labels},
+    )
     handle = sess.run(ctx.handles["eval"])
     correct = loss = count = 0.0
     while True:
@@ -159,7 +229,12 @@ def evaluate(sess, ctx, images, labels):
 
 def scalars(**values):
     """A Summary protocol buffer written straight from Python numbers."""
-    return tf.Summary(value=[tf.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
+    return tf.Summary(
+        value=[
+            tf.Summary.Value(tag=k, simple_value=float(v))
+            for k, v in values.items()
+        ]
+    )
 
 
 @lesson.step("the training loop, written out")
@@ -182,111 +257,213 @@ def fit(ctx):
     log_every = max(1, ctx.steps // TRAIN_POINTS)
     snap_every = max(1, ctx.steps // SNAPSHOTS[ctx.mode])
     checkpoint_path = str(ctx.logdir / "checkpoints" / "model")
-    sess = ctx.sess = tf.Session(config=session_config(ctx.precision.precision))
+    sess = ctx.sess = tf.Session(
+        config=session_config(ctx.precision.precision)
+    )
     ctx.on_exit(sess.close)
     sess.run(tf.global_variables_initializer())
-    latest = tf.train.get_checkpoint_state(str(ctx.logdir / "checkpoints")) if ctx.resume else None
+    latest = (
+        tf.train.get_checkpoint_state(str(ctx.logdir / "checkpoints"))
+        if ctx.resume
+        else None
+    )
     if latest:
-        ctx.saver.recover_last_checkpoints(list(latest.all_model_checkpoint_paths))  # so max_to_keep still holds
+        ctx.saver.recover_last_checkpoints(
+            list(latest.all_model_checkpoint_paths)
+        )  # so max_to_keep still holds
         ctx.saver.restore(sess, latest.model_checkpoint_path)
     start = int(sess.run(ctx.global_step))
     if start >= ctx.steps:
-        raise LogdirError(f"the run in {ctx.logdir} already finished ({start} of {ctx.steps} steps): nothing to "
-                          "resume. Leave out --resume to train again (the finished run is moved aside)")
-    sess.run(ctx.inputs.train_iterator.initializer, {ctx.inputs.train_images: train_split.images,
-                                                     ctx.inputs.train_labels: train_split.labels,
-                                                     ctx.inputs.skip: start})
+        raise LogdirError(
+            f"the run in {ctx.logdir} already finished ({start} of {ctx.steps} steps): nothing to "
+            "resume. Leave out --resume to train again (the finished run is moved aside)"
+        )
+    sess.run(
+        ctx.inputs.train_iterator.initializer,
+        {
+            ctx.inputs.train_images: train_split.images,
+            ctx.inputs.train_labels: train_split.labels,
+            ctx.inputs.skip: start,
+        },
+    )
     train_writer = tf.summary.FileWriter(str(ctx.logdir / "train"), sess.graph)
     test_writer = tf.summary.FileWriter(str(ctx.logdir / "test"))
     ctx.on_exit(train_writer.close)
     ctx.on_exit(test_writer.close)
-    h = ctx.history = {"steps": [], "loss": [], "accuracy": [], "eval_steps": [], "test_accuracy": [],
-                       "test_loss": [], "step_losses": []}
+    h = ctx.history = {
+        "steps": [],
+        "loss": [],
+        "accuracy": [],
+        "eval_steps": [],
+        "test_accuracy": [],
+        "test_loss": [],
+        "step_losses": [],
+    }
 
     def log_test(step, images, labels):
         accuracy, loss = evaluate(sess, ctx, images, labels)
         test_writer.add_summary(scalars(accuracy=accuracy, loss=loss), step)
-        h["eval_steps"].append(step), h["test_accuracy"].append(accuracy), h["test_loss"].append(loss)
+        (
+            h["eval_steps"].append(step),
+            h["test_accuracy"].append(accuracy),
+            h["test_loss"].append(loss),
+        )
 
     if start == 0:
         log_test(0, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
-        accuracy, loss = evaluate(sess, ctx, train_split.images[:TEST_SUBSET], train_split.labels[:TEST_SUBSET])
+        accuracy, loss = evaluate(
+            sess,
+            ctx,
+            train_split.images[:TEST_SUBSET],
+            train_split.labels[:TEST_SUBSET],
+        )
         train_writer.add_summary(scalars(accuracy=accuracy, loss=loss), 0)
         train_writer.add_summary(sess.run(ctx.histograms), 0)
     else:
-        print(f"   resuming at step {start} from {latest.model_checkpoint_path}")
+        print(
+            f"   resuming at step {start} from {latest.model_checkpoint_path}"
+        )
         for writer in (train_writer, test_writer):
-            writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), start)
-    filters = {"conv1": [sess.run(ctx.params["lenet5/conv1/weights"])],
-               "conv2": [sess.run(ctx.params["lenet5/conv2/weights"])]}
+            writer.add_session_log(
+                tf.SessionLog(status=tf.SessionLog.START), start
+            )
+    filters = {
+        "conv1": [sess.run(ctx.params["lenet5/conv1/weights"])],
+        "conv2": [sess.run(ctx.params["lenet5/conv2/weights"])],
+    }
     ctx.snapshot_steps = [start]
-    feed = {ctx.inputs.handle: sess.run(ctx.handles["train"]), ctx.training: True}
-    train_seconds, sums, count, last_save = 0.0, np.zeros(2), 0, time.perf_counter()
-    ctx.bfloat16_ops = {}      # read from the traced step's optimized graph
-    bar = tqdm(total=ctx.steps, initial=start, desc="lenet5", unit="step", disable=None)  # None: drawn on a terminal, off in tests
+    feed = {
+        ctx.inputs.handle: sess.run(ctx.handles["train"]),
+        ctx.training: True,
+    }
+    train_seconds, sums, count, last_save = (
+        0.0,
+        np.zeros(2),
+        0,
+        time.perf_counter(),
+    )
+    ctx.bfloat16_ops = {}  # read from the traced step's optimized graph
+    bar = tqdm(
+        total=ctx.steps,
+        initial=start,
+        desc="lenet5",
+        unit="step",
+        disable=None,
+    )  # None: drawn on a terminal, off in tests
     for step in range(start + 1, ctx.steps + 1):
         fetches = [ctx.train_op, ctx.loss, ctx.accuracy, ctx.graph_summaries]
         if step == 2:
             metadata = tf.RunMetadata()
-            options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE, output_partition_graphs=True)
+            options = tf.RunOptions(
+                trace_level=tf.RunOptions.FULL_TRACE,
+                output_partition_graphs=True,
+            )
         else:
             metadata = options = None
         started = time.perf_counter()
-        _, loss, accuracy, summary = sess.run(fetches, feed, options=options, run_metadata=metadata)
-        if step > start + 1:   # the first step also optimises the graph and sets up kernels
+        _, loss, accuracy, summary = sess.run(
+            fetches, feed, options=options, run_metadata=metadata
+        )
+        if (
+            step > start + 1
+        ):  # the first step also optimises the graph and sets up kernels
             train_seconds += time.perf_counter() - started
         h["step_losses"].append(float(loss))
         sums, count = sums + (loss, accuracy), count + 1
-        if ctx.recipe.report_every and step % ctx.recipe.report_every == 0:   # the tutorial's line: this
-            bar.write(f"   step {step}, training accuracy {accuracy:g}")      # batch's, with dropout on
+        if (
+            ctx.recipe.report_every and step % ctx.recipe.report_every == 0
+        ):  # the tutorial's line: this
+            bar.write(
+                f"   step {step}, training accuracy {accuracy:g}"
+            )  # batch's, with dropout on
         if metadata is not None:
             train_writer.add_run_metadata(metadata, f"step{step}", step)
-            ctx.bfloat16_ops = bfloat16_ops(metadata)     # {op type: count} in the optimized graph
+            ctx.bfloat16_ops = bfloat16_ops(
+                metadata
+            )  # {op type: count} in the optimized graph
         if step % log_every == 0:
             loss, accuracy = sums / count
-            train_writer.add_summary(scalars(loss=loss, accuracy=accuracy), step)
-            train_writer.add_summary(summary, step)    # learning_rate
-            h["steps"].append(step), h["loss"].append(loss), h["accuracy"].append(accuracy)
+            train_writer.add_summary(
+                scalars(loss=loss, accuracy=accuracy), step
+            )
+            train_writer.add_summary(summary, step)  # learning_rate
+            (
+                h["steps"].append(step),
+                h["loss"].append(loss),
+                h["accuracy"].append(accuracy),
+            )
             sums, count = np.zeros(2), 0
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}")
         if step % (10 * log_every) == 0:
             train_writer.add_summary(sess.run(ctx.histograms), step)
         if step % snap_every == 0:
             for layer in filters:
-                filters[layer].append(sess.run(ctx.params[f"lenet5/{layer}/weights"]))
+                filters[layer].append(
+                    sess.run(ctx.params[f"lenet5/{layer}/weights"])
+                )
             ctx.snapshot_steps.append(step)
         if time.perf_counter() - last_save > CHECKPOINT_SECONDS[ctx.mode]:
             ctx.saver.save(sess, checkpoint_path, global_step=step)
             last_save = time.perf_counter()
         if step % ctx.eval_every == 0 and step < ctx.steps:
-            log_test(step, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])
+            log_test(
+                step, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET]
+            )
         bar.update(1)
     bar.close()
-    ctx.checkpoint = ctx.saver.save(sess, checkpoint_path, global_step=ctx.steps)
-    log_test(ctx.steps, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET])   # the curve's last point
+    ctx.checkpoint = ctx.saver.save(
+        sess, checkpoint_path, global_step=ctx.steps
+    )
+    log_test(
+        ctx.steps, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET]
+    )  # the curve's last point
     # The result: all 10,000 test images, under tags of their own. On the curve's tag it would make
     # the last point jump (another test set), where TensorBoard shows it as a change in the model.
     accuracy, loss = evaluate(sess, ctx, test.images, test.labels)
-    test_writer.add_summary(scalars(**{"full_test/accuracy": accuracy, "full_test/loss": loss}), ctx.steps)
+    test_writer.add_summary(
+        scalars(**{"full_test/accuracy": accuracy, "full_test/loss": loss}),
+        ctx.steps,
+    )
     ctx.filters = filters
-    images_per_second = (ctx.steps - start - 1) * ctx.recipe.batch_size / train_seconds
-    ctx.record(test_accuracy=round(accuracy, 4), curve_test_accuracy=round(h["test_accuracy"][-1], 4),
-               steps=ctx.steps, resumed_from_step=start,
-               train_seconds=round(train_seconds, 1), images_per_second=round(images_per_second),
-               test_points=len(h["eval_steps"]), precision=ctx.precision.precision,
-               precision_reason=ctx.precision.reason, bfloat16_ops=sum(ctx.bfloat16_ops.values()))
-    print(f"   lenet5: {ctx.steps} steps in {ctx.precision.precision}, test accuracy {accuracy:.4f}, "
-          f"{images_per_second:,.0f} img/s training")
-    return {"test accuracy (10,000 images: full_test/accuracy)": accuracy,
-            f"the curve's last point ({TEST_SUBSET:,} images: accuracy)": h["test_accuracy"][-1],
-            "training seconds": round(train_seconds, 1),
-            "computed in": ctx.precision.precision,
-            "ops in bfloat16 (traced step)": ", ".join(f"{op} {n}" for op, n in ctx.bfloat16_ops.items()) or "none",
-            "images/s": round(images_per_second), "test points in TensorBoard": len(h["eval_steps"]),
-            "tensorboard": ctx.tensorboard()}
+    images_per_second = (
+        (ctx.steps - start - 1) * ctx.recipe.batch_size / train_seconds
+    )
+    ctx.record(
+        test_accuracy=round(accuracy, 4),
+        curve_test_accuracy=round(h["test_accuracy"][-1], 4),
+        steps=ctx.steps,
+        resumed_from_step=start,
+        train_seconds=round(train_seconds, 1),
+        images_per_second=round(images_per_second),
+        test_points=len(h["eval_steps"]),
+        precision=ctx.precision.precision,
+        precision_reason=ctx.precision.reason,
+        bfloat16_ops=sum(ctx.bfloat16_ops.values()),
+    )
+    print(
+        f"   lenet5: {ctx.steps} steps in {ctx.precision.precision}, test accuracy {accuracy:.4f}, "
+        f"{images_per_second:,.0f} img/s training"
+    )
+    return {
+        "test accuracy (10,000 images: full_test/accuracy)": accuracy,
+        f"the curve's last point ({TEST_SUBSET:,} images: accuracy)": h[
+            "test_accuracy"
+        ][-1],
+        "training seconds": round(train_seconds, 1),
+        "computed in": ctx.precision.precision,
+        "ops in bfloat16 (traced step)": ", ".join(
+            f"{op} {n}" for op, n in ctx.bfloat16_ops.items()
+        )
+        or "none",
+        "images/s": round(images_per_second),
+        "test points in TensorBoard": len(h["eval_steps"]),
+        "tensorboard": ctx.tensorboard(),
+    }
 
 
-@lesson.step("what the pictures show: curves, and how far each layer's filters moved")
+@lesson.step(
+    "what the pictures show: curves, and how far each layer's filters moved"
+)
 def pictures(ctx):
     """The curves: train (dashed) and test (solid) accuracy, error rate (log scale: the last
     tenths of a percent show) and loss. The GIFs: the filters of conv1, and of conv2 as the
@@ -294,20 +471,50 @@ def pictures(ctx):
     run, beside their change since step 0 (scaled frame by frame, so it shows early on).
     How much a layer moved is a number: |W_end - W_start| / |W_start|, for the layer and
     for each of its filters; which layer moved more is read from the filters' spread."""
-    curves = training_curves({"lenet5": History(**ctx.history)}, ctx.logdir / "curves.png", "LeNet-5 on MNIST")
+    curves = training_curves(
+        {"lenet5": History(**ctx.history)},
+        ctx.logdir / "curves.png",
+        "LeNet-5 on MNIST",
+    )
     moved, gifs, per_filter = {}, {}, {}
     for layer, frames in ctx.filters.items():
         moved[layer] = round(relative_change(frames[0], frames[-1]), 3)
-        per_filter[layer] = [relative_change(frames[0][..., j], frames[-1][..., j])   # one per output filter
-                             for j in range(frames[0].shape[-1])]
-        gifs[layer] = str(filter_gif(frames, ctx.snapshot_steps, ctx.logdir / f"{layer}_filters.gif"))
-    reading = ctx.verdict(verdicts.repeated("mean change of a filter, conv1 vs conv2", per_filter["conv1"],
-                                            per_filter["conv2"], names=("conv1", "conv2"), ahead="moved more than"))
-    ctx.record(relative_change=moved, gif=gifs["conv1"], gifs=gifs, gif_frames=len(ctx.snapshot_steps))
-    return {"curves": str(curves), "GIFs": gifs, "relative weight change": moved,
-            "a filter's change, mean over the layer's filters": {
-                layer: round(float(np.mean(changes)), 3) for layer, changes in per_filter.items()},
-            "which layer's filters moved more (2 SE from filter to filter, this run)": reading}
+        per_filter[layer] = [
+            relative_change(
+                frames[0][..., j], frames[-1][..., j]
+            )  # one per output filter
+            for j in range(frames[0].shape[-1])
+        ]
+        gifs[layer] = str(
+            filter_gif(
+                frames, ctx.snapshot_steps, ctx.logdir / f"{layer}_filters.gif"
+            )
+        )
+    reading = ctx.verdict(
+        verdicts.repeated(
+            "mean change of a filter, conv1 vs conv2",
+            per_filter["conv1"],
+            per_filter["conv2"],
+            names=("conv1", "conv2"),
+            ahead="moved more than",
+        )
+    )
+    ctx.record(
+        relative_change=moved,
+        gif=gifs["conv1"],
+        gifs=gifs,
+        gif_frames=len(ctx.snapshot_steps),
+    )
+    return {
+        "curves": str(curves),
+        "GIFs": gifs,
+        "relative weight change": moved,
+        "a filter's change, mean over the layer's filters": {
+            layer: round(float(np.mean(changes)), 3)
+            for layer, changes in per_filter.items()
+        },
+        "which layer's filters moved more (2 SE from filter to filter, this run)": reading,
+    }
 
 
 @lesson.step("the same loop, packaged: lowtf.train.train")
@@ -327,24 +534,46 @@ def packaged(ctx):
     same seed its first losses are the ones above, to float rounding: the proof that
     nothing else is hidden in it."""
     if ctx.summary["resumed_from_step"]:
-        return {"skipped": "this run resumed midway; the comparison needs the losses from step 1"}
-    config = TrainConfig(steps=COMPARE_STEPS, batch_size=ctx.recipe.batch_size, eval_every=ctx.eval_every,
-                         eval_subset=TEST_SUBSET, summary_every=1, seed=SEED, name="packaged",
-                         precision=ctx.precision.precision)
+        return {
+            "skipped": "this run resumed midway; the comparison needs the losses from step 1"
+        }
+    config = TrainConfig(
+        steps=COMPARE_STEPS,
+        batch_size=ctx.recipe.batch_size,
+        eval_every=ctx.eval_every,
+        eval_subset=TEST_SUBSET,
+        summary_every=1,
+        seed=SEED,
+        name="packaged",
+        precision=ctx.precision.precision,
+    )
     # A 10-step comparison is not a run to look at: its events go to a folder deleted afterwards, not
     # into this lesson's logdir, where TensorBoard would show it beside the real run.
     with tempfile.TemporaryDirectory() as scratch:
-        packaged_run = train(functools.partial(lenet5, init=ctx.recipe.init), ctx.splits, ctx.optimizer, config,
-                             scratch)
+        packaged_run = train(
+            functools.partial(lenet5, init=ctx.recipe.init),
+            ctx.splits,
+            ctx.optimizer,
+            config,
+            scratch,
+        )
     by_hand = ctx.history["step_losses"][:COMPARE_STEPS]
     difference = float(np.max(np.abs(np.array(packaged_run.loss) - by_hand)))
-    ctx.record(by_hand_first_losses=[round(x, 5) for x in by_hand],
-               packaged_first_losses=[round(x, 5) for x in packaged_run.loss], packaged_max_difference=difference)
-    return {"by hand, first 5 losses": by_hand[:5], "packaged, first 5 losses": packaged_run.loss[:5],
-            f"largest difference over {COMPARE_STEPS} steps": difference}
+    ctx.record(
+        by_hand_first_losses=[round(x, 5) for x in by_hand],
+        packaged_first_losses=[round(x, 5) for x in packaged_run.loss],
+        packaged_max_difference=difference,
+    )
+    return {
+        "by hand, first 5 losses": by_hand[:5],
+        "packaged, first 5 losses": packaged_run.loss[:5],
+        f"largest difference over {COMPARE_STEPS} steps": difference,
+    }
 
 
-@lesson.step("where it goes wrong: the confusion matrix and the misclassified digits")
+@lesson.step(
+    "where it goes wrong: the confusion matrix and the misclassified digits"
+)
 def mistakes(ctx):
     """Restore the final checkpoint into a fresh graph fed by a placeholder, predict the
     whole test set, and count true-vs-predicted pairs. Most errors are digits that a
@@ -354,17 +583,34 @@ def mistakes(ctx):
     predicted = predict(lenet5, ctx.checkpoint, test.images)
     matrix = confusion_matrix(test.labels, predicted)
     wrong = np.flatnonzero(predicted != test.labels)[:24]
-    plot_confusion(matrix, ctx.logdir / "confusion.png", title="LeNet-5 on MNIST")
-    sample_grid(test.images[wrong], test.labels[wrong], ctx.logdir / "mistakes.png", predictions=predicted[wrong],
-                title=f"The first {len(wrong)} misclassified test digits")
+    plot_confusion(
+        matrix, ctx.logdir / "confusion.png", title="LeNet-5 on MNIST"
+    )
+    sample_grid(
+        test.images[wrong],
+        test.labels[wrong],
+        ctx.logdir / "mistakes.png",
+        predictions=predicted[wrong],
+        title=f"The first {len(wrong)} misclassified test digits",
+    )
     off_diagonal = matrix - np.diag(np.diag(matrix))
     true, guess = np.unravel_index(off_diagonal.argmax(), matrix.shape)
     errors = int((predicted != test.labels).sum())
-    ctx.record(errors=errors, most_confused=f"{true} read as {guess}", confusion=str(ctx.logdir / "confusion.png"),
-               float32_test_accuracy=1 - errors / len(test.labels))
-    return {f"errors on {len(test.labels):,}": errors, "test accuracy in float32": 1 - errors / len(test.labels),
-            "most frequent confusion": f"{true} read as {guess} ({off_diagonal.max()} times)",
-            "pictures": [str(ctx.logdir / "confusion.png"), str(ctx.logdir / "mistakes.png")]}
+    ctx.record(
+        errors=errors,
+        most_confused=f"{true} read as {guess}",
+        confusion=str(ctx.logdir / "confusion.png"),
+        float32_test_accuracy=1 - errors / len(test.labels),
+    )
+    return {
+        f"errors on {len(test.labels):,}": errors,
+        "test accuracy in float32": 1 - errors / len(test.labels),
+        "most frequent confusion": f"{true} read as {guess} ({off_diagonal.max()} times)",
+        "pictures": [
+            str(ctx.logdir / "confusion.png"),
+            str(ctx.logdir / "mistakes.png"),
+        ],
+    }
 
 
 if __name__ == "__main__":

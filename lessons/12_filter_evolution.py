@@ -15,13 +15,23 @@ tf.disable_v2_behavior()
 lesson = Lesson("12", "filter evolution")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {"fast": 120, "full": 1200}     # fast: at 40 the ConvNet had not learned at all (0.10, chance)
+STEPS = {
+    "fast": 120,
+    "full": 1200,
+}  # fast: at 40 the ConvNet had not learned at all (0.10, chance)
 SNAPSHOTS = 40
-RUNS = {"lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
-        "convnet": (convnet, ["convnet/conv1_1/weights", "convnet/conv2_1/weights"])}
+RUNS = {
+    "lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),
+    "convnet": (
+        convnet,
+        ["convnet/conv1_1/weights", "convnet/conv2_1/weights"],
+    ),
+}
 
 
-@lesson.step("record the filters every few steps while training, and measure how far they move")
+@lesson.step(
+    "record the filters every few steps while training, and measure how far they move"
+)
 def record(ctx):
     """A hook is a function the trainer calls every N steps with the Session: here it
     copies the conv weights out. The source article expected first-layer filters to
@@ -42,34 +52,65 @@ def record(ctx):
         snapshots = {v: [] for v in variables}
         snapshot_steps = []
 
-        def snapshot(sess, step, params):            # called before step 1 and every `every` steps
+        def snapshot(
+            sess, step, params
+        ):  # called before step 1 and every `every` steps
             snapshot_steps.append(step)
             for v in variables:
                 snapshots[v].append(sess.run(params[v]))
 
-        config = TrainConfig(steps=steps, batch_size=64, eval_every=steps, seed=0, name=name)
-        h = train(model, splits, lambda step: tf.train.AdamOptimizer(1e-3), config, ctx.logdir / name,
-                  hooks=[Hook(every, snapshot)])
+        config = TrainConfig(
+            steps=steps, batch_size=64, eval_every=steps, seed=0, name=name
+        )
+        h = train(
+            model,
+            splits,
+            lambda step: tf.train.AdamOptimizer(1e-3),
+            config,
+            ctx.logdir / name,
+            hooks=[Hook(every, snapshot)],
+        )
         for v, frames in snapshots.items():
             layer = f"{name}_{v.split('/')[1]}"
-            ctx.gifs[layer] = filter_gif(frames, snapshot_steps, ctx.logdir / f"{layer}.gif")
+            ctx.gifs[layer] = filter_gif(
+                frames, snapshot_steps, ctx.logdir / f"{layer}.gif"
+            )
             moved[layer] = round(relative_change(frames[0], frames[-1]), 3)
-            per_filter[layer] = [relative_change(frames[0][..., j], frames[-1][..., j])
-                                 for j in range(frames[0].shape[-1])]
-        ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4)})
+            per_filter[layer] = [
+                relative_change(frames[0][..., j], frames[-1][..., j])
+                for j in range(frames[0].shape[-1])
+            ]
+        ctx.record(
+            **{f"{name}_test_accuracy": round(h.final_test_accuracy, 4)}
+        )
         learned[name] = round(h.final_test_accuracy, 4)
-    ctx.record(gifs={k: str(v) for k, v in ctx.gifs.items()}, frames=len(snapshot_steps), relative_change=moved)
+    ctx.record(
+        gifs={k: str(v) for k, v in ctx.gifs.items()},
+        frames=len(snapshot_steps),
+        relative_change=moved,
+    )
     reading = {}
     for name, (_, variables) in RUNS.items():
         first, second = (f"{name}_{v.split('/')[1]}" for v in variables)
-        reading[name] = ctx.verdict(verdicts.repeated(
-            f"{name}: mean change of a filter, {first} vs {second}", per_filter[first], per_filter[second],
-            names=(first, second), ahead="moved more than"))
-    return {"test accuracy (2,000 images; chance is 0.10)": learned,
-            "GIFs": {k: str(v) for k, v in ctx.gifs.items()}, "relative weight change": moved,
-            "a filter's change, mean over each layer's filters": {
-                layer: round(float(np.mean(changes)), 3) for layer, changes in per_filter.items()},
-            "which layer's filters moved more (2 SE from filter to filter)": reading}
+        reading[name] = ctx.verdict(
+            verdicts.repeated(
+                f"{name}: mean change of a filter, {first} vs {second}",
+                per_filter[first],
+                per_filter[second],
+                names=(first, second),
+                ahead="moved more than",
+            )
+        )
+    return {
+        "test accuracy (2,000 images; chance is 0.10)": learned,
+        "GIFs": {k: str(v) for k, v in ctx.gifs.items()},
+        "relative weight change": moved,
+        "a filter's change, mean over each layer's filters": {
+            layer: round(float(np.mean(changes)), 3)
+            for layer, changes in per_filter.items()
+        },
+        "which layer's filters moved more (2 SE from filter to filter)": reading,
+    }
 
 
 if __name__ == "__main__":

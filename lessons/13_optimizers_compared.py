@@ -15,7 +15,7 @@ lesson = Lesson("13", "optimizers compared")
 
 # --- knobs -----------------------------------------------------------------------------
 STEPS = {"fast": 200, "full": 1500}
-TEST_IMAGES = {"fast": 2000, "full": None}     # None: all 10,000
+TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
 OPTIMIZERS = {
     # w -= lr * g
     "gradient_descent": lambda step: tf.train.GradientDescentOptimizer(0.05),
@@ -36,12 +36,27 @@ def compare(ctx):
     steps = STEPS[ctx.mode]
     ctx.histories = {}
     for name, optimizer in OPTIMIZERS.items():
-        config = TrainConfig(steps=steps, batch_size=128, eval_every=max(50, steps // 10), summary_every=20,
-                             seed=0, name=name)
-        h = ctx.histories[name] = train(mlp, splits, optimizer, config, ctx.logdir / name)
-        ctx.record(**{f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
-                      f"{name}_final_loss": round(h.loss[-1], 4)})
-    return {name: round(h.final_test_accuracy, 4) for name, h in ctx.histories.items()}
+        config = TrainConfig(
+            steps=steps,
+            batch_size=128,
+            eval_every=max(50, steps // 10),
+            summary_every=20,
+            seed=0,
+            name=name,
+        )
+        h = ctx.histories[name] = train(
+            mlp, splits, optimizer, config, ctx.logdir / name
+        )
+        ctx.record(
+            **{
+                f"{name}_test_accuracy": round(h.final_test_accuracy, 4),
+                f"{name}_final_loss": round(h.loss[-1], 4),
+            }
+        )
+    return {
+        name: round(h.final_test_accuracy, 4)
+        for name, h in ctx.histories.items()
+    }
 
 
 @lesson.step("what the numbers say, one plot, three TensorBoard runs")
@@ -52,11 +67,21 @@ def plot(ctx):
     with its standard error: under two standard errors is no difference."""
     n = len(ctx.test_labels)
     plain = ctx.histories["gradient_descent"].final_test_accuracy
-    said = {f"{name} vs gradient descent": ctx.verdict(verdicts.accuracies(
-                f"test accuracy, {name} vs gradient descent", ctx.histories[name].final_test_accuracy, plain, n,
-                names=(name, "gradient descent")))
-            for name in ("momentum", "adam")}
-    path = training_curves(ctx.histories, ctx.logdir / "optimizers.png", "MLP on MNIST")
+    said = {
+        f"{name} vs gradient descent": ctx.verdict(
+            verdicts.accuracies(
+                f"test accuracy, {name} vs gradient descent",
+                ctx.histories[name].final_test_accuracy,
+                plain,
+                n,
+                names=(name, "gradient descent"),
+            )
+        )
+        for name in ("momentum", "adam")
+    }
+    path = training_curves(
+        ctx.histories, ctx.logdir / "optimizers.png", "MLP on MNIST"
+    )
     ctx.record(plot=str(path))
     return {**said, "plot": str(path), "tensorboard": ctx.tensorboard()}
 

@@ -30,13 +30,18 @@ def servers(ctx):
     ports = free_ports(2)
     addresses = [f"127.0.0.1:{port}" for port in ports]
     ctx.cluster = tf.train.ClusterSpec({"my_job": addresses})
-    ctx.servers = [tf.train.Server(ctx.cluster, job_name="my_job",
-                                   task_index=i) for i in range(2)]
-    return {"cluster": ctx.cluster.as_dict(),
-            "server targets": [s.target for s in ctx.servers],
-            "this process's network interfaces":
-                [name for _, name in socket.if_nameindex()],
-            "ports listening in this namespace": sorted(listening_ports())}
+    ctx.servers = [
+        tf.train.Server(ctx.cluster, job_name="my_job", task_index=i)
+        for i in range(2)
+    ]
+    return {
+        "cluster": ctx.cluster.as_dict(),
+        "server targets": [s.target for s in ctx.servers],
+        "this process's network interfaces": [
+            name for _, name in socket.if_nameindex()
+        ],
+        "ports listening in this namespace": sorted(listening_ports()),
+    }
 
 
 @lesson.step("pin ops with tf.device('/job:my_job/task:N'); one run, 2 tasks")
@@ -56,10 +61,16 @@ def pinned(ctx):
         sess.run(x.initializer)
         value = sess.run(total, options=options, run_metadata=metadata)
     placement = ops_by_device(metadata)
-    task_of = {op: dev.split("/task:")[1][0]
-               for dev, ops in placement.items() for op in ops}
-    ctx.record(total=float(value), y_task=task_of.get("y_on_task1"),
-               total_task=task_of.get("total_on_task0"))
+    task_of = {
+        op: dev.split("/task:")[1][0]
+        for dev, ops in placement.items()
+        for op in ops
+    }
+    ctx.record(
+        total=float(value),
+        y_task=task_of.get("y_on_task1"),
+        total_task=task_of.get("total_on_task0"),
+    )
     return {"sum of squares of 1..4": value, "where each op ran": placement}
 
 

@@ -11,9 +11,15 @@ from lowtf.distributed.jobs import run_mnist_job
 lesson = Lesson("15", "parameter servers")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {"fast": 300, "full": 2000}     # the shared global_step every job stops at
-FAULT_STEPS = {"fast": 400, "full": 2000}   # the fault job: room for worker 1 to join late, then die
-KILL_AFTER_LOCAL_STEPS = 100            # worker 1 is killed once it reports this many
+STEPS = {
+    "fast": 300,
+    "full": 2000,
+}  # the shared global_step every job stops at
+FAULT_STEPS = {
+    "fast": 400,
+    "full": 2000,
+}  # the fault job: room for worker 1 to join late, then die
+KILL_AFTER_LOCAL_STEPS = 100  # worker 1 is killed once it reports this many
 
 
 @lesson.step("the task program: ps tasks serve Variables, workers compute")
@@ -21,8 +27,10 @@ def program(ctx):
     """replica_device_setter puts every Variable on a ps task (round-robin over several) and
     every other op on the worker. Each worker runs the whole training loop on its own
     graph and pushes its updates to the shared Variables: between-graph replication."""
-    return {"build": inspect.getsource(mnist_task.build),
-            "sessions": inspect.getsource(mnist_task.training_session)}
+    return {
+        "build": inspect.getsource(mnist_task.build),
+        "sessions": inspect.getsource(mnist_task.training_session),
+    }
 
 
 @lesson.step("one worker, then two: who did how many steps, and how fast")
@@ -40,26 +48,55 @@ def compare(ctx):
     error from its steps' spread (one job of each: a slow moment of the machine during
     one whole job is not in that noise). On two machines each worker brings its own cores."""
     steps = STEPS[ctx.mode]
-    one, one_s = run_mnist_job(ctx.logdir / "one_worker", 1, steps, ["--start_together"])
-    two, two_s = run_mnist_job(ctx.logdir / "two_workers", 2, steps, ["--start_together"])
-    ctx.record(target_global_step=steps,
-               one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
-               two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),
-               two_workers_local_steps={str(k): v["local_steps"] for k, v in two.items()},
-               two_workers_joined_before_the_chief_started=two[0]["others_joined_at_start"],
-               two_workers_final_global_step=two[0]["final_global_step"],
-               one_worker_images_per_second=one[0]["images_per_second"],
-               two_workers_images_per_second=round(sum(r["images_per_second"] for r in two.values()), 1),
-               two_over_one_worker_images_per_second=round(
-                   sum(r["images_per_second"] for r in two.values()) / one[0]["images_per_second"], 2),
-               one_worker_job_seconds=round(one_s, 1), two_workers_job_seconds=round(two_s, 1))
+    one, one_s = run_mnist_job(
+        ctx.logdir / "one_worker", 1, steps, ["--start_together"]
+    )
+    two, two_s = run_mnist_job(
+        ctx.logdir / "two_workers", 2, steps, ["--start_together"]
+    )
+    ctx.record(
+        target_global_step=steps,
+        one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
+        two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),
+        two_workers_local_steps={
+            str(k): v["local_steps"] for k, v in two.items()
+        },
+        two_workers_joined_before_the_chief_started=two[0][
+            "others_joined_at_start"
+        ],
+        two_workers_final_global_step=two[0]["final_global_step"],
+        one_worker_images_per_second=one[0]["images_per_second"],
+        two_workers_images_per_second=round(
+            sum(r["images_per_second"] for r in two.values()), 1
+        ),
+        two_over_one_worker_images_per_second=round(
+            sum(r["images_per_second"] for r in two.values())
+            / one[0]["images_per_second"],
+            2,
+        ),
+        one_worker_job_seconds=round(one_s, 1),
+        two_workers_job_seconds=round(two_s, 1),
+    )
     pair = sum(r["images_per_second"] for r in two.values())
-    pair_se = math.sqrt(sum(r["images_per_second_se"] ** 2 for r in two.values()))
-    verdict = ctx.verdict(verdicts.with_se("images/s, 2 workers vs 1", pair, one[0]["images_per_second"],
-                                           math.hypot(pair_se, one[0]["images_per_second_se"]),
-                                           names=("2 workers", "1 worker"), digits=0))
-    return {"1 worker": one, "2 workers": two, "images/s, the pair vs one": verdict,
-            "tensorboard (global_step, loss)": ctx.tensorboard()}
+    pair_se = math.sqrt(
+        sum(r["images_per_second_se"] ** 2 for r in two.values())
+    )
+    verdict = ctx.verdict(
+        verdicts.with_se(
+            "images/s, 2 workers vs 1",
+            pair,
+            one[0]["images_per_second"],
+            math.hypot(pair_se, one[0]["images_per_second_se"]),
+            names=("2 workers", "1 worker"),
+            digits=0,
+        )
+    )
+    return {
+        "1 worker": one,
+        "2 workers": two,
+        "images/s, the pair vs one": verdict,
+        "tensorboard (global_step, loss)": ctx.tensorboard(),
+    }
 
 
 @lesson.step("a worker dies mid-training: the others carry on")
@@ -69,13 +106,19 @@ def worker_fault(ctx):
     step target. A synchronous scheme would stall waiting for the lost replica."""
     steps = FAULT_STEPS[ctx.mode]
     results, seconds = run_mnist_job(
-        ctx.logdir / "worker_killed", 2, steps, ["--step_delay", "0.002"],
-        kill_worker_after=f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local")
+        ctx.logdir / "worker_killed",
+        2,
+        steps,
+        ["--step_delay", "0.002"],
+        kill_worker_after=f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local",
+    )
     chief = results[0]
-    ctx.record(after_kill_target_global_step=steps,
-               after_kill_final_global_step=chief["final_global_step"],
-               after_kill_workers_reporting=sorted(results),
-               after_kill_test_accuracy=round(chief["test_accuracy"], 4))
+    ctx.record(
+        after_kill_target_global_step=steps,
+        after_kill_final_global_step=chief["final_global_step"],
+        after_kill_workers_reporting=sorted(results),
+        after_kill_test_accuracy=round(chief["test_accuracy"], 4),
+    )
     return {"chief": chief, "worker 1 reported": 1 in results}
 
 

@@ -6,7 +6,7 @@ from lowtf.distributed.jobs import run_mnist_job
 
 lesson = Lesson("16", "synchronous training")
 
-TEST_IMAGES = 10_000     # the chief scores MNIST's whole test set
+TEST_IMAGES = 10_000  # the chief scores MNIST's whole test set
 
 
 @lesson.step("asynchronous and synchronous runs of the same job")
@@ -26,26 +26,55 @@ def compare(ctx):
     gradients make up the rest)."""
     steps = 300 if ctx.fast else 1000
     # --start_together: the chief waits for worker 1 to join, then both start (lesson 15)
-    async_results, async_s = run_mnist_job(ctx.logdir / "async", 2, steps, ["--start_together"])
-    sync_results, sync_s = run_mnist_job(ctx.logdir / "sync", 2, steps, ["--sync", "--start_together"])
+    async_results, async_s = run_mnist_job(
+        ctx.logdir / "async", 2, steps, ["--start_together"]
+    )
+    sync_results, sync_s = run_mnist_job(
+        ctx.logdir / "sync", 2, steps, ["--sync", "--start_together"]
+    )
     report = {}
-    for name, results, seconds in (("async", async_results, async_s), ("sync", sync_results, sync_s)):
+    for name, results, seconds in (
+        ("async", async_results, async_s),
+        ("sync", sync_results, sync_s),
+    ):
         chief = results[0]
         examples = sum(r["local_steps"] for r in results.values()) * 100
-        report[name] = {"test accuracy": round(chief["test_accuracy"], 4), "global steps": chief["final_global_step"],
-                        "local steps per worker": {k: r["local_steps"] for k, r in results.items()},
-                        "examples seen": examples, "job seconds": round(seconds, 1),
-                        "local steps per global step": round(examples / 100 / chief["final_global_step"], 2)}
-        ctx.record(**{f"{name}_test_accuracy": round(chief["test_accuracy"], 4),
-                      f"{name}_global_steps": chief["final_global_step"],
-                      f"{name}_local_steps": {str(k): r["local_steps"] for k, r in results.items()},
-                      f"{name}_job_seconds": round(seconds, 1),
-                      f"{name}_local_per_global": round(examples / 100 / chief["final_global_step"], 3)})
+        report[name] = {
+            "test accuracy": round(chief["test_accuracy"], 4),
+            "global steps": chief["final_global_step"],
+            "local steps per worker": {
+                k: r["local_steps"] for k, r in results.items()
+            },
+            "examples seen": examples,
+            "job seconds": round(seconds, 1),
+            "local steps per global step": round(
+                examples / 100 / chief["final_global_step"], 2
+            ),
+        }
+        ctx.record(
+            **{
+                f"{name}_test_accuracy": round(chief["test_accuracy"], 4),
+                f"{name}_global_steps": chief["final_global_step"],
+                f"{name}_local_steps": {
+                    str(k): r["local_steps"] for k, r in results.items()
+                },
+                f"{name}_job_seconds": round(seconds, 1),
+                f"{name}_local_per_global": round(
+                    examples / 100 / chief["final_global_step"], 3
+                ),
+            }
+        )
     # the same number of global steps: sync averaged 2 batches into each, so it saw about twice the
     # examples. Did that buy accuracy? The chief scored all 10,000 test images: read it with its noise.
-    report["sync vs async test accuracy"] = ctx.verdict(verdicts.accuracies(
-        "test accuracy, sync vs async", sync_results[0]["test_accuracy"], async_results[0]["test_accuracy"],
-        TEST_IMAGES, names=("sync", "async")))
+    report["sync vs async test accuracy"] = ctx.verdict(
+        verdicts.accuracies(
+            "test accuracy, sync vs async",
+            sync_results[0]["test_accuracy"],
+            async_results[0]["test_accuracy"],
+            TEST_IMAGES,
+            names=("sync", "async"),
+        )
+    )
     return report
 
 

@@ -27,13 +27,23 @@ def pretrain(ctx):
     """The conv layers learn strokes and edges; those are useful for clothes too."""
     ctx.steps = 60 if ctx.fast else 1500
     ctx.eval_every = ctx.steps if ctx.fast else 300
-    mnist = load_splits(validation_size=0, test_size=1000 if ctx.fast else None)
-    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0,
-                         name="mnist")
+    mnist = load_splits(
+        validation_size=0, test_size=1000 if ctx.fast else None
+    )
+    config = TrainConfig(
+        steps=ctx.steps,
+        batch_size=128,
+        eval_every=ctx.steps,
+        seed=0,
+        name="mnist",
+    )
     h = train(lenet5, mnist, adam(1e-3), config, ctx.logdir / "mnist")
     ctx.mnist_ckpt = h.checkpoint
     ctx.record(mnist_test_accuracy=round(h.final_test_accuracy, 4))
-    return {"MNIST test accuracy": h.final_test_accuracy, "checkpoint": ctx.mnist_ckpt}
+    return {
+        "MNIST test accuracy": h.final_test_accuracy,
+        "checkpoint": ctx.mnist_ckpt,
+    }
 
 
 @lesson.step("a small Fashion-MNIST training set")
@@ -41,69 +51,157 @@ def fashion(ctx):
     """Transfer is meant to pay off when the new task has little data: here a few hundred
     or a few thousand labelled images."""
     fashion_mnist.fetch(log=lambda m: None)
-    ctx.fashion = load_splits("fashion_mnist", validation_size=0, train_size=300 if ctx.fast else 5000,
-                              test_size=1000 if ctx.fast else None)
-    return {"train": len(ctx.fashion.train), "test": len(ctx.fashion.test), "classes": fashion_mnist.CLASSES}
+    ctx.fashion = load_splits(
+        "fashion_mnist",
+        validation_size=0,
+        train_size=300 if ctx.fast else 5000,
+        test_size=1000 if ctx.fast else None,
+    )
+    return {
+        "train": len(ctx.fashion.train),
+        "test": len(ctx.fashion.test),
+        "classes": fashion_mnist.CLASSES,
+    }
 
 
 @lesson.step("stage 1: copy the conv layers, freeze them, train a new head")
 def frozen(ctx):
     """warm_start copies conv1 and conv2 from the MNIST checkpoint; train_only limits the
     optimizer's var_list to fc1 and the logits, so the conv Variables get no update op at all."""
-    config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
-                         warm_start=ctx.mnist_ckpt, warm_start_vars=CONV, train_only=HEAD, name="frozen")
-    ctx.h_frozen = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen")
+    config = TrainConfig(
+        steps=ctx.steps,
+        batch_size=64,
+        eval_every=ctx.eval_every,
+        resume=False,
+        seed=0,
+        warm_start=ctx.mnist_ckpt,
+        warm_start_vars=CONV,
+        train_only=HEAD,
+        name="frozen",
+    )
+    ctx.h_frozen = train(
+        lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen"
+    )
     ctx.frozen_ckpt = ctx.h_frozen.checkpoint
-    before, after = tf.train.load_checkpoint(ctx.mnist_ckpt), tf.train.load_checkpoint(ctx.frozen_ckpt)
-    unchanged = all(np.array_equal(before.get_tensor(p + k), after.get_tensor(p + k))
-                    for p in CONV for k in ("weights", "biases"))
-    ctx.record(frozen_test_accuracy=round(ctx.h_frozen.final_test_accuracy, 4), conv_unchanged=unchanged,
-               frozen_loss_first=round(ctx.h_frozen.loss[0], 4), frozen_loss_last=round(ctx.h_frozen.loss[-1], 4),
-               mnist_checkpoint=ctx.mnist_ckpt, frozen_checkpoint=ctx.frozen_ckpt)
-    return {"test accuracy": ctx.h_frozen.final_test_accuracy, "conv weights bitwise unchanged": unchanged}
+    before, after = (
+        tf.train.load_checkpoint(ctx.mnist_ckpt),
+        tf.train.load_checkpoint(ctx.frozen_ckpt),
+    )
+    unchanged = all(
+        np.array_equal(before.get_tensor(p + k), after.get_tensor(p + k))
+        for p in CONV
+        for k in ("weights", "biases")
+    )
+    ctx.record(
+        frozen_test_accuracy=round(ctx.h_frozen.final_test_accuracy, 4),
+        conv_unchanged=unchanged,
+        frozen_loss_first=round(ctx.h_frozen.loss[0], 4),
+        frozen_loss_last=round(ctx.h_frozen.loss[-1], 4),
+        mnist_checkpoint=ctx.mnist_ckpt,
+        frozen_checkpoint=ctx.frozen_ckpt,
+    )
+    return {
+        "test accuracy": ctx.h_frozen.final_test_accuracy,
+        "conv weights bitwise unchanged": unchanged,
+    }
 
 
 @lesson.step("stage 2: fine-tune everything at a tenth of the learning rate")
 def fine_tune(ctx):
     """Unfreeze all layers but move gently (1e-4), so the copied features adapt rather than
     being overwritten by the new head's early, noisy gradients."""
-    config = TrainConfig(steps=ctx.steps, batch_size=64, eval_every=ctx.eval_every, resume=False, seed=0,
-                         warm_start=ctx.frozen_ckpt, name="fine-tuned")
-    ctx.h_tuned = train(lenet5, ctx.fashion, adam(1e-4), config, ctx.logdir / "fine_tuned")
-    ctx.record(fine_tuned_test_accuracy=round(ctx.h_tuned.final_test_accuracy, 4))
+    config = TrainConfig(
+        steps=ctx.steps,
+        batch_size=64,
+        eval_every=ctx.eval_every,
+        resume=False,
+        seed=0,
+        warm_start=ctx.frozen_ckpt,
+        name="fine-tuned",
+    )
+    ctx.h_tuned = train(
+        lenet5, ctx.fashion, adam(1e-4), config, ctx.logdir / "fine_tuned"
+    )
+    ctx.record(
+        fine_tuned_test_accuracy=round(ctx.h_tuned.final_test_accuracy, 4)
+    )
     return {"test accuracy": ctx.h_tuned.final_test_accuracy}
 
 
-@lesson.step("against training from scratch for as many steps as both stages together")
+@lesson.step(
+    "against training from scratch for as many steps as both stages together"
+)
 def compare(ctx):
     """Same data, same architecture, random start. One plot: each stage and the baseline.
     Whether transfer won is read from the numbers, not assumed."""
-    config = TrainConfig(steps=2 * ctx.steps, batch_size=64, eval_every=ctx.eval_every,
-                         seed=0, name="scratch")
-    scratch = train(lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch")
+    config = TrainConfig(
+        steps=2 * ctx.steps,
+        batch_size=64,
+        eval_every=ctx.eval_every,
+        seed=0,
+        name="scratch",
+    )
+    scratch = train(
+        lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch"
+    )
     # Put stage 2 after stage 1 on the step axis.
     tuned = ctx.h_tuned
     tuned.steps = [s + ctx.steps for s in tuned.steps]
     tuned.eval_steps = [s + ctx.steps for s in tuned.eval_steps]
-    path = training_curves({"frozen conv + new head": ctx.h_frozen, "fine-tuned": tuned, "from scratch": scratch},
-                           ctx.logdir / "transfer.png", "Fashion-MNIST, small training set")
-    parameters = {n: int(np.prod(v)) for n, v in tf.train.list_variables(ctx.mnist_ckpt) if n.startswith("lenet5/")}
-    frozen_share = sum(v for n, v in parameters.items() if n.startswith(tuple(CONV))) / sum(parameters.values())
+    path = training_curves(
+        {
+            "frozen conv + new head": ctx.h_frozen,
+            "fine-tuned": tuned,
+            "from scratch": scratch,
+        },
+        ctx.logdir / "transfer.png",
+        "Fashion-MNIST, small training set",
+    )
+    parameters = {
+        n: int(np.prod(v))
+        for n, v in tf.train.list_variables(ctx.mnist_ckpt)
+        if n.startswith("lenet5/")
+    }
+    frozen_share = sum(
+        v for n, v in parameters.items() if n.startswith(tuple(CONV))
+    ) / sum(parameters.values())
     gain = ctx.h_tuned.final_test_accuracy - scratch.final_test_accuracy
     # Each accuracy is measured on len(test) images: it carries a standard error, and so does the gain.
-    said = ctx.verdict(verdicts.accuracies("fine-tuned vs from scratch", ctx.h_tuned.final_test_accuracy,
-                                           scratch.final_test_accuracy, len(ctx.fashion.test),
-                                           names=("fine-tuned", "from scratch")))
-    verdict = said if not said.startswith("fine-tuned ahead") else f"transfer helped: {said}"
+    said = ctx.verdict(
+        verdicts.accuracies(
+            "fine-tuned vs from scratch",
+            ctx.h_tuned.final_test_accuracy,
+            scratch.final_test_accuracy,
+            len(ctx.fashion.test),
+            names=("fine-tuned", "from scratch"),
+        )
+    )
+    verdict = (
+        said
+        if not said.startswith("fine-tuned ahead")
+        else f"transfer helped: {said}"
+    )
     if not said.startswith("fine-tuned ahead"):
-        verdict += (f". The copied conv layers are only {frozen_share:.1%} of the network; the new head "
-                    "(fc1 + logits) must still be learnt from the few labels. Transfer pays when a large, "
-                    "general base is reused under a small head.")
-    ctx.record(scratch_test_accuracy=round(scratch.final_test_accuracy, 4), plot=str(path),
-               frozen_share=round(frozen_share, 4), transfer_gain=round(gain, 4), verdict=verdict)
-    return {"from scratch": scratch.final_test_accuracy, "frozen": ctx.h_frozen.final_test_accuracy,
-            "fine-tuned": ctx.h_tuned.final_test_accuracy, "share of parameters copied and frozen": frozen_share,
-            "what the numbers say": verdict, "plot": str(path)}
+        verdict += (
+            f". The copied conv layers are only {frozen_share:.1%} of the network; the new head "
+            "(fc1 + logits) must still be learnt from the few labels. Transfer pays when a large, "
+            "general base is reused under a small head."
+        )
+    ctx.record(
+        scratch_test_accuracy=round(scratch.final_test_accuracy, 4),
+        plot=str(path),
+        frozen_share=round(frozen_share, 4),
+        transfer_gain=round(gain, 4),
+        verdict=verdict,
+    )
+    return {
+        "from scratch": scratch.final_test_accuracy,
+        "frozen": ctx.h_frozen.final_test_accuracy,
+        "fine-tuned": ctx.h_tuned.final_test_accuracy,
+        "share of parameters copied and frozen": frozen_share,
+        "what the numbers say": verdict,
+        "plot": str(path),
+    }
 
 
 if __name__ == "__main__":

@@ -30,8 +30,20 @@ def fit(ctx):
     ctx.splits = load_splits(validation_size=0)
     ctx.train_dir = ctx.logdir / "training"
     ctx.steps = 100 if ctx.fast else 1000
-    config = TrainConfig(steps=ctx.steps, batch_size=128, eval_every=ctx.steps, seed=0, name="lenet5")
-    h = train(lenet5, ctx.splits, lambda step: tf.train.AdamOptimizer(1e-3), config, ctx.train_dir)
+    config = TrainConfig(
+        steps=ctx.steps,
+        batch_size=128,
+        eval_every=ctx.steps,
+        seed=0,
+        name="lenet5",
+    )
+    h = train(
+        lenet5,
+        ctx.splits,
+        lambda step: tf.train.AdamOptimizer(1e-3),
+        config,
+        ctx.train_dir,
+    )
     ctx.latest = h.checkpoint
     ctx.record(test_accuracy=round(h.final_test_accuracy, 4))
     return {"test accuracy": h.final_test_accuracy, "checkpoint": h.checkpoint}
@@ -47,21 +59,37 @@ def export(ctx, version: int, checkpoint: str) -> Path:
         with tf.Session() as sess:
             # Restore only the model's Variables: the optimizer's slots are not needed to serve.
             tf.train.Saver(var_list=params).restore(sess, checkpoint)
-            return export_saved_model(sess, ctx.model_dir, version, {
-                "serving_default": ({"images": images}, {"probabilities": probabilities, "classes": classes})})
+            return export_saved_model(
+                sess,
+                ctx.model_dir,
+                version,
+                {
+                    "serving_default": (
+                        {"images": images},
+                        {"probabilities": probabilities, "classes": classes},
+                    )
+                },
+            )
 
 
-@lesson.step("export a SavedModel with a named serving signature: models/lenet5/1")
+@lesson.step(
+    "export a SavedModel with a named serving signature: models/lenet5/1"
+)
 def export_v1(ctx):
     """A SavedModel is the graph plus the variables plus signatures: named entry points
     mapping input and output names to tensors. TF Serving's layout puts each version in
     a numbered folder under the model's base path."""
     ctx.model_dir = ctx.logdir / "models" / "lenet5"
     path = export(ctx, 1, ctx.latest)
-    return {"exported": str(path), "files": sorted(p.name for p in path.iterdir())}
+    return {
+        "exported": str(path),
+        "files": sorted(p.name for p in path.iterdir()),
+    }
 
 
-@lesson.step("simple_save: the same export in one call, loaded back and compared")
+@lesson.step(
+    "simple_save: the same export in one call, loaded back and compared"
+)
 def simple_save(ctx):
     """tf.compat.v1.saved_model.simple_save(sess, path, inputs, outputs) is the satellite
     article's export: the Session's graph and variables under the serve tag, with one
@@ -76,20 +104,33 @@ def simple_save(ctx):
         probabilities = tf.nn.softmax(logits, name="probabilities")
         with tf.Session() as sess:
             tf.train.Saver(var_list=params).restore(sess, ctx.latest)
-            tf.saved_model.simple_save(sess, str(path), inputs={"images": images},
-                                       outputs={"probabilities": probabilities})
+            tf.saved_model.simple_save(
+                sess,
+                str(path),
+                inputs={"images": images},
+                outputs={"probabilities": probabilities},
+            )
     digit = ctx.splits.test.images[:1].astype(np.float32) / 255.0
     answers = []
     for exported in (ctx.model_dir / "1", path):
         with tf.Graph().as_default(), tf.Session() as sess:
-            meta = tf.saved_model.loader.load(sess, [tf.saved_model.tag_constants.SERVING], str(exported))
+            meta = tf.saved_model.loader.load(
+                sess, [tf.saved_model.tag_constants.SERVING], str(exported)
+            )
             signature = meta.signature_def["serving_default"]
-            answers.append(sess.run(signature.outputs["probabilities"].name,
-                                    {signature.inputs["images"].name: digit}))
+            answers.append(
+                sess.run(
+                    signature.outputs["probabilities"].name,
+                    {signature.inputs["images"].name: digit},
+                )
+            )
     difference = float(np.abs(answers[0] - answers[1]).max())
     ctx.record(simple_save_max_difference=difference)
-    return {"exported": str(path), "signatures": list(meta.signature_def),
-            "largest difference from the Builder's export, first test digit": difference}
+    return {
+        "exported": str(path),
+        "signatures": list(meta.signature_def),
+        "largest difference from the Builder's export, first test digit": difference,
+    }
 
 
 @lesson.step("saved_model_cli show --all and saved_model_cli run")
@@ -101,20 +142,50 @@ def cli(ctx):
     path = str(ctx.model_dir / "1")
     digit = ctx.logdir / "first_test_digit.npy"
     np.save(digit, ctx.splits.test.images[:1].astype(np.float32) / 255.0)
-    print(f"   $ saved_model_cli show --dir {path} --all", flush=True)      # each loads TensorFlow: seconds
-    show = subprocess.run([tool, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
-    print("   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...", flush=True)
-    run = subprocess.run([tool, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
-                          "--inputs", f"images={digit}"], capture_output=True, text=True,
-                         timeout=120)
-    shown = show.stdout[show.stdout.find("signature_def['serving_default']"):].strip()
+    print(
+        f"   $ saved_model_cli show --dir {path} --all", flush=True
+    )  # each loads TensorFlow: seconds
+    show = subprocess.run(
+        [tool, "show", "--dir", path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(
+        "   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...",
+        flush=True,
+    )
+    run = subprocess.run(
+        [
+            tool,
+            "run",
+            "--dir",
+            path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--inputs",
+            f"images={digit}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    shown = show.stdout[
+        show.stdout.find("signature_def['serving_default']") :
+    ].strip()
     ctx.record(cli_show=shown)
-    ran = run.stdout[run.stdout.find("Result for output key classes"):].strip()
+    ran = run.stdout[
+        run.stdout.find("Result for output key classes") :
+    ].strip()
     ctx.record(cli_run=ran)
     return {"show --all": shown, "run on the first test digit": ran}
 
 
-@lesson.step("lowtf serve: TF Serving's REST API, and a client posting one image")
+@lesson.step(
+    "lowtf serve: TF Serving's REST API, and a client posting one image"
+)
 def serve(ctx):
     """The server loads the highest version and answers TF Serving's REST requests, so a
     client written for TF Serving works unchanged: POST {"instances": [...]} to
@@ -127,17 +198,32 @@ def serve(ctx):
     both hand their requests to one predictor (lowtf/serve/core/ and predictor.py)."""
     port = free_ports(1)[0]
     # start_server runs `lowtf serve FLAGS` as a child process and waits until the model answers.
-    ctx.server = start_server([f"--model_base_path={ctx.model_dir}", "--model_name=lenet5",
-                               f"--rest_api_port={port}"], port, ready_model="lenet5")
+    ctx.server = start_server(
+        [
+            f"--model_base_path={ctx.model_dir}",
+            "--model_name=lenet5",
+            f"--rest_api_port={port}",
+        ],
+        port,
+        ready_model="lenet5",
+    )
     ctx.on_exit(ctx.server.stop)
     ctx.base = f"http://127.0.0.1:{port}/v1/models/lenet5"
     image = ctx.splits.test.images[:1].astype(np.float32) / 255.0
-    reply = requests.post(f"{ctx.base}/versions/1:predict", json={"instances": image.tolist()}).json()
+    reply = requests.post(
+        f"{ctx.base}/versions/1:predict", json={"instances": image.tolist()}
+    ).json()
     prediction = reply["predictions"][0]
-    ctx.record(served_class=prediction["classes"], true_label=int(ctx.splits.test.labels[0]))
-    return {"status": requests.get(ctx.base).json(), "prediction": prediction["classes"],
-            "label": int(ctx.splits.test.labels[0]),
-            "probability": round(max(prediction["probabilities"]), 4)}
+    ctx.record(
+        served_class=prediction["classes"],
+        true_label=int(ctx.splits.test.labels[0]),
+    )
+    return {
+        "status": requests.get(ctx.base).json(),
+        "prediction": prediction["classes"],
+        "label": int(ctx.splits.test.labels[0]),
+        "probability": round(max(prediction["probabilities"]), 4),
+    }
 
 
 @lesson.step("single-image requests: requests per second and latency")
@@ -151,14 +237,28 @@ def measure(ctx):
         started = time.perf_counter()
         for i in range(n):
             t0 = time.perf_counter()
-            r = session.post(ctx.base + ":predict", json={"instances": images[i:i + 1].tolist()})
+            r = session.post(
+                ctx.base + ":predict",
+                json={"instances": images[i : i + 1].tolist()},
+            )
             latencies.append(time.perf_counter() - t0)
-            correct += r.json()["predictions"][0]["classes"] == ctx.splits.test.labels[i]
+            correct += (
+                r.json()["predictions"][0]["classes"]
+                == ctx.splits.test.labels[i]
+            )
         seconds = time.perf_counter() - started
     rps, median_ms = n / seconds, statistics.median(latencies) * 1000
-    ctx.record(requests=n, requests_per_second=round(rps, 1), median_latency_ms=round(median_ms, 2),
-               served_accuracy=correct / n)
-    return {"requests/s": round(rps, 1), "median latency ms": round(median_ms, 2), "correct": f"{correct}/{n}"}
+    ctx.record(
+        requests=n,
+        requests_per_second=round(rps, 1),
+        median_latency_ms=round(median_ms, 2),
+        served_accuracy=correct / n,
+    )
+    return {
+        "requests/s": round(rps, 1),
+        "median latency ms": round(median_ms, 2),
+        "correct": f"{correct}/{n}",
+    }
 
 
 @lesson.step("a new version appears and is served without a restart")
@@ -167,7 +267,10 @@ def new_version(ctx):
     second and switches to the highest one."""
     export(ctx, 2, ctx.latest)
     deadline = time.monotonic() + 30
-    while requests.get(ctx.base).json()["model_version_status"][0]["version"] != "2":
+    while (
+        requests.get(ctx.base).json()["model_version_status"][0]["version"]
+        != "2"
+    ):
         if time.monotonic() > deadline:
             raise RuntimeError("version 2 not picked up within 30 s")
         time.sleep(0.2)

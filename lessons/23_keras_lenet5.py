@@ -15,13 +15,18 @@ from lowtf.models import lenet5
 from lowtf.train import Hook, TrainConfig, train
 from lowtf.train.keras_progress import EpochLine  # one line per epoch
 
-lesson = Lesson("23", "keras lenet5", keras=True)   # Keras: eager, its own process
+lesson = Lesson(
+    "23", "keras lenet5", keras=True
+)  # Keras: eager, its own process
 
 # --- knobs -----------------------------------------------------------------------------
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EPOCHS = {"fast": 2, "full": 3}
-IMAGES_PER_EPOCH = {"fast": 2560, "full": None}  # None: the whole training split
+IMAGES_PER_EPOCH = {
+    "fast": 2560,
+    "full": None,
+}  # None: the whole training split
 VALIDATION_IMAGES = {"fast": 1000, "full": 5000}
 VALIDATION_BATCH = 500  # the validation stream's batch: VALIDATION_IMAGES / 500 batches per scoring
 TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
@@ -35,29 +40,36 @@ SUMMARY_WIDTH = 72  # model.summary()'s table, to fit an 80-column terminal
 
 def sequential() -> keras.Model:
     """LeNet-5 as a stack: [N, 28, 28, 1] -> logits [N, 10]."""
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 5, padding="same", activation="relu",
-                      name="conv1"),
-        layers.MaxPooling2D(2, name="pool1"),
-        layers.Conv2D(64, 5, padding="same", activation="relu",
-                      name="conv2"),
-        layers.MaxPooling2D(2, name="pool2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(1024, activation="relu", name="fc1"),
-        layers.Dropout(0.5, name="dropout"),
-        layers.Dense(10, name="logits"),
-    ], name="lenet5_sequential")
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(
+                32, 5, padding="same", activation="relu", name="conv1"
+            ),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Conv2D(
+                64, 5, padding="same", activation="relu", name="conv2"
+            ),
+            layers.MaxPooling2D(2, name="pool2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(1024, activation="relu", name="fc1"),
+            layers.Dropout(0.5, name="dropout"),
+            layers.Dense(10, name="logits"),
+        ],
+        name="lenet5_sequential",
+    )
 
 
 def functional() -> keras.Model:
     """The same as a graph of layers, each called on the one before."""
     images = keras.Input((28, 28, 1), name="images")
-    x = layers.Conv2D(32, 5, padding="same", activation="relu",
-                      name="conv1")(images)
+    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1")(
+        images
+    )
     x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(64, 5, padding="same", activation="relu",
-                      name="conv2")(x)
+    x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2")(
+        x
+    )
     x = layers.MaxPooling2D(2, name="pool2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(1024, activation="relu", name="fc1")(x)
@@ -72,10 +84,8 @@ class LeNet5(keras.Model):
 
     def __init__(self):
         super().__init__(name="lenet5_subclassed")
-        self.conv1 = layers.Conv2D(32, 5, padding="same",
-                                   activation="relu")
-        self.conv2 = layers.Conv2D(64, 5, padding="same",
-                                   activation="relu")
+        self.conv1 = layers.Conv2D(32, 5, padding="same", activation="relu")
+        self.conv2 = layers.Conv2D(64, 5, padding="same", activation="relu")
         self.pool = layers.MaxPooling2D(2)
         self.flatten = layers.Flatten()
         self.fc1 = layers.Dense(1024, activation="relu")
@@ -86,7 +96,7 @@ class LeNet5(keras.Model):
         x = self.pool(self.conv1(images))
         x = self.pool(self.conv2(x))
         x = self.fc1(self.flatten(x))
-        x = self.dropout(x, training=training)   # only while training
+        x = self.dropout(x, training=training)  # only while training
         return self.logits(x)
 
 
@@ -168,28 +178,22 @@ def summary(ctx):
     )
     # what each Keras piece is, in the ops lessons 07-11 wrote by hand
     by_hand = {
-        "Conv2D(32, 5, padding='same', activation='relu')":
-            "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)",
+        "Conv2D(32, 5, padding='same', activation='relu')": "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)",
         "MaxPooling2D(2)": "tf.nn.max_pool, 2x2, stride 2 (lesson 09)",
         "Flatten()": "tf.reshape(x, [-1, 7 * 7 * 64]) (lesson 10)",
-        "Dense(1024, activation='relu')":
-            "tf.matmul + bias + relu (lesson 08)",
-        "Dropout(0.5)":
-            "tf.nn.dropout(rate=0.5), on only while training (lesson 11)",
-        "compile(loss=SparseCategoricalCrossentropy(from_logits=True))":
-            "tf.nn.sparse_softmax_cross_entropy_with_logits\n"
-            "    + reduce_mean (lessons 07, 10)",
-        "compile(optimizer=Adam(1e-3))":
-            "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op"
-            " (lesson 10)",
-        "compile(metrics=['accuracy'])":
-            "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)",
+        "Dense(1024, activation='relu')": "tf.matmul + bias + relu (lesson 08)",
+        "Dropout(0.5)": "tf.nn.dropout(rate=0.5), on only while training (lesson 11)",
+        "compile(loss=SparseCategoricalCrossentropy(from_logits=True))": "tf.nn.sparse_softmax_cross_entropy_with_logits\n"
+        "    + reduce_mean (lessons 07, 10)",
+        "compile(optimizer=Adam(1e-3))": "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op"
+        " (lesson 10)",
+        "compile(metrics=['accuracy'])": "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)",
     }
     return {
         "model.summary()": "\n"
         + "\n".join(line for line in lines if line.strip()),
-        "Keras -> by hand": "\n" + "\n".join(
-            f"{piece}\n    {ops}" for piece, ops in by_hand.items()),
+        "Keras -> by hand": "\n"
+        + "\n".join(f"{piece}\n    {ops}" for piece, ops in by_hand.items()),
     }
 
 
@@ -207,7 +211,9 @@ class ImagesPerSecond(keras.callbacks.Callback):
         self.step_seconds.append(time.perf_counter() - self.started)
 
     def rate(self) -> float:
-        steady = self.step_seconds[1:]   # the first also traces the step: left out
+        steady = self.step_seconds[
+            1:
+        ]  # the first also traces the step: left out
         return len(steady) * BATCH_SIZE / sum(steady)
 
 
@@ -267,7 +273,9 @@ def fit(ctx):
     units off); val_accuracy is scored after the epoch, by the finished model, dropout
     off. Only the second is the model you keep."""
     train_images = IMAGES_PER_EPOCH[ctx.mode] or len(ctx.splits.train.labels)
-    ctx.steps_per_epoch = train_images // BATCH_SIZE  # 55,000 // 128 = 429 in full
+    ctx.steps_per_epoch = (
+        train_images // BATCH_SIZE
+    )  # 55,000 // 128 = 429 in full
     validation_steps = VALIDATION_IMAGES[ctx.mode] // VALIDATION_BATCH
     validation = (
         tf.data.Dataset.from_tensor_slices(
@@ -295,7 +303,7 @@ def fit(ctx):
         validation_data=validation,
         validation_steps=validation_steps,
         callbacks=callbacks,
-        shuffle=False,       # the stream shuffles itself
+        shuffle=False,  # the stream shuffles itself
         verbose=0,
     )
     test_loss, test_accuracy = ctx.model.evaluate(
@@ -462,8 +470,11 @@ def against_by_hand(ctx):
     # Each step's time, as the Keras callback took it: the first (graph
     # optimisation) and those next to an evaluation of the test set left out
     evaluated = {e for s in by_hand.eval_steps for e in (s, s + 1)}
-    by_hand_ms = [1000 * (stamps[s] - stamps[s - 1]) for s in sorted(stamps)
-                  if s >= 2 and s - 1 in stamps and s not in evaluated]
+    by_hand_ms = [
+        1000 * (stamps[s] - stamps[s - 1])
+        for s in sorted(stamps)
+        if s >= 2 and s - 1 in stamps and s not in evaluated
+    ]
     keras_ms = [1000 * t for t in ctx.timer.step_seconds[1:]]
     speed = ctx.verdict(
         verdicts.repeated(

@@ -10,25 +10,56 @@ from keras import layers
 from lowtf.data.fashion_mnist import CLASSES
 from lowtf.data.splits import load_splits
 from lowtf.viz.plots import transfer_plot
-from lowtf.train.keras_progress import EpochLine, Ticking   # one line per epoch; a dot every 2 s
+from lowtf.train.keras_progress import (
+    EpochLine,
+    Ticking,
+)  # one line per epoch; a dot every 2 s
 from lowtf import verdicts
 
-lesson = Lesson("25", "keras transfer", keras=True)   # Keras runs eagerly: a process of its own
+lesson = Lesson(
+    "25", "keras transfer", keras=True
+)  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-SOURCE_CLASSES = (0, 1, 2, 5, 8)        # T-shirt/top, Trouser, Pullover, Sandal, Bag: the big labelled set
-TARGET_CLASSES = (3, 4, 6, 7, 9)        # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
+SOURCE_CLASSES = (
+    0,
+    1,
+    2,
+    5,
+    8,
+)  # T-shirt/top, Trouser, Pullover, Sandal, Bag: the big labelled set
+TARGET_CLASSES = (
+    3,
+    4,
+    6,
+    7,
+    9,
+)  # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
 SOURCE_EPOCHS = {"fast": 1, "full": 2}
-SOURCE_IMAGES = {"fast": 20000, "full": None}   # None: all 30,000; at 8,000 the base was not worth transferring
-LABELS = {"fast": (25, 2000), "full": (25, 100, 1000, None)}   # None: all 30,000 of the target classes
-EPOCHS_PER_RUN = {"fast": 6, "full": 10}         # passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
+SOURCE_IMAGES = {
+    "fast": 20000,
+    "full": None,
+}  # None: all 30,000; at 8,000 the base was not worth transferring
+LABELS = {
+    "fast": (25, 2000),
+    "full": (25, 100, 1000, None),
+}  # None: all 30,000 of the target classes
+EPOCHS_PER_RUN = {
+    "fast": 6,
+    "full": 10,
+}  # passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
 MIN_STEPS = {"fast": 80, "full": 200}
 MAX_STEPS = {"fast": 150, "full": 2000}
 FINE_TUNE_STEPS = {"fast": 40, "full": 200}
-TEST_IMAGES = {"fast": None, "full": None}       # None: all 5,000 test images of the target classes
+TEST_IMAGES = {
+    "fast": None,
+    "full": None,
+}  # None: all 5,000 test images of the target classes
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
-HEAD_RATE = 3e-2                        # a frozen base leaves a linear classifier: it takes a larger step
+HEAD_RATE = (
+    3e-2  # a frozen base leaves a linear classifier: it takes a larger step
+)
 SOURCE_RATE = 2e-3
 SEED = 25
 
@@ -37,20 +68,34 @@ def subset(images, labels, classes, n=None, seed=SEED):
     """The images of ``classes`` (shuffled, the first ``n``), as float32 in [0, 1], labels renumbered 0..4."""
     keep = np.flatnonzero(np.isin(labels, classes))
     keep = np.random.default_rng(seed).permutation(keep)[:n]
-    return images[keep].astype(np.float32) / 255.0, np.searchsorted(classes, labels[keep])
+    return images[keep].astype(np.float32) / 255.0, np.searchsorted(
+        classes, labels[keep]
+    )
 
 
 def conv_base() -> keras.Model:
     """[N, 28, 28, 1] -> feature maps [N, 7, 7, 64]: three blocks of 3x3 convolutions, the last one "top"."""
     image = keras.Input((28, 28, 1))
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv1")(image)
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv2")(x)
+    x = layers.Conv2D(
+        16, 3, padding="same", activation="relu", name="block1_conv1"
+    )(image)
+    x = layers.Conv2D(
+        16, 3, padding="same", activation="relu", name="block1_conv2"
+    )(x)
     x = layers.MaxPooling2D(2, name="block1_pool")(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv1")(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv2")(x)
+    x = layers.Conv2D(
+        32, 3, padding="same", activation="relu", name="block2_conv1"
+    )(x)
+    x = layers.Conv2D(
+        32, 3, padding="same", activation="relu", name="block2_conv2"
+    )(x)
     x = layers.MaxPooling2D(2, name="block2_pool")(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="top_conv1")(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="top_conv2")(x)
+    x = layers.Conv2D(
+        64, 3, padding="same", activation="relu", name="top_conv1"
+    )(x)
+    x = layers.Conv2D(
+        64, 3, padding="same", activation="relu", name="top_conv2"
+    )(x)
     return keras.Model(image, x, name="base")
 
 
@@ -58,18 +103,28 @@ def with_head(base: keras.Model) -> keras.Model:
     """base -> GlobalAveragePooling2D (one number per feature map: [N, 64]) -> Dense(5, softmax)."""
     image = keras.Input((28, 28, 1))
     features = layers.GlobalAveragePooling2D()(base(image, training=False))
-    return keras.Model(image, layers.Dense(5, activation="softmax", name="head")(features))
+    return keras.Model(
+        image, layers.Dense(5, activation="softmax", name="head")(features)
+    )
 
 
-def compiled(model: keras.Model, rate: float, steps: int | None = None) -> keras.Model:
+def compiled(
+    model: keras.Model, rate: float, steps: int | None = None
+) -> keras.Model:
     """Adam at ``rate``; given ``steps``, the rate decays to 0 along a cosine over that many steps."""
     if steps is not None:
         rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)
-    model.compile(keras.optimizers.Adam(rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(rate),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
-@lesson.step("the base: a small convolutional network trained on the big labelled set")
+@lesson.step(
+    "the base: a small convolutional network trained on the big labelled set"
+)
 def pretrain(ctx):
     """The flowers article took InceptionV3 trained on ImageNet (1.4 million labelled
     photos). Nothing can be downloaded here, so the course makes its own stand-in: a
@@ -79,19 +134,47 @@ def pretrain(ctx):
     ImageNet never labelled the article's flowers by species."""
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", validation_size=0)
-    x, y = subset(splits.train.images, splits.train.labels, SOURCE_CLASSES, SOURCE_IMAGES[ctx.mode])
+    x, y = subset(
+        splits.train.images,
+        splits.train.labels,
+        SOURCE_CLASSES,
+        SOURCE_IMAGES[ctx.mode],
+    )
     ctx.base = conv_base()
     source = compiled(with_head(ctx.base), SOURCE_RATE)
-    source.fit(x, y, batch_size=128, epochs=SOURCE_EPOCHS[ctx.mode], callbacks=[EpochLine("base")], verbose=0)
+    source.fit(
+        x,
+        y,
+        batch_size=128,
+        epochs=SOURCE_EPOCHS[ctx.mode],
+        callbacks=[EpochLine("base")],
+        verbose=0,
+    )
     tx, ty = subset(splits.test.images, splits.test.labels, SOURCE_CLASSES)
     accuracy = source.evaluate(tx, ty, batch_size=500, verbose=0)[1]
     ctx.base.save(ctx.logdir / "base.keras")
-    ctx.target_train = subset(splits.train.images, splits.train.labels, TARGET_CLASSES)
-    ctx.target_test = subset(splits.test.images, splits.test.labels, TARGET_CLASSES, TEST_IMAGES[ctx.mode])
-    ctx.record(source_images=len(y), source_test_accuracy=round(accuracy, 4), base_parameters=ctx.base.count_params())
-    return {"source classes": [CLASSES[c] for c in SOURCE_CLASSES], "trained on": len(y),
-            "its test accuracy on them": round(accuracy, 4), "base parameters": ctx.base.count_params(),
-            "new task": [CLASSES[c] for c in TARGET_CLASSES], "saved": ctx.logdir / "base.keras"}
+    ctx.target_train = subset(
+        splits.train.images, splits.train.labels, TARGET_CLASSES
+    )
+    ctx.target_test = subset(
+        splits.test.images,
+        splits.test.labels,
+        TARGET_CLASSES,
+        TEST_IMAGES[ctx.mode],
+    )
+    ctx.record(
+        source_images=len(y),
+        source_test_accuracy=round(accuracy, 4),
+        base_parameters=ctx.base.count_params(),
+    )
+    return {
+        "source classes": [CLASSES[c] for c in SOURCE_CLASSES],
+        "trained on": len(y),
+        "its test accuracy on them": round(accuracy, 4),
+        "base parameters": ctx.base.count_params(),
+        "new task": [CLASSES[c] for c in TARGET_CLASSES],
+        "saved": ctx.logdir / "base.keras",
+    }
 
 
 @lesson.step("where ImageNet weights would slot in")
@@ -103,22 +186,37 @@ def imagenet(ctx):
     downloaded, so it is untrained) to show the shapes: the rest of the lesson is the same
     with either base. Real bases want colour images of their own size (75x75 at least for
     InceptionV3), so Fashion-MNIST would be resized and repeated to three channels first."""
-    inception = keras.applications.InceptionV3(include_top=False, weights=None, input_shape=(75, 75, 3))
-    return {"InceptionV3 base output": tuple(inception.output.shape), "its parameters": inception.count_params(),
-            "ours": (tuple(ctx.base.output.shape), ctx.base.count_params())}
+    inception = keras.applications.InceptionV3(
+        include_top=False, weights=None, input_shape=(75, 75, 3)
+    )
+    return {
+        "InceptionV3 base output": tuple(inception.output.shape),
+        "its parameters": inception.count_params(),
+        "ours": (tuple(ctx.base.output.shape), ctx.base.count_params()),
+    }
 
 
 def steps_for(n: int, ctx) -> int:
     """Training steps for ``n`` labelled images: a few passes, but at least enough to learn and at most a budget."""
-    return min(MAX_STEPS[ctx.mode], max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE))
+    return min(
+        MAX_STEPS[ctx.mode],
+        max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE),
+    )
 
 
 def train_head(model: keras.Model, x, y, steps: int) -> None:
     """``steps`` batches of ``BATCH_SIZE`` drawn from (x, y), reshuffled every pass."""
-    stream = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=SEED).repeat()
-              .batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE))
+    stream = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(y), seed=SEED)
+        .repeat()
+        .batch(BATCH_SIZE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     with Ticking():
-        model.fit(stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0
+        )
 
 
 @lesson.step("scratch, frozen, fine-tuned: with few labels and with many")
@@ -146,22 +244,32 @@ def compare(ctx):
         steps = steps_for(len(y), ctx)
         scratch = compiled(with_head(conv_base()), LEARNING_RATE, steps)
         train_head(scratch, x, y, steps)
-        row = {"scratch": round(scratch.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)}
+        row = {
+            "scratch": round(
+                scratch.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4
+            )
+        }
         print(f" scratch {row['scratch']}", end="", flush=True)
 
         base = keras.models.load_model(ctx.logdir / "base.keras")
         base.trainable = False
         frozen = compiled(with_head(base), HEAD_RATE, steps)
         train_head(frozen, x, y, steps)
-        row["frozen"] = round(frozen.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)
+        row["frozen"] = round(
+            frozen.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4
+        )
         print(f", frozen {row['frozen']}", end="", flush=True)
 
         base.trainable = True
         for layer in base.layers:
             layer.trainable = layer.name.startswith("top_")
-        tuned = compiled(frozen, LEARNING_RATE / 10, FINE_TUNE_STEPS[ctx.mode])   # the same model, recompiled
+        tuned = compiled(
+            frozen, LEARNING_RATE / 10, FINE_TUNE_STEPS[ctx.mode]
+        )  # the same model, recompiled
         train_head(tuned, x, y, FINE_TUNE_STEPS[ctx.mode])
-        row["fine-tuned"] = round(tuned.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4)
+        row["fine-tuned"] = round(
+            tuned.evaluate(tx, ty, batch_size=500, verbose=0)[1], 4
+        )
         print(f", fine-tuned {row['fine-tuned']}", flush=True)
         table[len(y)] = row
     ctx.table = table
@@ -186,19 +294,48 @@ def verdict(ctx):
     no difference. (Taking the better of frozen and fine-tuned favours transfer a little.)"""
     counts = sorted(ctx.table)
     few, many = counts[0], counts[-1]
-    tested = len(ctx.target_test[1])        # every accuracy is on this many test images: it has noise
-    best = {n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"]) for n in counts}
+    tested = len(
+        ctx.target_test[1]
+    )  # every accuracy is on this many test images: it has noise
+    best = {
+        n: max(ctx.table[n]["frozen"], ctx.table[n]["fine-tuned"])
+        for n in counts
+    }
     gain = {n: best[n] - ctx.table[n]["scratch"] for n in counts}
-    said = {n: ctx.verdict(verdicts.accuracies(f"best transfer vs scratch, {n:,} labels", best[n],
-                                               ctx.table[n]["scratch"], tested, names=("transfer", "scratch")))
-            for n in (few, many)}
-    picture = transfer_plot(ctx.table, ctx.logdir / "transfer.png", tested=tested, chance=1 / len(TARGET_CLASSES),
-                            title="the new task (5 classes the base never saw): test accuracy")
-    ctx.record(gain_with_few_labels=round(gain[few], 4), gain_with_many_labels=round(gain[many], 4),
-               transfer_helped_with_few=said[few].startswith("transfer ahead"))
-    says = f"with {few:,} labels: {said[few]}; with {many:,} labels: {said[many]}"
-    return {"best transfer minus scratch": {f"{n:,}": round(g, 4) for n, g in gain.items()}, "so": says,
-            "plot": picture}
+    said = {
+        n: ctx.verdict(
+            verdicts.accuracies(
+                f"best transfer vs scratch, {n:,} labels",
+                best[n],
+                ctx.table[n]["scratch"],
+                tested,
+                names=("transfer", "scratch"),
+            )
+        )
+        for n in (few, many)
+    }
+    picture = transfer_plot(
+        ctx.table,
+        ctx.logdir / "transfer.png",
+        tested=tested,
+        chance=1 / len(TARGET_CLASSES),
+        title="the new task (5 classes the base never saw): test accuracy",
+    )
+    ctx.record(
+        gain_with_few_labels=round(gain[few], 4),
+        gain_with_many_labels=round(gain[many], 4),
+        transfer_helped_with_few=said[few].startswith("transfer ahead"),
+    )
+    says = (
+        f"with {few:,} labels: {said[few]}; with {many:,} labels: {said[many]}"
+    )
+    return {
+        "best transfer minus scratch": {
+            f"{n:,}": round(g, 4) for n, g in gain.items()
+        },
+        "so": says,
+        "plot": picture,
+    }
 
 
 if __name__ == "__main__":

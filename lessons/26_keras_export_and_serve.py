@@ -15,28 +15,44 @@ from PIL import Image
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from lowtf.data.fashion_mnist import CLASSES
-from lowtf.data.image_folder import ATTRIBUTES, attributes, ensure_image_folder, read_labels
+from lowtf.data.image_folder import (
+    ATTRIBUTES,
+    attributes,
+    ensure_image_folder,
+    read_labels,
+)
 from lowtf.data.splits import load_splits
 from lowtf.ports import free_ports
 from lowtf.serve.process import start_server
-from lowtf.train.keras_progress import EpochLine   # one line per epoch
+from lowtf.train.keras_progress import EpochLine  # one line per epoch
 
-lesson = Lesson("26", "keras export and serve", keras=True)   # Keras runs eagerly: a process of its own
+lesson = Lesson(
+    "26", "keras export and serve", keras=True
+)  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-TRAIN_IMAGES = {"fast": 6000, "full": None}      # Fashion-MNIST training images (None: all 55,000)
+TRAIN_IMAGES = {
+    "fast": 6000,
+    "full": None,
+}  # Fashion-MNIST training images (None: all 55,000)
 EPOCHS = {"fast": 1, "full": 3}
 SEED = 26
 
 
 def classifier() -> keras.Model:
     """The flowers article's kind of model: image [N, 28, 28, 1] -> class probabilities [N, 10]."""
-    return keras.Sequential([
-        keras.Input((28, 28, 1), name="image"),
-        layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dense(10, activation="softmax"),
-    ], name="classifier")
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1), name="image"),
+            layers.Conv2D(16, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="classifier",
+    )
 
 
 def two_heads() -> keras.Model:
@@ -45,33 +61,73 @@ def two_heads() -> keras.Model:
     A dict of outputs names them in the exported signature (a list would be output_0, output_1)."""
     image = keras.Input((28, 28, 1), name="input_image")
     x = layers.Conv2D(16, 3, padding="same", activation="relu")(image)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu")(layers.MaxPooling2D(2)(x))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(
+        layers.MaxPooling2D(2)(x)
+    )
     x = layers.Flatten()(layers.MaxPooling2D(2)(x))
-    return keras.Model(image, {"kind": layers.Dense(10, activation="softmax", name="kind")(x),
-                               "attributes": layers.Dense(len(ATTRIBUTES), activation="sigmoid", name="attributes")(x)},
-                       name="garments")
+    return keras.Model(
+        image,
+        {
+            "kind": layers.Dense(10, activation="softmax", name="kind")(x),
+            "attributes": layers.Dense(
+                len(ATTRIBUTES), activation="sigmoid", name="attributes"
+            )(x),
+        },
+        name="garments",
+    )
 
 
-@lesson.step("two Keras models to serve: a classifier and a model with two named outputs")
+@lesson.step(
+    "two Keras models to serve: a classifier and a model with two named outputs"
+)
 def train(ctx):
     """Both trained briefly on Fashion-MNIST (lessons 23 and 24 showed the training itself):
     one the shape of the flowers article's model, one the shape of the satellite article's."""
     keras.utils.set_random_seed(SEED)
     splits = load_splits("fashion_mnist", train_size=TRAIN_IMAGES[ctx.mode])
     x = splits.train.images.astype(np.float32) / 255.0
-    attrs = attributes(splits.train.images[..., 0], splits.train.labels, reference=splits.train.images[..., 0])
+    attrs = attributes(
+        splits.train.images[..., 0],
+        splits.train.labels,
+        reference=splits.train.images[..., 0],
+    )
     ctx.classifier = classifier()
-    ctx.classifier.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    ctx.classifier.fit(x, splits.train.labels, batch_size=64, epochs=EPOCHS[ctx.mode],
-                       callbacks=[EpochLine("classifier")], verbose=0)
+    ctx.classifier.compile(
+        "adam", "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    ctx.classifier.fit(
+        x,
+        splits.train.labels,
+        batch_size=64,
+        epochs=EPOCHS[ctx.mode],
+        callbacks=[EpochLine("classifier")],
+        verbose=0,
+    )
     ctx.garments = two_heads()
-    ctx.garments.compile("adam", loss={"kind": "sparse_categorical_crossentropy", "attributes": "binary_crossentropy"})
-    ctx.garments.fit(x, {"kind": splits.train.labels, "attributes": attrs}, batch_size=64, epochs=EPOCHS[ctx.mode],
-                     callbacks=[EpochLine("two heads")], verbose=0)
+    ctx.garments.compile(
+        "adam",
+        loss={
+            "kind": "sparse_categorical_crossentropy",
+            "attributes": "binary_crossentropy",
+        },
+    )
+    ctx.garments.fit(
+        x,
+        {"kind": splits.train.labels, "attributes": attrs},
+        batch_size=64,
+        epochs=EPOCHS[ctx.mode],
+        callbacks=[EpochLine("two heads")],
+        verbose=0,
+    )
     test_x = splits.test.images.astype(np.float32) / 255.0
-    accuracy = ctx.classifier.evaluate(test_x, splits.test.labels, batch_size=500, verbose=0)[1]
+    accuracy = ctx.classifier.evaluate(
+        test_x, splits.test.labels, batch_size=500, verbose=0
+    )[1]
     ctx.record(classifier_test_accuracy=round(accuracy, 4))
-    return {"classifier test accuracy": round(accuracy, 4), "garments outputs": ctx.garments.output_names}
+    return {
+        "classifier test accuracy": round(accuracy, 4),
+        "garments outputs": ctx.garments.output_names,
+    }
 
 
 @lesson.step("model.export(): a versioned SavedModel with a serving signature")
@@ -82,14 +138,26 @@ def export(ctx):
     file of lesson 23 is for going on training). Each version goes in a numbered folder
     under the model's base path, as TF Serving expects; lesson 21 did the same by hand."""
     ctx.models = ctx.logdir / "models"
-    for model, name in ((ctx.classifier, "classifier"), (ctx.garments, "garments")):
+    for model, name in (
+        (ctx.classifier, "classifier"),
+        (ctx.garments, "garments"),
+    ):
         model.export(str(ctx.models / name / "1"), verbose=False)
     loaded = tf.saved_model.load(str(ctx.models / "garments" / "1"))
     signature = loaded.signatures["serving_default"]
-    return {"files": sorted(p.name for p in (ctx.models / "garments" / "1").iterdir()),
-            "signatures": list(loaded.signatures),
-            "garments inputs": {k: tuple(v.shape) for k, v in signature.structured_input_signature[1].items()},
-            "garments outputs": {k: tuple(v.shape) for k, v in signature.structured_outputs.items()}}
+    return {
+        "files": sorted(
+            p.name for p in (ctx.models / "garments" / "1").iterdir()
+        ),
+        "signatures": list(loaded.signatures),
+        "garments inputs": {
+            k: tuple(v.shape)
+            for k, v in signature.structured_input_signature[1].items()
+        },
+        "garments outputs": {
+            k: tuple(v.shape) for k, v in signature.structured_outputs.items()
+        },
+    }
 
 
 @lesson.step("saved_model_cli show --all, and run on a test image")
@@ -102,25 +170,71 @@ def cli(ctx):
     path = str(ctx.models / "garments" / "1")
     images = ensure_image_folder()
     ctx.test = read_labels(images, "test")
-    ctx.image = np.asarray(Image.open(ctx.test.paths[0]), np.float32)[None, :, :, None] / 255.0   # [1, 28, 28, 1]
+    ctx.image = (
+        np.asarray(Image.open(ctx.test.paths[0]), np.float32)[None, :, :, None]
+        / 255.0
+    )  # [1, 28, 28, 1]
     np.save(ctx.logdir / "image.npy", ctx.image)
-    print(f"   $ saved_model_cli show --dir {path} --all", flush=True)      # each loads TensorFlow: seconds
-    show = subprocess.run([tool, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
-    print("   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...", flush=True)
-    run = subprocess.run([tool, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
-                          "--inputs", f"input_image={ctx.logdir / 'image.npy'}", "--outdir", str(ctx.logdir / "cli"),
-                          "--overwrite"], capture_output=True, text=True, timeout=120)
+    print(
+        f"   $ saved_model_cli show --dir {path} --all", flush=True
+    )  # each loads TensorFlow: seconds
+    show = subprocess.run(
+        [tool, "show", "--dir", path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(
+        "   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...",
+        flush=True,
+    )
+    run = subprocess.run(
+        [
+            tool,
+            "run",
+            "--dir",
+            path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--inputs",
+            f"input_image={ctx.logdir / 'image.npy'}",
+            "--outdir",
+            str(ctx.logdir / "cli"),
+            "--overwrite",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if run.returncode != 0:
-        raise RuntimeError(f"saved_model_cli run failed: {run.stderr.strip()[-400:]}")
+        raise RuntimeError(
+            f"saved_model_cli run failed: {run.stderr.strip()[-400:]}"
+        )
     keras_out = ctx.garments.predict(ctx.image, verbose=0)
-    difference = max(float(np.abs(np.load(ctx.logdir / "cli" / f"{k}.npy") - keras_out[k]).max()) for k in keras_out)
+    difference = max(
+        float(
+            np.abs(
+                np.load(ctx.logdir / "cli" / f"{k}.npy") - keras_out[k]
+            ).max()
+        )
+        for k in keras_out
+    )
     ctx.record(cli_max_difference=difference)
-    shown = show.stdout[show.stdout.find("signature_def['serving_default']"):]
-    shown = shown[:shown.find("The MetaGraph with tag set")].strip()        # the signature, not the op list
-    return {"show --all (serving_default)": "\n" + shown, "run: largest difference from Keras": difference}
+    shown = show.stdout[show.stdout.find("signature_def['serving_default']") :]
+    shown = shown[
+        : shown.find("The MetaGraph with tag set")
+    ].strip()  # the signature, not the op list
+    return {
+        "show --all (serving_default)": "\n" + shown,
+        "run: largest difference from Keras": difference,
+    }
 
 
-@lesson.step("lowtf serve with TF Serving's command line: two models from a config file")
+@lesson.step(
+    "lowtf serve with TF Serving's command line: two models from a config file"
+)
 def serve(ctx):
     """The flowers article started TF Serving for one model:
         tensorflow_model_server --model_base_path=/home/.../inceptionv3_128_tf_flowers/ --rest_api_port=9000
@@ -137,56 +251,117 @@ def serve(ctx):
     URI" otherwise), which is why the articles write $(pwd); lowtf serve also takes a
     relative one. (No Docker and no TF Serving package can be fetched here.)"""
     config = ctx.logdir / "models.config"
-    config.write_text("model_config_list {\n"
-                      + "".join(f'  config {{\n    name: "{n}"\n    base_path: "{ctx.models / n}"\n'
-                                '    model_platform: "tensorflow"\n  }\n' for n in ("classifier", "garments"))
-                      + "}\n")
+    config.write_text(
+        "model_config_list {\n"
+        + "".join(
+            f'  config {{\n    name: "{n}"\n    base_path: "{ctx.models / n}"\n'
+            '    model_platform: "tensorflow"\n  }\n'
+            for n in ("classifier", "garments")
+        )
+        + "}\n"
+    )
     ctx.rest_port, ctx.grpc_port = free_ports(2)
-    flags = [f"--model_config_file={config}", f"--rest_api_port={ctx.rest_port}", f"--port={ctx.grpc_port}"]
+    flags = [
+        f"--model_config_file={config}",
+        f"--rest_api_port={ctx.rest_port}",
+        f"--port={ctx.grpc_port}",
+    ]
     ctx.server = start_server(flags, ctx.rest_port, ready_model="garments")
     ctx.on_exit(ctx.server.stop)
-    return {"command": "lowtf serve " + " ".join(flags), "config": "\n" + config.read_text(),
-            "classifier": requests.get(ctx.server.url("classifier"), timeout=10).json(),
-            "garments": requests.get(ctx.server.url("garments"), timeout=10).json()}
+    return {
+        "command": "lowtf serve " + " ".join(flags),
+        "config": "\n" + config.read_text(),
+        "classifier": requests.get(
+            ctx.server.url("classifier"), timeout=10
+        ).json(),
+        "garments": requests.get(
+            ctx.server.url("garments"), timeout=10
+        ).json(),
+    }
 
 
-@lesson.step("the flowers article's client: an image file, a batch axis, {\"instances\": img.tolist()}")
+@lesson.step(
+    'the flowers article\'s client: an image file, a batch axis, {"instances": img.tolist()}'
+)
 def flowers_client(ctx):
     """The client reads an image file into an array, scales it as in training, adds the
     batch axis (the model takes [N, 28, 28, 1]: one image is N=1) and posts it. A model with
     one input takes the rows of "instances" as that input, whatever its name."""
-    reply = requests.post(ctx.server.url("classifier") + ":predict",
-                          json={"instances": ctx.image.tolist()}, timeout=30).json()
-    served = np.array(reply["predictions"])                       # [1, 10]
+    reply = requests.post(
+        ctx.server.url("classifier") + ":predict",
+        json={"instances": ctx.image.tolist()},
+        timeout=30,
+    ).json()
+    served = np.array(reply["predictions"])  # [1, 10]
     in_process = ctx.classifier.predict(ctx.image, verbose=0)
     top3 = np.argsort(served[0])[::-1][:3]
-    ctx.record(flowers_client_max_difference=float(np.abs(served - in_process).max()))
-    return {"file": str(Path(ctx.test.paths[0]).relative_to(Path(ctx.test.paths[0]).parents[2])), "true class": CLASSES[ctx.test.labels[0]],
-            "top 3": {CLASSES[i]: round(float(served[0, i]), 4) for i in top3},
-            "largest difference from Keras in this process": ctx.summary["flowers_client_max_difference"]}
+    ctx.record(
+        flowers_client_max_difference=float(np.abs(served - in_process).max())
+    )
+    return {
+        "file": str(
+            Path(ctx.test.paths[0]).relative_to(
+                Path(ctx.test.paths[0]).parents[2]
+            )
+        ),
+        "true class": CLASSES[ctx.test.labels[0]],
+        "top 3": {CLASSES[i]: round(float(served[0, i]), 4) for i in top3},
+        "largest difference from Keras in this process": ctx.summary[
+            "flowers_client_max_difference"
+        ],
+    }
 
 
-@lesson.step("the satellite article's client: a named input, two named outputs")
+@lesson.step(
+    "the satellite article's client: a named input, two named outputs"
+)
 def satellite_client(ctx):
     """Rows of "instances" can name the inputs: {"instances": [{"input_image": ...}]}, and
     each prediction comes back as a dict of the named outputs, here the softmax "kind" and
     the sigmoid "attributes"."""
-    images = np.stack([np.asarray(Image.open(p), np.float32)[:, :, None] / 255.0 for p in ctx.test.paths[:4]])
-    reply = requests.post(ctx.server.url("garments") + ":predict",
-                          json={"instances": [{"input_image": image.tolist()} for image in images]}, timeout=30).json()
+    images = np.stack(
+        [
+            np.asarray(Image.open(p), np.float32)[:, :, None] / 255.0
+            for p in ctx.test.paths[:4]
+        ]
+    )
+    reply = requests.post(
+        ctx.server.url("garments") + ":predict",
+        json={
+            "instances": [{"input_image": image.tolist()} for image in images]
+        },
+        timeout=30,
+    ).json()
     in_process = ctx.garments.predict(images, verbose=0)
-    served = {k: np.array([p[k] for p in reply["predictions"]]) for k in ("kind", "attributes")}
-    difference = max(float(np.abs(served[k] - in_process[k]).max()) for k in served)
+    served = {
+        k: np.array([p[k] for p in reply["predictions"]])
+        for k in ("kind", "attributes")
+    }
+    difference = max(
+        float(np.abs(served[k] - in_process[k]).max()) for k in served
+    )
     ctx.record(satellite_client_max_difference=difference)
     first = reply["predictions"][0]
-    return {"first prediction": {"kind": CLASSES[int(np.argmax(first["kind"]))],
-                                 "attributes": {a: round(p, 3) for a, p in zip(ATTRIBUTES, first["attributes"])}},
-            "its labels": {"kind": CLASSES[ctx.test.labels[0]],
-                           "attributes": dict(zip(ATTRIBUTES, ctx.test.attributes[0].astype(int).tolist()))},
-            "largest difference from Keras, 4 images": difference}
+    return {
+        "first prediction": {
+            "kind": CLASSES[int(np.argmax(first["kind"]))],
+            "attributes": {
+                a: round(p, 3) for a, p in zip(ATTRIBUTES, first["attributes"])
+            },
+        },
+        "its labels": {
+            "kind": CLASSES[ctx.test.labels[0]],
+            "attributes": dict(
+                zip(ATTRIBUTES, ctx.test.attributes[0].astype(int).tolist())
+            ),
+        },
+        "largest difference from Keras, 4 images": difference,
+    }
 
 
-@lesson.step("the same request over gRPC, with TF Serving's own client library")
+@lesson.step(
+    "the same request over gRPC, with TF Serving's own client library"
+)
 def grpc_client(ctx):
     """TF Serving's other door: gRPC, with the protos and stubs of the tensorflow-serving-api
     package. The tensors travel as TensorProtos (make_tensor_proto / make_ndarray), not JSON,
@@ -199,10 +374,15 @@ def grpc_client(ctx):
         response = stub.Predict(request, timeout=30)
     served = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
     in_process = ctx.garments.predict(ctx.image, verbose=0)
-    difference = max(float(np.abs(served[k] - in_process[k]).max()) for k in served)
+    difference = max(
+        float(np.abs(served[k] - in_process[k]).max()) for k in served
+    )
     ctx.record(grpc_max_difference=difference)
-    return {"outputs": {k: v.shape for k, v in served.items()}, "version": response.model_spec.version.value,
-            "largest difference from Keras": difference}
+    return {
+        "outputs": {k: v.shape for k, v in served.items()},
+        "version": response.model_spec.version.value,
+        "largest difference from Keras": difference,
+    }
 
 
 if __name__ == "__main__":

@@ -11,14 +11,32 @@ from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
-from lowtf.train.precision import bfloat16_ops, cpu_flags, probe, session_config
+from lowtf.train.precision import (
+    bfloat16_ops,
+    cpu_flags,
+    probe,
+    session_config,
+)
 
-lesson = Lesson("27", "number formats", keras=True)   # Keras runs eagerly: a process of its own
+lesson = Lesson(
+    "27", "number formats", keras=True
+)  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-NUMBERS = {"1/3": 1 / 3, "1e-8": 1e-8, "70,000": 70000.0, "a gradient of 1e-9": 1e-9}
-FORMATS = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
-LOSS_SCALE = 2.0 ** 15          # a power of two (only the exponent changes); Keras starts its LossScaleOptimizer here
+NUMBERS = {
+    "1/3": 1 / 3,
+    "1e-8": 1e-8,
+    "70,000": 70000.0,
+    "a gradient of 1e-9": 1e-9,
+}
+FORMATS = {
+    "float32": tf.float32,
+    "float16": tf.float16,
+    "bfloat16": tf.bfloat16,
+}
+LOSS_SCALE = (
+    2.0**15
+)  # a power of two (only the exponent changes); Keras starts its LossScaleOptimizer here
 STEPS = {"fast": 150, "full": 600}
 PROBE_ROUNDS = {"fast": 3, "full": 5}
 BATCH_SIZE = 128
@@ -27,11 +45,18 @@ SEED = 27
 
 def bits(value: float, dtype) -> str:
     """The bits of ``value`` stored as ``dtype``: sign | exponent | fraction."""
-    width, exponent = {tf.float32: (32, 8), tf.float16: (16, 5), tf.bfloat16: (16, 8)}[dtype]
-    as_int = tf.bitcast(tf.cast(tf.constant(value, tf.float32), dtype), tf.uint32 if width == 32 else tf.uint16)
+    width, exponent = {
+        tf.float32: (32, 8),
+        tf.float16: (16, 5),
+        tf.bfloat16: (16, 8),
+    }[dtype]
+    as_int = tf.bitcast(
+        tf.cast(tf.constant(value, tf.float32), dtype),
+        tf.uint32 if width == 32 else tf.uint16,
+    )
     with tf.Session() as sess:
         word = format(int(sess.run(as_int)), f"0{width}b")
-    return f"{word[0]} {word[1:1 + exponent]} {word[1 + exponent:]}"
+    return f"{word[0]} {word[1 : 1 + exponent]} {word[1 + exponent :]}"
 
 
 @lesson.step("three formats, bit by bit: what each stores of four numbers")
@@ -50,20 +75,28 @@ def formats(ctx):
     with tf.Graph().as_default():
         values = tf.constant(list(NUMBERS.values()), tf.float32)
         # cast to the format and back: what the format really stores
-        stored = {name: tf.cast(tf.cast(values, dtype), tf.float32)
-                  for name, dtype in FORMATS.items()}
+        stored = {
+            name: tf.cast(tf.cast(values, dtype), tf.float32)
+            for name, dtype in FORMATS.items()
+        }
         with tf.Session() as sess:
             kept = sess.run(stored)
         layout = {name: bits(1 / 3, dtype) for name, dtype in FORMATS.items()}
-    table = {number: {name: float(f"{kept[name][i]:.6g}") for name in FORMATS}
-             for i, number in enumerate(NUMBERS)}
+    table = {
+        number: {name: float(f"{kept[name][i]:.6g}") for name in FORMATS}
+        for i, number in enumerate(NUMBERS)
+    }
     ctx.record(stored=table)
-    return {"1/3 in bits (sign exponent fraction)": layout,
-            "what each format stores": table,
-            "largest": {name: float(d.max) for name, d in FORMATS.items()},
-            "step from 1 to the next number": {"float32": 2.0 ** -23,
-                                               "float16": 2.0 ** -10,
-                                               "bfloat16": 2.0 ** -7}}
+    return {
+        "1/3 in bits (sign exponent fraction)": layout,
+        "what each format stores": table,
+        "largest": {name: float(d.max) for name, d in FORMATS.items()},
+        "step from 1 to the next number": {
+            "float32": 2.0**-23,
+            "float16": 2.0**-10,
+            "bfloat16": 2.0**-7,
+        },
+    }
 
 
 @lesson.step("a gradient of 1e-9 in float16, with loss scaling, in bfloat16")
@@ -77,27 +110,37 @@ def loss_scaling(ctx):
     LossScaleOptimizer starts at 2^15 and lowers the scale when it sees inf). bfloat16 has
     float32's exponent: 1e-9 survives unscaled, with bfloat16's 2-3 digits. That is why
     float16 training needs loss scaling and bfloat16 training does not."""
+
     def gradient(dtype, scale=1.0):
         with tf.Graph().as_default():
-            w = tf.Variable(1.0)                   # the master weight: float32
+            w = tf.Variable(1.0)  # the master weight: float32
             x = tf.cast(1e-5, dtype)
-            loss = tf.cast(1e-4, dtype) * tf.cast(w, dtype) * x    # in dtype
+            loss = tf.cast(1e-4, dtype) * tf.cast(w, dtype) * x  # in dtype
             scaled = loss * tf.cast(scale, dtype)
-            (grad,) = tf.gradients(scaled, [w])    # float32 again at the Cast
+            (grad,) = tf.gradients(scaled, [w])  # float32 again at the Cast
             with tf.Session() as sess:
                 sess.run(w.initializer)
-                return float(sess.run(grad / scale))    # unscaled in float32
-    found = {"float32": gradient(tf.float32),
-             "float16": gradient(tf.float16),
-             "float16, loss x 2^15": gradient(tf.float16, LOSS_SCALE),
-             "bfloat16": gradient(tf.bfloat16)}
+                return float(sess.run(grad / scale))  # unscaled in float32
+
+    found = {
+        "float32": gradient(tf.float32),
+        "float16": gradient(tf.float16),
+        "float16, loss x 2^15": gradient(tf.float16, LOSS_SCALE),
+        "bfloat16": gradient(tf.bfloat16),
+    }
     ctx.record(gradients=found)
-    said = {name: f"{g:.4g} (off by {abs(g - 1e-9) / 1e-9:.1%})" if g
-            else "lost (0.0)" for name, g in found.items()}
+    said = {
+        name: f"{g:.4g} (off by {abs(g - 1e-9) / 1e-9:.1%})"
+        if g
+        else "lost (0.0)"
+        for name, g in found.items()
+    }
     return {"dloss/dw, exact: 1e-9": said}
 
 
-@lesson.step("the graph rewrite: one line of ConfigProto, and the ops it changed")
+@lesson.step(
+    "the graph rewrite: one line of ConfigProto, and the ops it changed"
+)
 def rewrite(ctx):
     """Mixed precision on a CPU, the graph way: Grappler (TensorFlow's graph
     optimiser) rewrites the graph when the Session first runs it, if the
@@ -119,27 +162,40 @@ def rewrite(ctx):
         images = tf.random_uniform([BATCH_SIZE, 28, 28, 1], seed=SEED)
         labels = tf.random_uniform([BATCH_SIZE], 0, 10, tf.int64, seed=SEED)
         logits, _ = lenet5(images, tf.constant(True), init="he")
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=labels, logits=logits))
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits
+            )
+        )
         train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
         # session_config: a ConfigProto with the one line above set to ON
         with tf.Session(config=session_config("bfloat16")) as sess:
             sess.run(tf.global_variables_initializer())
-            metadata = tf.RunMetadata()      # the optimized graph comes back
-            sess.run(train_op, run_metadata=metadata,
-                     options=tf.RunOptions(output_partition_graphs=True))
-    changed = bfloat16_ops(metadata)         # {op type: count} in bfloat16
+            metadata = tf.RunMetadata()  # the optimized graph comes back
+            sess.run(
+                train_op,
+                run_metadata=metadata,
+                options=tf.RunOptions(output_partition_graphs=True),
+            )
+    changed = bfloat16_ops(metadata)  # {op type: count} in bfloat16
     float32 = tf.float32.as_datatype_enum
-    kept = sorted({n.op for g in metadata.partition_graphs for n in g.node
-                   if n.attr["T"].type == float32
-                   and ("Adam" in n.op or "Softmax" in n.op)})
+    kept = sorted(
+        {
+            n.op
+            for g in metadata.partition_graphs
+            for n in g.node
+            if n.attr["T"].type == float32
+            and ("Adam" in n.op or "Softmax" in n.op)
+        }
+    )
     flags = cpu_flags()
     ctx.record(bfloat16_ops=sum(changed.values()), cpu_flags=flags)
-    return {"this CPU": ", ".join(f for f, on in flags.items() if on),
-            "ops in bfloat16": ", ".join(f"{op} {n}"
-                                         for op, n in changed.items())
-            or "none: TensorFlow skipped the rewrite on this CPU",
-            "still float32": ", ".join(kept)}
+    return {
+        "this CPU": ", ".join(f for f, on in flags.items() if on),
+        "ops in bfloat16": ", ".join(f"{op} {n}" for op, n in changed.items())
+        or "none: TensorFlow skipped the rewrite on this CPU",
+        "still float32": ", ".join(kept),
+    }
 
 
 @lesson.step("float32 against bfloat16: speed and accuracy, in the same run")
@@ -152,11 +208,19 @@ def compare(ctx):
     # probe: rounds of LeNet-5 training steps, float32 and bfloat16 in turn
     rounds = probe(rounds=PROBE_ROUNDS[ctx.mode])["rounds"]
     fp32_rates, bf16_rates = rounds["float32"], rounds["bfloat16"]
-    print(f"   images/s by round: float32 {fp32_rates}\n"
-          f"                      bfloat16 {bf16_rates}", flush=True)
-    speed = ctx.verdict(verdicts.speeds(
-        "training images/s, bfloat16 vs float32", bf16_rates, fp32_rates,
-        names=("bfloat16", "float32")))
+    print(
+        f"   images/s by round: float32 {fp32_rates}\n"
+        f"                      bfloat16 {bf16_rates}",
+        flush=True,
+    )
+    speed = ctx.verdict(
+        verdicts.speeds(
+            "training images/s, bfloat16 vs float32",
+            bf16_rates,
+            fp32_rates,
+            names=("bfloat16", "float32"),
+        )
+    )
     splits = load_splits(validation_size=0)
     model = functools.partial(lenet5, init="he")
 
@@ -165,21 +229,39 @@ def compare(ctx):
 
     accuracy = {}
     for precision in ("float32", "bfloat16"):
-        config = TrainConfig(steps=STEPS[ctx.mode], batch_size=BATCH_SIZE,
-                             eval_every=STEPS[ctx.mode], seed=SEED,
-                             precision=precision, name=precision)
+        config = TrainConfig(
+            steps=STEPS[ctx.mode],
+            batch_size=BATCH_SIZE,
+            eval_every=STEPS[ctx.mode],
+            seed=SEED,
+            precision=precision,
+            name=precision,
+        )
         run = train(model, splits, adam, config, ctx.logdir / precision)
-        accuracy[precision] = round(run.final_test_accuracy, 4)   # in float32
-    same = ctx.verdict(verdicts.accuracies(
-        "test accuracy, bfloat16 vs float32", accuracy["bfloat16"],
-        accuracy["float32"], len(splits.test), names=("bfloat16", "float32")))
-    ctx.record(float32_accuracy=accuracy["float32"],
-               bfloat16_accuracy=accuracy["bfloat16"])
-    means = {"float32": round(np.mean(fp32_rates)),
-             "bfloat16": round(np.mean(bf16_rates))}
-    return {"images/s, mean of rounds": means,
-            "speed": speed, "test accuracy (10,000 images)": accuracy,
-            "accuracy": same}
+        accuracy[precision] = round(run.final_test_accuracy, 4)  # in float32
+    same = ctx.verdict(
+        verdicts.accuracies(
+            "test accuracy, bfloat16 vs float32",
+            accuracy["bfloat16"],
+            accuracy["float32"],
+            len(splits.test),
+            names=("bfloat16", "float32"),
+        )
+    )
+    ctx.record(
+        float32_accuracy=accuracy["float32"],
+        bfloat16_accuracy=accuracy["bfloat16"],
+    )
+    means = {
+        "float32": round(np.mean(fp32_rates)),
+        "bfloat16": round(np.mean(bf16_rates)),
+    }
+    return {
+        "images/s, mean of rounds": means,
+        "speed": speed,
+        "test accuracy (10,000 images)": accuracy,
+        "accuracy": same,
+    }
 
 
 @lesson.step("the same idea in Keras 3: the mixed_bfloat16 policy")
@@ -191,18 +273,23 @@ def keras_policy(ctx):
     eagerly: this step is outside any graph, and sets the policy back when done."""
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = keras.Sequential([
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(8, 5, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(10, dtype="float32")])    # logits in float32
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Conv2D(8, 5, activation="relu"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(10, dtype="float32"),
+            ]
+        )  # logits in float32
         images = np.zeros((2, 28, 28, 1), np.float32)
         conv, head = model.layers[0], model.layers[-1]
-        found = {"conv computes in": conv.compute_dtype,
-                 "conv weights stored as": conv.kernel.dtype,
-                 "conv output": conv(images).dtype.name,
-                 "last layer computes in": head.compute_dtype,
-                 "logits": model(images).dtype.name}
+        found = {
+            "conv computes in": conv.compute_dtype,
+            "conv weights stored as": conv.kernel.dtype,
+            "conv output": conv(images).dtype.name,
+            "last layer computes in": head.compute_dtype,
+            "logits": model(images).dtype.name,
+        }
     finally:
         keras.mixed_precision.set_global_policy("float32")
     ctx.record(keras_policy=found)

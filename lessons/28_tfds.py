@@ -17,12 +17,19 @@ from lowtf.data.image_folder import ensure_image_folder
 from lowtf.data.splits import load_splits
 from lowtf.data.store import data_dir
 
-lesson = Lesson("28", "tfds", keras=True)   # Keras runs eagerly: a process of its own
-tfds.disable_progress_bar()                 # the lesson says what is prepared; no bars over its output
-absl_logging.set_verbosity(absl_logging.ERROR)   # TFDS's notes on folders it is about to fill
+lesson = Lesson(
+    "28", "tfds", keras=True
+)  # Keras runs eagerly: a process of its own
+tfds.disable_progress_bar()  # the lesson says what is prepared; no bars over its output
+absl_logging.set_verbosity(
+    absl_logging.ERROR
+)  # TFDS's notes on folders it is about to fill
 
 # --- knobs -----------------------------------------------------------------------------
-CONFIG = {"fast": "small", "full": "all"}      # which of the builder's two configs tfds.load prepares
+CONFIG = {
+    "fast": "small",
+    "full": "all",
+}  # which of the builder's two configs tfds.load prepares
 EPOCHS = {"fast": 2, "full": 3}
 BATCH_SIZE = 128
 SEED = 28
@@ -38,7 +45,10 @@ def registered(name: str) -> bool:
         return False
 
 
-class LowtfMnist(tfds.core.GeneratorBasedBuilder, skip_registration=registered("lowtf_mnist")):
+class LowtfMnist(
+    tfds.core.GeneratorBasedBuilder,
+    skip_registration=registered("lowtf_mnist"),
+):
     """MNIST as a TFDS dataset, from the course's verified IDX files.
 
     A builder says what an example holds (_info), which splits there
@@ -46,25 +56,33 @@ class LowtfMnist(tfds.core.GeneratorBasedBuilder, skip_registration=registered("
     writes them once as TFRecord shards, tfds.load reads those after."""
 
     VERSION = tfds.core.Version("1.0.0")
-    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="small"),
-                       tfds.core.BuilderConfig(name="all")]
+    BUILDER_CONFIGS = [
+        tfds.core.BuilderConfig(name="small"),
+        tfds.core.BuilderConfig(name="all"),
+    ]
     SIZES = {"small": (6000, 1000), "all": (60000, 10000)}
 
     def _info(self) -> tfds.core.DatasetInfo:
-        features = tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(28, 28, 1)),
-            "label": tfds.features.ClassLabel(num_classes=10)})
+        features = tfds.features.FeaturesDict(
+            {
+                "image": tfds.features.Image(shape=(28, 28, 1)),
+                "label": tfds.features.ClassLabel(num_classes=10),
+            }
+        )
         # supervised_keys: what as_supervised=True hands back
-        return tfds.core.DatasetInfo(builder=self, features=features,
-                                     supervised_keys=("image", "label"))
+        return tfds.core.DatasetInfo(
+            builder=self, features=features, supervised_keys=("image", "label")
+        )
 
     def _split_generators(self, dl_manager):
         # A downloading builder calls dl_manager.download(URL) here;
         # this one reads the course's local files.
         mnist = load_splits("mnist", validation_size=0)
         train, test = self.SIZES[self.builder_config.name]
-        return {"train": self._generate_examples(mnist.train, train),
-                "test": self._generate_examples(mnist.test, test)}
+        return {
+            "train": self._generate_examples(mnist.train, train),
+            "test": self._generate_examples(mnist.test, test),
+        }
 
     def _generate_examples(self, split, count):
         for i in range(count):
@@ -72,8 +90,10 @@ class LowtfMnist(tfds.core.GeneratorBasedBuilder, skip_registration=registered("
             yield i, {"image": image, "label": int(split.labels[i])}
 
 
-@lesson.step("the catalogue: tfds.list_builders(), and what "
-             "tfds.load('tf_flowers') would download")
+@lesson.step(
+    "the catalogue: tfds.list_builders(), and what "
+    "tfds.load('tf_flowers') would download"
+)
 def catalogue(ctx):
     """TFDS is a catalogue of dataset builders: each knows where its files live
     online, how to check them and how to turn them into examples. tfds.load(name)
@@ -86,14 +106,17 @@ def catalogue(ctx):
     row = (code / "checksums.tsv").read_text().split("\t")
     url, size, file_name = row[0], row[1], row[3]
     ctx.record(builders=len(names), flowers_download_bytes=int(size))
-    return {"builders in the catalogue": len(names),
-            "a few": [n for n in names if n in ("mnist", "tf_flowers")],
-            "tfds.load('tf_flowers') would download":
-                f"{file_name.strip()}, {int(size):,} bytes from {url}"}
+    return {
+        "builders in the catalogue": len(names),
+        "a few": [n for n in names if n in ("mnist", "tf_flowers")],
+        "tfds.load('tf_flowers') would download": f"{file_name.strip()}, {int(size):,} bytes from {url}",
+    }
 
 
-@lesson.step("tfds.load(name, with_info=True, as_supervised=True, split=...) "
-             "on a builder of our own")
+@lesson.step(
+    "tfds.load(name, with_info=True, as_supervised=True, split=...) "
+    "on a builder of our own"
+)
 def load(ctx):
     """The flowers article's call, on the builder above (defining the class
     registers its name, lowtf_mnist; '/small' picks a config). tfds.load prepares
@@ -107,24 +130,36 @@ def load(ctx):
     builder = LowtfMnist(config=CONFIG[ctx.mode], data_dir=folder)
     prepared = builder.is_prepared()
     if not prepared:
-        with contextlib.redirect_stdout(io.StringIO()):   # TFDS's banner
+        with contextlib.redirect_stdout(io.StringIO()):  # TFDS's banner
             builder.download_and_prepare()
     state = "already prepared" if prepared else "prepared now"
-    print(f"   {builder.name}/{CONFIG[ctx.mode]}: {state} in\n"
-          f"      {builder.data_dir}")
+    print(
+        f"   {builder.name}/{CONFIG[ctx.mode]}: {state} in\n"
+        f"      {builder.data_dir}"
+    )
     (ctx.train, ctx.test), info = tfds.load(
-        f"lowtf_mnist/{CONFIG[ctx.mode]}", data_dir=folder,
-        split=["train", "test"], with_info=True, as_supervised=True)
+        f"lowtf_mnist/{CONFIG[ctx.mode]}",
+        data_dir=folder,
+        split=["train", "test"],
+        with_info=True,
+        as_supervised=True,
+    )
     image, label = next(iter(ctx.train))
     ctx.num_classes = info.features["label"].num_classes
     sizes = {k: v.num_examples for k, v in info.splits.items()}
     ctx.test_size = sizes["test"]
-    ctx.record(num_classes=ctx.num_classes, split_sizes=sizes,
-               example=[list(image.shape), image.dtype.name])
-    return {"info.features": str(info.features),
-            "num_classes": ctx.num_classes, "split sizes": sizes,
-            "one example": f"image {image.shape} {image.dtype.name}, "
-                           f"label {int(label)}"}
+    ctx.record(
+        num_classes=ctx.num_classes,
+        split_sizes=sizes,
+        example=[list(image.shape), image.dtype.name],
+    )
+    return {
+        "info.features": str(info.features),
+        "num_classes": ctx.num_classes,
+        "split sizes": sizes,
+        "one example": f"image {image.shape} {image.dtype.name}, "
+        f"label {int(label)}",
+    }
 
 
 @lesson.step("tfds.ImageFolder: lesson 22's PNG folders as a TFDS dataset")
@@ -137,14 +172,19 @@ def image_folder(ctx):
     builder = tfds.ImageFolder(root, shape=(28, 28, 1))
     label = builder.info.features["label"]
     sizes = {k: v.num_examples for k, v in builder.info.splits.items()}
-    images = builder.as_dataset(split="train", as_supervised=True,
-                                shuffle_files=True)
+    images = builder.as_dataset(
+        split="train", as_supervised=True, shuffle_files=True
+    )
     image, _ = next(iter(images))
-    ctx.record(image_folder_classes=label.num_classes,
-               image_folder_splits=sizes)
-    return {"label names": label.names[:3] + ["..."],
-            "num_classes": label.num_classes, "split sizes": sizes,
-            "one image": f"{image.shape} {image.dtype.name}"}
+    ctx.record(
+        image_folder_classes=label.num_classes, image_folder_splits=sizes
+    )
+    return {
+        "label names": label.names[:3] + ["..."],
+        "num_classes": label.num_classes,
+        "split sizes": sizes,
+        "one image": f"{image.shape} {image.dtype.name}",
+    }
 
 
 def to_float(image, label):
@@ -158,29 +198,46 @@ def fit(ctx):
     prefetch) and Keras trains from it. The test accuracy is printed with its
     standard error over the test images."""
     keras.utils.set_random_seed(SEED)
-    train = (ctx.train.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
-             .cache().shuffle(10_000, seed=SEED)
-             .batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE))
+    train = (
+        ctx.train.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+        .cache()
+        .shuffle(10_000, seed=SEED)
+        .batch(BATCH_SIZE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     test = ctx.test.map(to_float).batch(1000).cache()
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(16, 5, activation="relu"),
-        keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
-        keras.layers.Dense(ctx.num_classes, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(16, 5, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(ctx.num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     # shuffle=False: the Dataset shuffles itself (Keras's flag is for arrays)
     model.fit(train, epochs=EPOCHS[ctx.mode], shuffle=False, verbose=0)
     _, accuracy = model.evaluate(test, verbose=0)
-    chance = 1 / ctx.num_classes      # a fixed number: only the accuracy's SE
+    chance = 1 / ctx.num_classes  # a fixed number: only the accuracy's SE
     se = verdicts.accuracy_se(accuracy, ctx.test_size)
-    verdict = verdicts.with_se("test accuracy vs chance", accuracy, chance,
-                               se, names=("the model", "chance"))
+    verdict = verdicts.with_se(
+        "test accuracy vs chance",
+        accuracy,
+        chance,
+        se,
+        names=("the model", "chance"),
+    )
     ctx.record(test_accuracy=round(accuracy, 4), verdicts=[verdict.as_dict()])
-    return {"test accuracy": f"{accuracy:.4f} ± {se:.4f} "
-                             f"on {ctx.test_size:,} test images",
-            "verdict": verdict.verdict}
+    return {
+        "test accuracy": f"{accuracy:.4f} ± {se:.4f} "
+        f"on {ctx.test_size:,} test images",
+        "verdict": verdict.verdict,
+    }
 
 
 if __name__ == "__main__":

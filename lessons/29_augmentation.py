@@ -11,16 +11,18 @@ from lowtf.data.splits import load_splits
 from lowtf.train.keras_progress import Ticking
 from lowtf.viz.plots import sample_grid
 
-lesson = Lesson("29", "augmentation", keras=True)   # Keras runs eagerly: a process of its own
+lesson = Lesson(
+    "29", "augmentation", keras=True
+)  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-MIRROR_TRAIN = 2000              # images each mirror-test model trains on
-TRAIN_PER_CLASS = 30             # digits per class for the shift experiment: 300 in all
-MIRROR_STEPS = 60                # training steps of 64 images for each mirror-test model
-SHIFT_STEPS = 400                # training steps of 64 images for each shift run
+MIRROR_TRAIN = 2000  # images each mirror-test model trains on
+TRAIN_PER_CLASS = 30  # digits per class for the shift experiment: 300 in all
+MIRROR_STEPS = 60  # training steps of 64 images for each mirror-test model
+SHIFT_STEPS = 400  # training steps of 64 images for each shift run
 SEEDS = {"fast": [0], "full": [0, 1, 2]}
 TEST_IMAGES = {"fast": 2000, "full": 10000}
-SHIFT = 0.1                      # RandomTranslation's largest shift, as a fraction of 28 pixels
+SHIFT = 0.1  # RandomTranslation's largest shift, as a fraction of 28 pixels
 
 
 def scaled(pixels):
@@ -33,26 +35,45 @@ def small_convnet(augmentation=(), seed=0):
     Keras's random layers change images only while training (training=True); predict and
     evaluate see them unchanged."""
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)), *augmentation,
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            *augmentation,
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
 def fit(model, x, y, seed, steps):
     """``steps`` batches of 64, drawn from (x, y) reshuffled every pass."""
-    stream = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed)
-              .repeat().batch(64).prefetch(tf.data.AUTOTUNE))
-    model.fit(stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+    stream = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=seed)
+        .repeat()
+        .batch(64)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model.fit(
+        stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0
+    )
     return model
 
 
-@lesson.step("a model knows only the orientations it saw; a mirror keeps a garment's label, not a digit's")
+@lesson.step(
+    "a model knows only the orientations it saw; a mirror keeps a garment's label, not a digit's"
+)
 def mirror(ctx):
     """A model trained on images as they come has never seen them mirrored: scored on the
     mirrored test images (below, each verdict read from the numbers and the standard error
@@ -67,29 +88,49 @@ def mirror(ctx):
     table, panels, labels = {}, [], []
     for dataset in ("fashion_mnist", "mnist"):
         splits = load_splits(dataset, validation_size=0)
-        x, y = scaled(splits.train.images[:MIRROR_TRAIN]), splits.train.labels[:MIRROR_TRAIN]
+        x, y = (
+            scaled(splits.train.images[:MIRROR_TRAIN]),
+            splits.train.labels[:MIRROR_TRAIN],
+        )
         test_x, test_y = scaled(splits.test.images[:n]), splits.test.labels[:n]
         print(f"   {dataset}: training", end="", flush=True)
         with Ticking():
             model = fit(small_convnet(), x, y, seed=0, steps=MIRROR_STEPS)
         print(", scoring", flush=True)
-        mirrored = test_x[:, :, ::-1, :]                        # left and right swapped
+        mirrored = test_x[:, :, ::-1, :]  # left and right swapped
         as_is = model.evaluate(test_x, test_y, verbose=0)[1]
         flipped = model.evaluate(mirrored, test_y, verbose=0)[1]
-        verdict = verdicts.accuracies(f"{dataset}: test images as they are vs mirrored",
-                                      as_is, flipped, n, names=("as they are", "mirrored"))
-        table[dataset] = {"as they are": round(as_is, 4), "mirrored": round(flipped, 4),
-                          "verdict": ctx.verdict(verdict)}
-        panels += [test_x[i, :, :, 0] for i in range(5)] + [mirrored[i, :, :, 0] for i in range(5)]
-        names = [CLASSES[y] if dataset == "fashion_mnist" else str(y) for y in test_y[:5]]
+        verdict = verdicts.accuracies(
+            f"{dataset}: test images as they are vs mirrored",
+            as_is,
+            flipped,
+            n,
+            names=("as they are", "mirrored"),
+        )
+        table[dataset] = {
+            "as they are": round(as_is, 4),
+            "mirrored": round(flipped, 4),
+            "verdict": ctx.verdict(verdict),
+        }
+        panels += [test_x[i, :, :, 0] for i in range(5)] + [
+            mirrored[i, :, :, 0] for i in range(5)
+        ]
+        names = [
+            CLASSES[y] if dataset == "fashion_mnist" else str(y)
+            for y in test_y[:5]
+        ]
         labels += names + [f"{name}, mirrored" for name in names]
-    path = sample_grid(np.stack(panels), labels, ctx.logdir / "mirrored.png", cols=10)
+    path = sample_grid(
+        np.stack(panels), labels, ctx.logdir / "mirrored.png", cols=10
+    )
     ctx.record(mirror=table)
     # the picture: garments, then digits; in each row 5 as they are, the same 5 mirrored
     return {**table, "picture": str(path)}
 
 
-@lesson.step("shifts on 300 digits: RandomTranslation inside the model, trained with and without")
+@lesson.step(
+    "shifts on 300 digits: RandomTranslation inside the model, trained with and without"
+)
 def shifts(ctx):
     """A digit moved a few pixels is the same digit, and MNIST's digits sit at slightly
     different places: shifting the training images is a label-keeping change. With only
@@ -102,37 +143,79 @@ def shifts(ctx):
     n = TEST_IMAGES[ctx.mode]
     test_x, test_y = scaled(splits.test.images[:n]), splits.test.labels[:n]
     rng = np.random.default_rng(29)
-    keep = np.concatenate([rng.choice(np.where(splits.train.labels == k)[0], TRAIN_PER_CLASS,
-                                      replace=False) for k in range(10)])
+    keep = np.concatenate(
+        [
+            rng.choice(
+                np.where(splits.train.labels == k)[0],
+                TRAIN_PER_CLASS,
+                replace=False,
+            )
+            for k in range(10)
+        ]
+    )
     x, y = scaled(splits.train.images[keep]), splits.train.labels[keep]
     scores = {"plain": [], "shifted": []}
     train_scores = {"plain": [], "shifted": []}
     for seed in SEEDS[ctx.mode]:
         for name in scores:
-            layers = ([keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant", seed=seed)]
-                      if name == "shifted" else [])
+            layers = (
+                [
+                    keras.layers.RandomTranslation(
+                        SHIFT, SHIFT, fill_mode="constant", seed=seed
+                    )
+                ]
+                if name == "shifted"
+                else []
+            )
             print(f"   seed {seed}, {name}:", end="", flush=True)
             with Ticking():
-                model = fit(small_convnet(layers, seed), x, y, seed, SHIFT_STEPS)
+                model = fit(
+                    small_convnet(layers, seed), x, y, seed, SHIFT_STEPS
+                )
             scores[name].append(model.evaluate(test_x, test_y, verbose=0)[1])
             print(f" test accuracy {scores[name][-1]:.4f}", flush=True)
             train_scores[name].append(model.evaluate(x, y, verbose=0)[1])
     a, b = np.mean(scores["shifted"]), np.mean(scores["plain"])
-    if len(SEEDS[ctx.mode]) > 1:      # the spread over seeds holds the test-set noise and the seed's
+    if (
+        len(SEEDS[ctx.mode]) > 1
+    ):  # the spread over seeds holds the test-set noise and the seed's
         differences = np.subtract(scores["shifted"], scores["plain"])
         se = float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
-        verdict = verdicts.with_se("test accuracy, shifted vs plain", a, b, se,
-                                   names=("shifted", "plain"))
+        verdict = verdicts.with_se(
+            "test accuracy, shifted vs plain",
+            a,
+            b,
+            se,
+            names=("shifted", "plain"),
+        )
     else:
-        verdict = verdicts.accuracies("test accuracy, shifted vs plain", a, b, len(test_y),
-                                      names=("shifted", "plain"))
+        verdict = verdicts.accuracies(
+            "test accuracy, shifted vs plain",
+            a,
+            b,
+            len(test_y),
+            names=("shifted", "plain"),
+        )
     said = ctx.verdict(verdict)
-    ctx.record(shift_test_accuracy={k: [round(v, 4) for v in s] for k, s in scores.items()},
-               shift_train_accuracy={k: round(float(np.mean(s)), 4) for k, s in train_scores.items()})
-    return {"training digits": len(x), "seeds": SEEDS[ctx.mode],
-            "test accuracy": {k: [round(v, 4) for v in s] for k, s in scores.items()},
-            "training accuracy (mean)": {k: round(float(np.mean(s)), 4) for k, s in train_scores.items()},
-            "verdict": said}
+    ctx.record(
+        shift_test_accuracy={
+            k: [round(v, 4) for v in s] for k, s in scores.items()
+        },
+        shift_train_accuracy={
+            k: round(float(np.mean(s)), 4) for k, s in train_scores.items()
+        },
+    )
+    return {
+        "training digits": len(x),
+        "seeds": SEEDS[ctx.mode],
+        "test accuracy": {
+            k: [round(v, 4) for v in s] for k, s in scores.items()
+        },
+        "training accuracy (mean)": {
+            k: round(float(np.mean(s)), 4) for k, s in train_scores.items()
+        },
+        "verdict": said,
+    }
 
 
 if __name__ == "__main__":
