@@ -33,8 +33,8 @@ def eager(ctx):
     an install, print tf.__version__ and tf.config.list_physical_devices(), as below."""
     if not tf2.executing_eagerly():
         raise RuntimeError(
-            "lesson 01 starts in eager mode, so it must be the first lesson in its process: "
-            "run it on its own (lowtf lesson 01)"
+            "lesson 01 starts in eager mode, so it must be the first lesson "
+            "in its process: run it on its own (lowtf lesson 01)"
         )
     eager_sum = tf2.constant(2.0) + tf2.constant(3.0)
 
@@ -203,13 +203,19 @@ def tf2_map(ctx):
     column."""
     return {
         "TF 1.x graph mode (this course)": "TensorFlow 2",
-        "tf.Session().run(fetch)": "call the function (eager) or a tf.function",
+        "tf.Session().run(fetch)": "call the function (eager), a tf.function",
         "tf.placeholder + feed_dict": "function arguments",
-        "tf.global_variables_initializer()": "tf.Variable(...) is initialised when created",
+        "tf.global_variables_initializer()": "a tf.Variable is set when made",
         "tf.train.Saver": "tf.train.Checkpoint / keras Model.save",
-        "tf.summary.FileWriter + add_summary": "tf.summary.create_file_writer + tf.summary.scalar(step=)",
-        "optimizer.minimize(loss)": "tf.GradientTape + optimizer.apply_gradients, or Model.fit",
-        "tf.saved_model.Builder / simple_save": "tf.saved_model.save / Model.export",
+        "tf.summary.FileWriter + add_summary": (
+            "tf.summary.create_file_writer + tf.summary.scalar(step=)"
+        ),
+        "optimizer.minimize(loss)": (
+            "tf.GradientTape + optimizer.apply_gradients, or Model.fit"
+        ),
+        "tf.saved_model.Builder / simple_save": (
+            "tf.saved_model.save / Model.export"
+        ),
     }
 
 

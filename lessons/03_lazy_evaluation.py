@@ -128,7 +128,8 @@ def several_graphs(ctx):
             tf.add(x1, x2)
         mixed = "no error (unexpected)"
     except ValueError as e:
-        mixed = f"ValueError: {str(e).split(' (graphs are')[0]}"  # the rest: two memory addresses
+        # the rest of the message is two memory addresses
+        mixed = f"ValueError: {str(e).split(' (graphs are')[0]}"
     ctx.record(
         op_names=[x1.op.name, x2.op.name],
         default_graph_untouched=not any(

@@ -51,8 +51,8 @@ def random_walk(ctx):
             [], -1.0, 1.0, seed=4, name="stride"
         )  # a step back or forward
         move = tf.assign_add(position, stride, name="move")
-        # Summarise move's output, not `position`: in one run the two would race,
-        # since nothing orders a read of the Variable after the assign.
+        # Summarise move's output, not `position`: in one run the two would
+        # race, since nothing orders a read of the Variable after the assign.
         ctx.walk_summary = tf.summary.scalar("distance", move)
     ctx.writer = tf.summary.FileWriter(str(ctx.logdir), tf.get_default_graph())
     ctx.on_exit(
@@ -74,7 +74,8 @@ def random_walk(ctx):
         "steps": steps,
         "final position": final,
         "events in": str(ctx.logdir),
-        "in TensorBoard": "Scalars tab, random_walk/distance (set smoothing to 0 to see each step)",
+        "in TensorBoard": "Scalars tab, random_walk/distance "
+        "(set smoothing to 0 to see each step)",
     }
 
 
@@ -90,7 +91,7 @@ def other_summaries(ctx):
         # A normal distribution whose mean drifts with the step.
         samples = tf.random_normal([1000], mean=step / 10.0, seed=5)
         hist = tf.summary.histogram("drifting_normal", samples)
-        # A bright spot that moves right with the step: drag the Images tab's step slider.
+        # A bright spot moving right with the step: drag the step slider.
         grid = tf.range(28, dtype=tf.float32)
         xs, ys = tf.meshgrid(grid, grid)
         spot = tf.exp(-((xs - 4.0 - 5.0 * step) ** 2 + (ys - 14.0) ** 2) / 8.0)
@@ -98,7 +99,7 @@ def other_summaries(ctx):
             "moving_spot", spot[None, :, :, None], max_outputs=1
         )
         note = tf.summary.text("note", tf.strings.format("step {}", step))
-        # One second of a 440 Hz tone at 8 kHz; audio summaries take [batch, frames, channels].
+        # One second of a 440 Hz tone at 8 kHz, as [batch, frames, channels].
         t = tf.range(8000, dtype=tf.float32) / 8000.0
         tone = tf.summary.audio(
             "a440", tf.sin(2 * np.pi * 440.0 * t)[None, :, None] * 0.5, 8000
@@ -106,8 +107,9 @@ def other_summaries(ctx):
     selected = tf.summary.merge([hist, image, note, tone])
     everything = tf.summary.merge_all()
     with tf.Session() as sess:
-        # Only what merge_all will read needs a value. A global_variables_initializer() here would
-        # add an `init` node wired to every Variable, and TensorBoard would draw the scopes around it.
+        # Only what merge_all will read needs a value. A
+        # global_variables_initializer() here would add an `init` node wired
+        # to every Variable, and TensorBoard would draw the scopes around it.
         sess.run(ctx.position.initializer)
         for i in range(5):
             ctx.writer.add_summary(sess.run(selected, {step: i}), i)
@@ -146,7 +148,7 @@ def in_a_notebook(ctx):
     and stops it when the lesson ends (in a notebook: notebook.list(), then kill PID)."""
     from tensorboard import manager, notebook
 
-    # the tensorboard program beside this Python, as the notebook's PATH would find it
+    # the tensorboard program beside this Python, as a notebook's PATH finds it
     os.environ.setdefault(
         "TENSORBOARD_BINARY",
         str(Path(sys.executable).with_name("tensorboard")),

@@ -74,7 +74,9 @@ def filters(ctx):
     return {
         "filter bank shape": bank.shape,
         "its weights": bank.size,
-        f"a dense layer from {height}x{width} pixels to 4 maps of that size": f"{pixels * pixels * 4:,} weights",
+        f"a dense layer from {height}x{width} pixels to 4 maps of that size": (
+            f"{pixels * pixels * 4:,} weights"
+        ),
     }
 
 

@@ -98,7 +98,9 @@ def model(ctx):
         "lenet5": inspect.getsource(lenet5),
         "conv2d": inspect.getsource(conv2d),
         "activation shapes": shapes,
-        "layer outputs kept per image": f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB",
+        "layer outputs kept per image": (
+            f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB"
+        ),
         "for a batch of 128": f"{per_image * 4 * 128 / 1e6:.1f} MB",
         "parameters": count_parameters(params),
     }
@@ -137,10 +139,8 @@ def recipe(ctx):
     ctx.precision = choose(
         "float32" if experts else PRECISION
     )  # float32 or bfloat16, and why
-    print(
-        f"   computing in {ctx.precision.precision}:\n   {ctx.precision.reason}",
-        flush=True,
-    )
+    print(f"   computing in {ctx.precision.precision}:", flush=True)
+    print(f"   {ctx.precision.reason}", flush=True)
     ctx.recipe = EXPERTS if experts else RECIPES[ctx.precision.precision]
     ctx.splits = load_splits(validation_size=ctx.recipe.validation_size)
     ctx.steps = (
@@ -198,7 +198,8 @@ def build(ctx):
         [tf.summary.histogram(f"params/{n}", v) for n, v in ctx.params.items()]
     )
     ctx.saver = tf.train.Saver(max_to_keep=3)
-    # which iterator feeds the model: its handle, a string fed to ctx.inputs.handle
+    # which iterator feeds the model: its handle, a string fed to
+    # ctx.inputs.handle
     ctx.handles = {
         "train": ctx.inputs.train_iterator.string_handle(),
         "eval": ctx.inputs.eval_iterator.string_handle(),
@@ -275,8 +276,9 @@ def fit(ctx):
     start = int(sess.run(ctx.global_step))
     if start >= ctx.steps:
         raise LogdirError(
-            f"the run in {ctx.logdir} already finished ({start} of {ctx.steps} steps): nothing to "
-            "resume. Leave out --resume to train again (the finished run is moved aside)"
+            f"the run in {ctx.logdir} already finished ({start} of "
+            f"{ctx.steps} steps): nothing to resume. Leave out --resume to "
+            "train again (the finished run is moved aside)"
         )
     sess.run(
         ctx.inputs.train_iterator.initializer,
@@ -417,8 +419,9 @@ def fit(ctx):
     log_test(
         ctx.steps, test.images[:TEST_SUBSET], test.labels[:TEST_SUBSET]
     )  # the curve's last point
-    # The result: all 10,000 test images, under tags of their own. On the curve's tag it would make
-    # the last point jump (another test set), where TensorBoard shows it as a change in the model.
+    # The result: all 10,000 test images, under tags of their own. On the
+    # curve's tag it would make the last point jump (another test set), where
+    # TensorBoard shows it as a change in the model.
     accuracy, loss = evaluate(sess, ctx, test.images, test.labels)
     test_writer.add_summary(
         scalars(**{"full_test/accuracy": accuracy, "full_test/loss": loss}),
@@ -441,7 +444,8 @@ def fit(ctx):
         bfloat16_ops=sum(ctx.bfloat16_ops.values()),
     )
     print(
-        f"   lenet5: {ctx.steps} steps in {ctx.precision.precision}, test accuracy {accuracy:.4f}, "
+        f"   lenet5: {ctx.steps} steps in {ctx.precision.precision}, "
+        f"test accuracy {accuracy:.4f}, "
         f"{images_per_second:,.0f} img/s training"
     )
     return {
@@ -513,7 +517,8 @@ def pictures(ctx):
             layer: round(float(np.mean(changes)), 3)
             for layer, changes in per_filter.items()
         },
-        "which layer's filters moved more (2 SE from filter to filter, this run)": reading,
+        "which layer's filters moved more "
+        "(2 SE from filter to filter, this run)": reading,
     }
 
 
@@ -535,7 +540,8 @@ def packaged(ctx):
     nothing else is hidden in it."""
     if ctx.summary["resumed_from_step"]:
         return {
-            "skipped": "this run resumed midway; the comparison needs the losses from step 1"
+            "skipped": "this run resumed midway; "
+            "the comparison needs the losses from step 1"
         }
     config = TrainConfig(
         steps=COMPARE_STEPS,
@@ -547,8 +553,9 @@ def packaged(ctx):
         name="packaged",
         precision=ctx.precision.precision,
     )
-    # A 10-step comparison is not a run to look at: its events go to a folder deleted afterwards, not
-    # into this lesson's logdir, where TensorBoard would show it beside the real run.
+    # A 10-step comparison is not a run to look at: its events go to a
+    # folder deleted afterwards, not into this lesson's logdir, where
+    # TensorBoard would show it beside the real run.
     with tempfile.TemporaryDirectory() as scratch:
         packaged_run = train(
             functools.partial(lenet5, init=ctx.recipe.init),
@@ -605,7 +612,9 @@ def mistakes(ctx):
     return {
         f"errors on {len(test.labels):,}": errors,
         "test accuracy in float32": 1 - errors / len(test.labels),
-        "most frequent confusion": f"{true} read as {guess} ({off_diagonal.max()} times)",
+        "most frequent confusion": (
+            f"{true} read as {guess} ({off_diagonal.max()} times)"
+        ),
         "pictures": [
             str(ctx.logdir / "confusion.png"),
             str(ctx.logdir / "mistakes.png"),

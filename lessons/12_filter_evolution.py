@@ -109,7 +109,8 @@ def record(ctx):
             layer: round(float(np.mean(changes)), 3)
             for layer, changes in per_filter.items()
         },
-        "which layer's filters moved more (2 SE from filter to filter)": reading,
+        "which layer's filters moved more "
+        "(2 SE from filter to filter)": reading,
     }
 
 

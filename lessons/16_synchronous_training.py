@@ -25,7 +25,8 @@ def compare(ctx):
     so the local steps add up to at least twice the global steps (dropped stale
     gradients make up the rest)."""
     steps = 300 if ctx.fast else 1000
-    # --start_together: the chief waits for worker 1 to join, then both start (lesson 15)
+    # --start_together: the chief waits for worker 1 to join, then both
+    # start (lesson 15)
     async_results, async_s = run_mnist_job(
         ctx.logdir / "async", 2, steps, ["--start_together"]
     )
@@ -64,8 +65,9 @@ def compare(ctx):
                 ),
             }
         )
-    # the same number of global steps: sync averaged 2 batches into each, so it saw about twice the
-    # examples. Did that buy accuracy? The chief scored all 10,000 test images: read it with its noise.
+    # the same number of global steps: sync averaged 2 batches into each, so
+    # it saw about twice the examples. Did that buy accuracy? The chief
+    # scored all 10,000 test images: read it with its noise.
     report["sync vs async test accuracy"] = ctx.verdict(
         verdicts.accuracies(
             "test accuracy, sync vs async",

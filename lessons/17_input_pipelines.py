@@ -107,7 +107,9 @@ def buffer(ctx):
         first_element_ms={str(b): v for b, v in delays.items()},
     )
     memory = {
-        f"{b:,} x {'x'.join(map(str, shape))} float32": f"{b * np.prod(shape) * 4 / 1e6:,.0f} MB"
+        f"{b:,} x {'x'.join(map(str, shape))} float32": (
+            f"{b * np.prod(shape) * 4 / 1e6:,.0f} MB"
+        )
         for b, shape in ((10_000, (28, 28)), (10_000, (224, 224, 3)))
     }
     return {
@@ -165,7 +167,8 @@ def shuffle_and_repeat(ctx):
             longest[name].append(pauses(ds, 2 * EPOCH - 1)[0])
     verdict = ctx.verdict(
         verdicts.repeated(
-            "longest wait between elements, ms: fusion off vs as written today",
+            "longest wait between elements, ms: "
+            "fusion off vs as written today",
             longest["shuffle().repeat(2), fusion off"],
             longest["shuffle().repeat(2), as written today"],
             names=("fusion off", "fused"),
@@ -180,8 +183,8 @@ def shuffle_and_repeat(ctx):
     )
     return {
         f"longest wait between elements, ms, {ROUNDS} rounds": longest,
-        f"a refill of {EPOCH} elements sleeping 0.2 ms would take at least, ms": EPOCH
-        * 0.2,
+        f"a refill of {EPOCH} elements sleeping 0.2 ms "
+        "would take at least, ms": EPOCH * 0.2,
         "verdict": verdict,
     }
 
@@ -193,8 +196,8 @@ def augment(image, label):
     )
     angle = tf.random_uniform([], -15.0, 15.0) * np.pi / 180
     cos, sin = tf.cos(angle), tf.sin(angle)
-    # An affine map [a0 a1 a2; b0 b1 b2] sending output pixel (x, y) to an input pixel:
-    # a rotation about the image centre (13.5, 13.5).
+    # An affine map [a0 a1 a2; b0 b1 b2] sending output pixel (x, y) to an
+    # input pixel: a rotation about the image centre (13.5, 13.5).
     cx = cy = 13.5
     transform = tf.stack(
         [

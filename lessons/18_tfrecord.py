@@ -162,7 +162,9 @@ def stream(ctx):
     )
     ctx.record(streamed_test_accuracy=round(h.final_test_accuracy, 4))
     return {
-        "test accuracy after training from the TFRecord stream": h.final_test_accuracy
+        "test accuracy after training from the TFRecord stream": (
+            h.final_test_accuracy
+        )
     }
 
 

@@ -166,7 +166,8 @@ def compare(ctx):
         v for n, v in parameters.items() if n.startswith(tuple(CONV))
     ) / sum(parameters.values())
     gain = ctx.h_tuned.final_test_accuracy - scratch.final_test_accuracy
-    # Each accuracy is measured on len(test) images: it carries a standard error, and so does the gain.
+    # Each accuracy is measured on len(test) images: it carries a standard
+    # error, and so does the gain.
     said = ctx.verdict(
         verdicts.accuracies(
             "fine-tuned vs from scratch",
@@ -183,9 +184,10 @@ def compare(ctx):
     )
     if not said.startswith("fine-tuned ahead"):
         verdict += (
-            f". The copied conv layers are only {frozen_share:.1%} of the network; the new head "
-            "(fc1 + logits) must still be learnt from the few labels. Transfer pays when a large, "
-            "general base is reused under a small head."
+            f". The copied conv layers are only {frozen_share:.1%} of the "
+            "network; the new head (fc1 + logits) must still be learnt from "
+            "the few labels. Transfer pays when a large, general base is "
+            "reused under a small head."
         )
     ctx.record(
         scratch_test_accuracy=round(scratch.final_test_accuracy, 4),

@@ -57,7 +57,7 @@ def export(ctx, version: int, checkpoint: str) -> Path:
         probabilities = tf.nn.softmax(logits, name="probabilities")
         classes = tf.argmax(logits, 1, name="classes")
         with tf.Session() as sess:
-            # Restore only the model's Variables: the optimizer's slots are not needed to serve.
+            # Restore only the model's Variables: serving needs no slots.
             tf.train.Saver(var_list=params).restore(sess, checkpoint)
             return export_saved_model(
                 sess,
@@ -129,7 +129,9 @@ def simple_save(ctx):
     return {
         "exported": str(path),
         "signatures": list(meta.signature_def),
-        "largest difference from the Builder's export, first test digit": difference,
+        "largest difference from the Builder's export, first test digit": (
+            difference
+        ),
     }
 
 
@@ -152,7 +154,8 @@ def cli(ctx):
         timeout=120,
     )
     print(
-        "   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...",
+        "   $ saved_model_cli run --dir ... "
+        "--signature_def serving_default --inputs ...",
         flush=True,
     )
     run = subprocess.run(
@@ -197,7 +200,8 @@ def serve(ctx):
     policy picks, keeping a version alive while a request still uses it; REST and gRPC
     both hand their requests to one predictor (lowtf/serve/core/ and predictor.py)."""
     port = free_ports(1)[0]
-    # start_server runs `lowtf serve FLAGS` as a child process and waits until the model answers.
+    # start_server runs `lowtf serve FLAGS` as a child process and waits
+    # until the model answers.
     ctx.server = start_server(
         [
             f"--model_base_path={ctx.model_dir}",

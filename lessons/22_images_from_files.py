@@ -88,9 +88,9 @@ def the_files(ctx):
         "class folders": sorted(
             p.name for p in ctx.images.train_dir.iterdir()
         ),
-        "labels.csv, its header and first two rows": ctx.images.labels_csv.read_text().splitlines()[
-            :3
-        ],
+        "labels.csv, its header and first two rows": (
+            ctx.images.labels_csv.read_text().splitlines()[:3]
+        ),
         "files read in this run": len(ctx.train),
         "a look at them": picture,
     }
@@ -284,8 +284,9 @@ def pipeline(ctx):
         "images per epoch": n,
         "epoch 1 (files) images/s": round(from_files),
         "epoch 2 (cache) images/s": round(from_cache),
-        "epoch 2 over epoch 1": f"{from_cache / from_files:.1f}x (one pass each: the last step "
-        "times the cache in rounds, with a verdict)",
+        "epoch 2 over epoch 1": f"{from_cache / from_files:.1f}x "
+        "(one pass each: the last step times the cache in rounds, "
+        "with a verdict)",
     }
 
 

@@ -178,16 +178,28 @@ def summary(ctx):
     )
     # what each Keras piece is, in the ops lessons 07-11 wrote by hand
     by_hand = {
-        "Conv2D(32, 5, padding='same', activation='relu')": "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)",
+        "Conv2D(32, 5, padding='same', activation='relu')": (
+            "tf.nn.conv2d + bias + tf.nn.relu (lessons 09, 10)"
+        ),
         "MaxPooling2D(2)": "tf.nn.max_pool, 2x2, stride 2 (lesson 09)",
         "Flatten()": "tf.reshape(x, [-1, 7 * 7 * 64]) (lesson 10)",
-        "Dense(1024, activation='relu')": "tf.matmul + bias + relu (lesson 08)",
-        "Dropout(0.5)": "tf.nn.dropout(rate=0.5), on only while training (lesson 11)",
-        "compile(loss=SparseCategoricalCrossentropy(from_logits=True))": "tf.nn.sparse_softmax_cross_entropy_with_logits\n"
-        "    + reduce_mean (lessons 07, 10)",
-        "compile(optimizer=Adam(1e-3))": "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op"
-        " (lesson 10)",
-        "compile(metrics=['accuracy'])": "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)",
+        "Dense(1024, activation='relu')": (
+            "tf.matmul + bias + relu (lesson 08)"
+        ),
+        "Dropout(0.5)": (
+            "tf.nn.dropout(rate=0.5), on only while training (lesson 11)"
+        ),
+        "compile(loss=SparseCategoricalCrossentropy(from_logits=True))": (
+            "tf.nn.sparse_softmax_cross_entropy_with_logits\n"
+            "    + reduce_mean (lessons 07, 10)"
+        ),
+        "compile(optimizer=Adam(1e-3))": (
+            "tf.train.AdamOptimizer(1e-3).minimize(loss): the train op"
+            " (lesson 10)"
+        ),
+        "compile(metrics=['accuracy'])": (
+            "reduce_mean(cast(equal(argmax(logits), labels))) (lesson 07)"
+        ),
     }
     return {
         "model.summary()": "\n"
@@ -328,8 +340,13 @@ def fit(ctx):
         validation_steps=validation_steps,
     )
     return {
-        "steps_per_epoch": f"{train_images:,} // {BATCH_SIZE} = {ctx.steps_per_epoch}",
-        "validation_steps": f"{VALIDATION_IMAGES[ctx.mode]:,} // {VALIDATION_BATCH} = {validation_steps}",
+        "steps_per_epoch": (
+            f"{train_images:,} // {BATCH_SIZE} = {ctx.steps_per_epoch}"
+        ),
+        "validation_steps": (
+            f"{VALIDATION_IMAGES[ctx.mode]:,} // {VALIDATION_BATCH}"
+            f" = {validation_steps}"
+        ),
         "history (per epoch)": {
             k: [round(v, 4) for v in vs] for k, vs in history.history.items()
         },
@@ -453,7 +470,7 @@ def against_by_hand(ctx):
     )
     # the same training split; Keras scored the validation split
     held_out = dataclasses.replace(ctx.splits, validation=None)
-    stamps = {}  # global step -> the time it ended, for each step's own duration
+    stamps = {}  # global step -> when it ended, for each step's duration
 
     def stamp(sess, step, params):
         stamps[step] = time.perf_counter()

@@ -185,7 +185,8 @@ def cli(ctx):
         timeout=120,
     )
     print(
-        "   $ saved_model_cli run --dir ... --signature_def serving_default --inputs ...",
+        "   $ saved_model_cli run --dir ... "
+        "--signature_def serving_default --inputs ...",
         flush=True,
     )
     run = subprocess.run(
@@ -254,7 +255,8 @@ def serve(ctx):
     config.write_text(
         "model_config_list {\n"
         + "".join(
-            f'  config {{\n    name: "{n}"\n    base_path: "{ctx.models / n}"\n'
+            f'  config {{\n    name: "{n}"\n'
+            f'    base_path: "{ctx.models / n}"\n'
             '    model_platform: "tensorflow"\n  }\n'
             for n in ("classifier", "garments")
         )

@@ -109,7 +109,9 @@ def catalogue(ctx):
     return {
         "builders in the catalogue": len(names),
         "a few": [n for n in names if n in ("mnist", "tf_flowers")],
-        "tfds.load('tf_flowers') would download": f"{file_name.strip()}, {int(size):,} bytes from {url}",
+        "tfds.load('tf_flowers') would download": (
+            f"{file_name.strip()}, {int(size):,} bytes from {url}"
+        ),
     }
 
 

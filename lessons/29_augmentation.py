@@ -124,7 +124,8 @@ def mirror(ctx):
         np.stack(panels), labels, ctx.logdir / "mirrored.png", cols=10
     )
     ctx.record(mirror=table)
-    # the picture: garments, then digits; in each row 5 as they are, the same 5 mirrored
+    # the picture: garments, then digits; in each row 5 as they are, then
+    # the same 5 mirrored
     return {**table, "picture": str(path)}
 
 
