@@ -14,17 +14,15 @@ lesson = Lesson("07", "mnist softmax")
 
 # --- knobs -----------------------------------------------------------------------------
 BATCH_SIZE = 100  # the tutorials' batch
-LEARNING_RATE = (
-    0.5  # gradient descent on the mean loss (TF 1.x mnist_softmax.py)
-)
+# gradient descent on the mean loss (TF 1.x mnist_softmax.py)
+LEARNING_RATE = 0.5
 STEPS = {"fast": 300, "full": 3000}
 EVAL_EVERY = 50  # steps between validation checks (and TensorBoard points)
 PATIENCE = 6  # validation checks without a new best before stopping early
 SEED = 0
 LOSS_STEPS = 300  # steps of each run in the squared-error step
-BAD_START = (
-    1.0  # the standard deviation of W for a start that is confidently wrong
-)
+# the standard deviation of W for a start that is confidently wrong
+BAD_START = 1.0
 
 
 @lesson.step("the data: read_data_sets, as the TF 1.x tutorials loaded MNIST")

@@ -20,9 +20,8 @@ STEPS = {"fast": 600, "full": 2000}  # the article ran 20,000
 BATCH_SIZE = 100
 SUMMARY_EVERY = 20  # steps between summaries
 LEARNING_RATE = 1e-3
-SYMMETRY_STEPS = (
-    300  # training steps of each small network in the initialisation step
-)
+# training steps of each small network in the initialisation step
+SYMMETRY_STEPS = 300
 LINEAR_STEPS = 1500  # ... and in the non-linearity step: long enough for ReLU to pull ahead
 DEEP_LAYERS = 4  # sigmoid layers of 100 units in the batch-normalisation step
 DEEP_STEPS = 500  # its steps of plain gradient descent, at DEEP_RATE

@@ -42,18 +42,16 @@ TEST_POINTS = {
     "full": 24,
 }  # test evaluations during the run (a curve needs points)
 TEST_SUBSET = 2000  # test images of every point of the test curve; all 10,000 once, at the end
-TRAIN_POINTS = (
-    50  # train-curve points, each the mean over the steps since the last
-)
+# train-curve points, each the mean over the steps since the last
+TRAIN_POINTS = 50
 SNAPSHOTS = {"fast": 15, "full": 40}  # filter snapshots for the GIFs
 CHECKPOINT_SECONDS = {
     "fast": 4,
     "full": 60,
 }  # a killed run loses at most this much training
 SEED = 0
-COMPARE_STEPS = (
-    10  # steps the packaged trainer repeats, to compare with the loop here
-)
+# steps the packaged trainer repeats, to compare with the loop here
+COMPARE_STEPS = 10
 PRECISION = "auto"  # bfloat16 where the CPU has bfloat16 units and a 2 s probe finds a gain (lesson 27)
 RECIPE = "course"  # or "experts": the TF tutorial's own (Adam 1e-4, 20,000 steps of 50), full mode
 

@@ -26,9 +26,8 @@ TRAIN_IMAGES = {
 }  # fast: fewer, so 150 steps memorise them (500: 0.974, no clear rise)
 STEPS = {"fast": 150, "full": 600}
 TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
-TRAIN_POINTS_AVERAGED = (
-    5  # the training accuracy is the mean of the last 5 train points
-)
+# the training accuracy is the mean of the last 5 train points
+TRAIN_POINTS_AVERAGED = 5
 
 
 @lesson.step("a tiny training set: a few hundred digits")

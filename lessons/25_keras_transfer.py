@@ -57,9 +57,8 @@ TEST_IMAGES = {
 }  # None: all 5,000 test images of the target classes
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
-HEAD_RATE = (
-    3e-2  # a frozen base leaves a linear classifier: it takes a larger step
-)
+# a frozen base leaves a linear classifier: it takes a larger step
+HEAD_RATE = 3e-2
 SOURCE_RATE = 2e-3
 SEED = 25
 
