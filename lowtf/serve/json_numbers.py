@@ -10,15 +10,21 @@ the body's size in memory. For the common body, one numeric tensor,
 brackets, whose layout it checks against the shape it infers: a ragged list, a string, ``true``
 or anything unusual returns None and the caller decodes the body the ordinary way (which
 also gives the error messages). Memory: the body and one float64 per number.
+
+Time is linear in the body: brackets nested deeper than ``MAX_DIMS`` are refused before any
+shape is built (a body of nothing but brackets once cost O(depth^2): 200 KB took 6 s of a
+core), and ``check`` (the request's deadline) is called between the passes.
 """
 from __future__ import annotations
 
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
+
+from lowtf.serve.errors import InvalidArgument
 
 # The whole body: an object with one tensor under "instances" or "inputs", and maybe a
 # signature name (no escapes in it) before or after it.
@@ -29,6 +35,8 @@ _NUMBER_CHARS = b"0123456789.eE+-"
 _IS_NUMBER_CHAR = np.zeros(256, bool)
 _IS_NUMBER_CHAR[list(_NUMBER_CHARS)] = True
 _BRACKETS_TO_SPACES = bytes.maketrans(b"[]", b"  ")
+# numpy's limit on an array's dimensions (TensorFlow allows 254, but the values travel as numpy)
+MAX_DIMS = 64
 _STRUCTURE_ONLY = _NUMBER_CHARS + b" \t\r\n"
 # A run of number characters that is no number ("1-2") stops np.fromstring early with this
 # DeprecationWarning; the count check below catches it, so the warning says nothing new.
@@ -58,6 +66,8 @@ def _shape(structure: bytes, numbers: int) -> Optional[tuple]:
     shape = [innermost.count(b",") + 1 if len(innermost) > 2 else (1 if numbers else 0)]
     element = _list_of(b"", shape[0])
     for level in range(depth - 2, -1, -1):                # count the repeats of the element one level up
+        if len(element) > len(structure):
+            return None                                   # each pass costs at most the structure's length
         position, count = level + 1, 0
         while structure.startswith(element, position):
             count += 1
@@ -76,19 +86,39 @@ def numeric_match(raw: bytes) -> Optional[re.Match]:
     return None if match is None or (match["sig1"] is not None and match["sig2"] is not None) else match
 
 
-def numeric_body(raw: bytes) -> Optional[NumericBody]:
-    """The body's one numeric tensor as float64, or None when the body is anything else."""
+def too_deep(depth: Optional[int] = None) -> InvalidArgument:
+    """The error for lists nested deeper than a tensor's dimensions (``depth`` when it is known)."""
+    nested = f"{depth:,} nested lists" if depth is not None else f"over {MAX_DIMS} nested lists"
+    return InvalidArgument(f"Malformed request: {nested}, more than the {MAX_DIMS} dimensions a tensor can "
+                           f"have here; send each input as at most {MAX_DIMS} levels of brackets")
+
+
+def no_check() -> None:
+    pass
+
+
+def numeric_body(raw: bytes, check: Callable[[], None] = no_check) -> Optional[NumericBody]:
+    """The body's one numeric tensor as float64, or None when the body is anything else; raises
+    InvalidArgument for more than ``MAX_DIMS`` leading brackets and whatever ``check`` raises
+    (called between passes: the request's deadline)."""
     match = numeric_match(raw)
     if match is None:
         return None
     span = match["array"]
     if not span.translate(None, _STRUCTURE_ONLY + b"[],") == b"":
         return None                                       # a character no number or bracket has
+    structure = span.translate(None, _STRUCTURE_ONLY)
+    depth = len(structure) - len(structure.lstrip(b"["))
+    if depth > MAX_DIMS:
+        raise too_deep(depth)
+    check()
     is_number = _IS_NUMBER_CHAR[np.frombuffer(span, np.uint8)]
     tokens = int(np.count_nonzero(is_number[1:] & ~is_number[:-1]) + is_number[0])   # runs of number characters
-    shape = _shape(span.translate(None, _STRUCTURE_ONLY), tokens)
+    check()
+    shape = _shape(structure, tokens)
     if shape is None:
         return None
+    check()
     try:
         values = np.fromstring(span.translate(_BRACKETS_TO_SPACES), dtype=np.float64, sep=",") if tokens else np.zeros(0)
     except ValueError:                                    # the same, where warnings are errors

@@ -15,7 +15,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import orjson
@@ -23,7 +23,7 @@ import tensorflow.compat.v1 as tf
 
 from lowtf.serve.errors import InvalidArgument
 from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.json_numbers import numeric_body, numeric_match
+from lowtf.serve.json_numbers import no_check, numeric_body, numeric_match
 from lowtf.serve.predictor import ONLY_INPUT
 
 # Peak memory while decoding, as a multiple of the body's size (measured, see the tests): orjson
@@ -59,13 +59,16 @@ class PredictBody:
     row_format: bool        # "instances" (answered as "predictions") or "inputs" ("outputs")
 
 
-def parse_predict(raw: bytes) -> PredictBody:
-    """A predict body, read without checking it against any signature (the predictor does that)."""
-    numeric = numeric_body(raw)
+def parse_predict(raw: bytes, check: Callable[[], None] = no_check) -> PredictBody:
+    """A predict body, read without checking it against any signature (the predictor does that);
+    ``check`` (the request's deadline) is called between the passes over it."""
+    numeric = numeric_body(raw, check)
     if numeric is not None:
         return PredictBody({ONLY_INPUT: numeric.values}, numeric.signature_name or DEFAULT_SIGNATURE,
                            numeric.key == "instances")
+    check()
     body = loads(raw)
+    check()
     if not isinstance(body, dict):
         raise InvalidArgument("Malformed request: the body must be a JSON object")
     has_rows, has_columns = "instances" in body, "inputs" in body
@@ -155,15 +158,23 @@ class ExamplesBody:
     signature: str
 
 
-def parse_examples(raw: bytes) -> ExamplesBody:
-    """A classify or regress body: ``examples`` (and a shared ``context``) as serialized tf.Examples."""
+def parse_examples(raw: bytes, check: Callable[[], None] = no_check) -> ExamplesBody:
+    """A classify or regress body: ``examples`` (and a shared ``context``) as serialized tf.Examples;
+    ``check`` (the request's deadline) is called every thousand examples."""
+    check()
     body = loads(raw)
+    check()
     if not isinstance(body, dict) or not isinstance(body.get("examples"), list) or not body["examples"]:
         raise InvalidArgument("Malformed request: expected {\"examples\": [{feature: value, ...}, ...]}")
     context = body.get("context", {})
     if not isinstance(context, dict):
         raise InvalidArgument("'context' must be an object of features shared by every example")
-    examples = np.array([_example(e, context) for e in body["examples"]], dtype=object)
+    serialized = []
+    for i, features in enumerate(body["examples"]):
+        if i % 1000 == 999:
+            check()
+        serialized.append(_example(features, context))
+    examples = np.array(serialized, dtype=object)
     return ExamplesBody(examples, signature_name(body))
 
 

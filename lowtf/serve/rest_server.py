@@ -302,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
             raise Unavailable("the server is busy; try again")
         try:
-            return parse(raw)
+            return parse(raw, self._remaining_ms)     # the deadline is checked while decoding too
         finally:
             self.server.decoding.release(need)
 

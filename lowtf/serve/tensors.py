@@ -12,6 +12,7 @@ import numpy as np
 
 from lowtf.serve.core.servable import TensorSpec
 from lowtf.serve.errors import InvalidArgument
+from lowtf.serve.json_numbers import MAX_DIMS, too_deep
 
 
 def _decode_b64(value):
@@ -41,9 +42,20 @@ def check_range(values: np.ndarray, dtype, name: str) -> None:
                               f"{dtype.name} ({info.min} to {info.max})")
 
 
+def nesting(value) -> int:
+    """How many lists deep ``value`` starts (its rank, if it is regular); stops past MAX_DIMS + 1."""
+    depth = 0
+    while isinstance(value, list) and depth <= MAX_DIMS:
+        depth += 1
+        value = value[0] if value else None
+    return depth
+
+
 def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
     """Convert a JSON value or an array to an array of the input's dtype and check it against the
     input's shape."""
+    if nesting(value) > MAX_DIMS:
+        raise too_deep()
     if spec.dtype.is_floating or spec.dtype.is_integer or spec.dtype.is_bool:
         try:
             inferred = np.asarray(value)
