@@ -1,0 +1,5 @@
+import sys
+
+from lowtf.legacy.runner import main
+
+sys.exit(main())
