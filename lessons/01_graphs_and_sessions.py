@@ -62,7 +62,8 @@ def eager(ctx):
 
 
 def many_small_ops(x):
-    """x -> x after SMALL_OPS multiply-adds: ops too small to be worth a trip from Python."""
+    """x -> x after SMALL_OPS multiply-adds: ops too small to be worth a
+    trip from Python."""
     for _ in range(SMALL_OPS // 2):
         x = x * 1.0001 + 0.0001
     return x

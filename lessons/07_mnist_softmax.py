@@ -126,8 +126,9 @@ def loss(ctx):
 
 
 def softmax_run(mnist, loss_name: str, start_stddev: float) -> float:
-    """Softmax regression trained LOSS_STEPS steps on ``loss_name``; returns its test accuracy.
-    W starts at zero (``start_stddev`` 0) or random with that standard deviation."""
+    """Softmax regression trained LOSS_STEPS steps on ``loss_name``;
+    returns its test accuracy. W starts at zero (``start_stddev`` 0) or
+    random with that standard deviation."""
     with (
         tf.Graph().as_default()
     ):  # a graph of its own: the lesson's stays as it is
@@ -138,7 +139,9 @@ def softmax_run(mnist, loss_name: str, start_stddev: float) -> float:
             if start_stddev
             else tf.zeros([784, 10])
         )
-        logits = tf.matmul(x, tf.Variable(start)) + tf.Variable(tf.zeros([10]))
+        logits = tf.matmul(x, tf.Variable(start)) + tf.Variable(
+            tf.zeros([10])
+        )
         y = tf.nn.softmax(logits)
         if loss_name == "cross-entropy":
             loss = tf.reduce_mean(
@@ -148,13 +151,16 @@ def softmax_run(mnist, loss_name: str, start_stddev: float) -> float:
             )
         else:  # squared error between probabilities and one-hot
             loss = tf.reduce_mean(tf.reduce_sum(tf.square(y - y_), axis=1))
-        train_step = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(
-            loss
-        )
+        train_step = tf.train.GradientDescentOptimizer(
+            LEARNING_RATE
+        ).minimize(loss)
         accuracy = tf.reduce_mean(
-            tf.cast(tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1)), tf.float32)
+            tf.cast(
+                tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1)), tf.float32
+            )
         )
-        rng = np.random.RandomState(SEED)  # both losses see the same batches
+        # both losses see the same batches
+        rng = np.random.RandomState(SEED)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             for _ in range(LOSS_STEPS):

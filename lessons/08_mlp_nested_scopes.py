@@ -33,7 +33,7 @@ SEED = 8
 def layer(ctx):
     """lowtf.nn.dense opens a scope named for the layer and creates 'weights' and 'biases'
     inside it, so every op reads like a path: mlp/hidden1/weights."""
-    return {"dense": inspect.getsource(dense)}
+    return {"dense": "\n" + inspect.getsource(dense)}
 
 
 @lesson.step("the model: three dense layers inside an 'mlp' scope")
@@ -50,7 +50,7 @@ def model(ctx):
         ]
     ctx.record(parameters=count_parameters(params))
     return {
-        "mlp": inspect.getsource(mlp),
+        "mlp": "\n" + inspect.getsource(mlp),
         "variables": list(params),
         "parameters": count_parameters(params),
         "ops under mlp/hidden1": ops[:8],
@@ -134,14 +134,16 @@ def fit(ctx):
 
 
 def one_hidden_layer(x, init, activation=tf.nn.relu):
-    """784 -> 64 units -> 10 logits, every weight from ``init(shape)``, biases 0.1 and 0.
-    Returns (logits [N, 10], the variables {"w1", "b1", "w2", "b2"})."""
+    """784 -> 64 units -> 10 logits, every weight from ``init(shape)``,
+    biases 0.1 and 0. Returns (logits [N, 10], the variables {"w1",
+    "b1", "w2", "b2"})."""
     w1 = tf.Variable(init([784, 64]), name="w1")
     b1 = tf.Variable(tf.fill([64], 0.1), name="b1")
     hidden = activation(tf.matmul(x, w1) + b1)
     w2 = tf.Variable(init([64, 10]), name="w2")
     b2 = tf.Variable(tf.zeros([10]), name="b2")
-    return tf.matmul(hidden, w2) + b2, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    logits = tf.matmul(hidden, w2) + b2
+    return logits, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
 
 
 def train_small(
@@ -153,7 +155,8 @@ def train_small(
     activation=tf.nn.relu,
     steps=SYMMETRY_STEPS,
 ):
-    """one_hidden_layer trained ``steps`` steps of Adam; returns (test accuracy, its variables' values)."""
+    """one_hidden_layer trained ``steps`` steps of Adam; returns (test
+    accuracy, its variables' values)."""
     rng = np.random.RandomState(SEED)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
@@ -283,9 +286,10 @@ def nonlinearity(ctx):
 
 
 def batch_norm_layer(x, units, training, name, update_averages=True):
-    """x [N, in] -> sigmoid(batch-normalised x W) [N, units]. While ``training`` the batch's own
-    mean and variance normalise; otherwise the moving averages, which an update op in the
-    UPDATE_OPS collection moves toward each batch's statistics (as tf.layers did)."""
+    """x [N, in] -> sigmoid(batch-normalised x W) [N, units]. While
+    ``training`` the batch's own mean and variance normalise; otherwise
+    the moving averages, which an update op in the UPDATE_OPS collection
+    moves toward each batch's statistics (as tf.layers did)."""
     with tf.name_scope(name):
         w = tf.Variable(
             tf.truncated_normal(
@@ -304,7 +308,9 @@ def batch_norm_layer(x, units, training, name, update_averages=True):
         if update_averages:
             tf.add_to_collection(
                 tf.GraphKeys.UPDATE_OPS,
-                tf.assign(moving_mean, 0.99 * moving_mean + 0.01 * batch_mean),
+                tf.assign(
+                    moving_mean, 0.99 * moving_mean + 0.01 * batch_mean
+                ),
             )
             tf.add_to_collection(
                 tf.GraphKeys.UPDATE_OPS,
@@ -316,7 +322,10 @@ def batch_norm_layer(x, units, training, name, update_averages=True):
         mean, variance = tf.cond(
             training,
             lambda: (batch_mean, batch_variance),
-            lambda: (tf.identity(moving_mean), tf.identity(moving_variance)),
+            lambda: (
+                tf.identity(moving_mean),
+                tf.identity(moving_variance),
+            ),
         )
         gamma = tf.Variable(
             tf.ones([units]), name="gamma"
@@ -330,7 +339,8 @@ def batch_norm_layer(x, units, training, name, update_averages=True):
 
 
 def plain_layer(x, units, training, name, update_averages=True):
-    """x [N, in] -> sigmoid(x W + b) [N, units], initialised as batch_norm_layer is."""
+    """x [N, in] -> sigmoid(x W + b) [N, units], initialised as
+    batch_norm_layer is."""
     with tf.name_scope(name):
         w = tf.Variable(
             tf.truncated_normal(

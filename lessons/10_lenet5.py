@@ -93,8 +93,8 @@ def model(ctx):
     )  # floats kept for backprop
     ctx.record(parameters=count_parameters(params))
     return {
-        "lenet5": inspect.getsource(lenet5),
-        "conv2d": inspect.getsource(conv2d),
+        "lenet5": "\n" + inspect.getsource(lenet5),
+        "conv2d": "\n" + inspect.getsource(conv2d),
         "activation shapes": shapes,
         "layer outputs kept per image": (
             f"{per_image:,} floats, {per_image * 4 / 1e3:.0f} KB"
@@ -151,7 +151,7 @@ def recipe(ctx):
     return {
         "recipe": ctx.recipe,
         "steps": ctx.steps,
-        "schedule": inspect.getsource(one_cycle),
+        "schedule": "\n" + inspect.getsource(one_cycle),
     }
 
 
@@ -211,7 +211,8 @@ def build(ctx):
 
 
 def evaluate(sess, ctx, images, labels):
-    """(accuracy, mean loss) over whole arrays, in batches of 500 from the evaluation reader."""
+    """(accuracy, mean loss) over whole arrays, in batches of 500 from
+    the evaluation reader."""
     sess.run(
         ctx.inputs.eval_iterator.initializer,
         {ctx.inputs.eval_images: images, ctx.inputs.eval_labels: labels},

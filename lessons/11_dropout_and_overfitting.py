@@ -149,11 +149,12 @@ def fit(ctx):
                 f"{name}_lowest_test_loss": round(h.test_loss[lowest], 4),
             }
         )
-    return {"convnet": inspect.getsource(convnet), **report}
+    return {"convnet": "\n" + inspect.getsource(convnet), **report}
 
 
 def test_losses(model, weight_sets: list, split) -> list:
-    """Each test image's cross-entropy [N] under ``model``, once per set of weights ({name: value})."""
+    """Each test image's cross-entropy [N] under ``model``, once per set
+    of weights ({name: value})."""
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, (None,) + split.images.shape[1:])
         logits, params = model(x, tf.constant(False))

@@ -20,6 +20,7 @@ FAULT_STEPS = {
     "full": 2000,
 }  # the fault job: room for worker 1 to join late, then die
 KILL_AFTER_LOCAL_STEPS = 100  # worker 1 is killed once it reports this many
+KILL_MARK = f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local"  # its line
 
 
 @lesson.step("the task program: ps tasks serve Variables, workers compute")
@@ -28,8 +29,8 @@ def program(ctx):
     every other op on the worker. Each worker runs the whole training loop on its own
     graph and pushes its updates to the shared Variables: between-graph replication."""
     return {
-        "build": inspect.getsource(mnist_task.build),
-        "sessions": inspect.getsource(mnist_task.training_session),
+        "build": "\n" + inspect.getsource(mnist_task.build),
+        "sessions": "\n" + inspect.getsource(mnist_task.training_session),
     }
 
 
@@ -102,15 +103,17 @@ def compare(ctx):
 @lesson.step("a worker dies mid-training: the others carry on")
 def worker_fault(ctx):
     """Asynchronous training needs no worker but the chief: when worker 1 is killed (SIGKILL,
-    like a machine failure), worker 0 keeps applying updates and the job still reaches its
-    step target. A synchronous scheme would stall waiting for the lost replica."""
+    like a machine failure, printed below as it happens), worker 0 keeps applying updates
+    and the job still reaches its step target. A synchronous job (lesson 16) has no such
+    promise: each of its steps waits for a number of fresh gradients, and whether the
+    survivors can still supply them depends on what was in flight when the worker died."""
     steps = FAULT_STEPS[ctx.mode]
     results, seconds = run_mnist_job(
         ctx.logdir / "worker_killed",
         2,
         steps,
         ["--step_delay", "0.002"],
-        kill_worker_after=f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local",
+        kill_worker_after=KILL_MARK,
     )
     chief = results[0]
     ctx.record(
@@ -119,7 +122,14 @@ def worker_fault(ctx):
         after_kill_workers_reporting=sorted(results),
         after_kill_test_accuracy=round(chief["test_accuracy"], 4),
     )
-    return {"chief": chief, "worker 1 reported": 1 in results}
+    return {
+        "worker 1": f"SIGKILL after {KILL_AFTER_LOCAL_STEPS} local steps",
+        "chief": chief,
+        "worker 1 reported": 1 in results,
+        "the chief reached": (
+            f"global step {chief['final_global_step']} of {steps}"
+        ),
+    }
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ ROUNDS = 3  # each of its pipelines timed this many times, interleaved
 
 
 def take(dataset: tf.data.Dataset, n: int) -> list:
-    """The first n elements of a dataset, through a one-shot iterator and a Session."""
+    """The first n elements of a dataset, through a one-shot iterator
+    and a Session."""
     next_element = tf.data.make_one_shot_iterator(dataset).get_next()
     with tf.Session() as sess:
         return [sess.run(next_element).tolist() for _ in range(n)]
@@ -67,8 +68,9 @@ def order(ctx):
 
 
 def slow(seconds: float):
-    """A map function that takes `seconds` per element: it stands in for reading and
-    decoding an image file, the real per-element cost of an input pipeline."""
+    """A map function that takes `seconds` per element: it stands in for
+    reading and decoding an image file, the real per-element cost of an
+    input pipeline."""
 
     def wait(x):
         time.sleep(seconds)
@@ -121,7 +123,8 @@ def buffer(ctx):
 
 
 def pauses(dataset: tf.data.Dataset, n: int) -> tuple[float, float]:
-    """(longest, median) wait in ms between consecutive elements over the first ``n`` after the first."""
+    """(longest, median) wait in ms between consecutive elements over
+    the first ``n`` after the first."""
     next_element = tf.data.make_one_shot_iterator(dataset).get_next()
     waits = []
     with tf.Session() as sess:
@@ -190,7 +193,8 @@ def shuffle_and_repeat(ctx):
 
 
 def augment(image, label):
-    """Random shift (pad 2, crop back), rotation of up to 15 degrees, random contrast; [28, 28, 1]."""
+    """Random shift (pad 2, crop back), rotation of up to 15 degrees,
+    random contrast; [28, 28, 1]."""
     shifted = tf.image.random_crop(
         tf.pad(image, [[2, 2], [2, 2], [0, 0]]), [28, 28, 1]
     )

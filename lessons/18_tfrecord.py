@@ -23,7 +23,8 @@ FEATURES = {
 
 
 def to_example(image: np.ndarray, label: int) -> tf.train.Example:
-    """One digit as a tf.train.Example: a map of feature name -> list of bytes/ints/floats."""
+    """One digit as a tf.train.Example: a map of feature name -> list of
+    bytes/ints/floats."""
     return tf.train.Example(
         features=tf.train.Features(
             feature={
@@ -45,10 +46,12 @@ def to_example(image: np.ndarray, label: int) -> tf.train.Example:
 
 
 def parse(serialized):
-    """The inverse, as graph ops: parse_single_example, then decode_raw the bytes back to uint8.
+    """The inverse, as graph ops: parse_single_example, then decode_raw the
+    bytes back to uint8.
 
-    The shape read from the record is only known when the graph runs; set_shape tells the
-    graph what it will be (and checks it at run time), so layers can be built on it."""
+    The shape read from the record is only known when the graph runs;
+    set_shape tells the graph what it will be (and checks it at run
+    time), so layers can be built on it."""
     f = tf.parse_single_example(serialized, FEATURES)
     image = tf.reshape(
         tf.decode_raw(f["image_raw"], tf.uint8),

@@ -45,7 +45,8 @@ def labels(ctx):
 
 
 def two_heads(images, training):
-    """One trunk, two heads: ``[N, 28, 28, 1]`` -> {"digit": [N, 10], "attributes": [N, 4]} logits."""
+    """One trunk, two heads: ``[N, 28, 28, 1]`` -> {"digit": [N, 10],
+    "attributes": [N, 4]} logits."""
     with tf.name_scope("trunk"):
         h, conv1 = conv2d(images, 32, 5, "conv1")
         h, conv2 = conv2d(max_pool(h, "pool1"), 64, 5, "conv2")
@@ -56,14 +57,16 @@ def two_heads(images, training):
     attribute_logits, attribute_head = dense(
         features, len(ATTRIBUTES), "attribute_head", activation=None
     )
-    return {"digit": digit_logits, "attributes": attribute_logits}, by_name(
-        conv1, conv2, fc, digit_head, attribute_head
-    )
+    return {
+        "digit": digit_logits,
+        "attributes": attribute_logits,
+    }, by_name(conv1, conv2, fc, digit_head, attribute_head)
 
 
 def two_losses(outputs, digits):
-    """Each example's loss is the digit's softmax cross-entropy plus the mean of four binary
-    cross-entropies, one per attribute; the metrics say how each head does."""
+    """Each example's loss is the digit's softmax cross-entropy plus the
+    mean of four binary cross-entropies, one per attribute; the metrics
+    say how each head does."""
     attributes = tf.gather(tf.constant(ATTRIBUTE_TABLE), digits)
     with tf.name_scope("losses"):
         digit_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(

@@ -50,9 +50,12 @@ def fit(ctx):
 
 
 def export(ctx, version: int, checkpoint: str) -> Path:
-    """A serving graph: a placeholder in, probabilities and classes out; weights from the checkpoint."""
+    """A serving graph: a placeholder in, probabilities and classes out;
+    weights from the checkpoint."""
     with tf.Graph().as_default():
-        images = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+        images = tf.placeholder(
+            tf.float32, [None, 28, 28, 1], name="images"
+        )
         logits, params = lenet5(images, tf.constant(False))
         probabilities = tf.nn.softmax(logits, name="probabilities")
         classes = tf.argmax(logits, 1, name="classes")
@@ -66,7 +69,10 @@ def export(ctx, version: int, checkpoint: str) -> Path:
                 {
                     "serving_default": (
                         {"images": images},
-                        {"probabilities": probabilities, "classes": classes},
+                        {
+                            "probabilities": probabilities,
+                            "classes": classes,
+                        },
                     )
                 },
             )

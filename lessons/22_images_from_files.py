@@ -44,7 +44,8 @@ FEATURES = {
 
 
 def images_per_second(batches) -> tuple[int, float]:
-    """Pull every batch of ``batches`` (any iterable of (images, labels)); return (images, images/s)."""
+    """Pull every batch of ``batches`` (any iterable of (images,
+    labels)); return (images, images/s)."""
     started, count = time.perf_counter(), 0
     for images, _ in batches:
         count += len(images)
@@ -96,8 +97,11 @@ def the_files(ctx):
     }
 
 
-def multi_hot(tag_lists: list[str], vocabulary: tuple[str, ...]) -> np.ndarray:
-    """["top dark", "", ...] [N] -> float32 [N, len(vocabulary)]: 1 where the row lists the tag."""
+def multi_hot(
+    tag_lists: list[str], vocabulary: tuple[str, ...]
+) -> np.ndarray:
+    """["top dark", "", ...] [N] -> float32 [N, len(vocabulary)]: 1
+    where the row lists the tag."""
     column = {tag: i for i, tag in enumerate(vocabulary)}
     vectors = np.zeros((len(tag_lists), len(vocabulary)), np.float32)
     for row, tags in enumerate(tag_lists):
@@ -149,7 +153,8 @@ def read_the_csv(ctx):
 
 
 def load_png(path):
-    """One file name -> (image float32 [32, 32, 1] in [0, 1], label from its folder's name)."""
+    """One file name -> (image float32 [32, 32, 1] in [0, 1], label from
+    its folder's name)."""
     image = tf.io.decode_png(
         tf.io.read_file(path), channels=1
     )  # uint8 [28, 28, 1]
@@ -325,19 +330,21 @@ def with_keras(ctx):
 
 
 class CsvImages(keras.utils.PyDataset):
-    """Batches of (images [B, 32, 32, 1], {"kind": labels [B], "attributes": [B, 4]}) from the CSV's rows.
+    """Batches of (images [B, 32, 32, 1], {"kind": labels [B],
+    "attributes": [B, 4]}) from the CSV's rows.
 
-    Keras 3's PyDataset is the satellite article's keras.utils.Sequence under its new name:
-    __len__ is the number of batches, __getitem__(i) reads batch i from disk, on_epoch_end
-    reshuffles. Keras can call __getitem__ from several workers, so it must not depend on
-    the order of calls.
-    """
+    Keras 3's PyDataset is the satellite article's keras.utils.Sequence
+    under its new name: __len__ is the number of batches, __getitem__(i)
+    reads batch i from disk, on_epoch_end reshuffles. Keras can call
+    __getitem__ from several workers, so it must not depend on the order
+    of calls."""
 
     def __init__(self, rows, batch_size, shuffle, seed=SEED, **kwargs):
         super().__init__(
             **kwargs
         )  # workers, use_multiprocessing, max_queue_size
-        self.rows, self.batch_size, self.shuffle = rows, batch_size, shuffle
+        self.rows, self.batch_size = rows, batch_size
+        self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(rows))
         self.on_epoch_end()
@@ -348,7 +355,9 @@ class CsvImages(keras.utils.PyDataset):
         )  # ceil: the last batch may be short
 
     def __getitem__(self, i):
-        picked = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        picked = self.order[
+            i * self.batch_size : (i + 1) * self.batch_size
+        ]
         images = (
             np.stack(
                 [
@@ -402,16 +411,17 @@ def with_pydataset(ctx):
 
 
 def two_heads_small():
-    """images [N, 32, 32, 1] -> {"kind": [N, 10] softmax, "attributes": [N, 4] sigmoid}: a small model
-    to feed from the PyDataset, whose targets are that dict (lesson 24 builds such models in full)."""
+    """images [N, 32, 32, 1] -> {"kind": [N, 10] softmax, "attributes":
+    [N, 4] sigmoid}: a small model to feed from the PyDataset, whose
+    targets are that dict (lesson 24 builds such models in full)."""
     image = keras.Input((*IMAGE_SIZE, 1))
     x = keras.layers.Flatten()(keras.layers.MaxPooling2D(4)(image))
     model = keras.Model(
         image,
         {
-            "kind": keras.layers.Dense(10, activation="softmax", name="kind")(
-                x
-            ),
+            "kind": keras.layers.Dense(
+                10, activation="softmax", name="kind"
+            )(x),
             "attributes": keras.layers.Dense(
                 4, activation="sigmoid", name="attributes"
             )(x),
@@ -475,7 +485,8 @@ def fit_with_workers(ctx):
 def to_example(
     png: bytes, label: int, attributes: np.ndarray
 ) -> tf.train.Example:
-    """One file as a tf.train.Example: its PNG bytes as they are on disk, its label and attributes."""
+    """One file as a tf.train.Example: its PNG bytes as they are on
+    disk, its label and attributes."""
     return tf.train.Example(
         features=tf.train.Features(
             feature={

@@ -63,13 +63,13 @@ def sequential() -> keras.Model:
 def functional() -> keras.Model:
     """The same as a graph of layers, each called on the one before."""
     images = keras.Input((28, 28, 1), name="images")
-    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1")(
-        images
-    )
+    x = layers.Conv2D(
+        32, 5, padding="same", activation="relu", name="conv1"
+    )(images)
     x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2")(
-        x
-    )
+    x = layers.Conv2D(
+        64, 5, padding="same", activation="relu", name="conv2"
+    )(x)
     x = layers.MaxPooling2D(2, name="pool2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(1024, activation="relu", name="fc1")(x)
@@ -84,8 +84,12 @@ class LeNet5(keras.Model):
 
     def __init__(self):
         super().__init__(name="lenet5_subclassed")
-        self.conv1 = layers.Conv2D(32, 5, padding="same", activation="relu")
-        self.conv2 = layers.Conv2D(64, 5, padding="same", activation="relu")
+        self.conv1 = layers.Conv2D(
+            32, 5, padding="same", activation="relu"
+        )
+        self.conv2 = layers.Conv2D(
+            64, 5, padding="same", activation="relu"
+        )
         self.pool = layers.MaxPooling2D(2)
         self.flatten = layers.Flatten()
         self.fc1 = layers.Dense(1024, activation="relu")

@@ -36,19 +36,27 @@ BOOTSTRAP = 200  # resamples of the test files for the standard error of an F2 d
 
 def rows(labels: Labels, picked: np.ndarray) -> Labels:
     return Labels(
-        labels.paths[picked], labels.labels[picked], labels.attributes[picked]
+        labels.paths[picked],
+        labels.labels[picked],
+        labels.attributes[picked],
     )
 
 
 def load(path, targets):
-    """A PNG file name -> float32 [28, 28, 1] in [0, 1]; the targets pass through (lesson 22)."""
-    return tf.io.decode_png(tf.io.read_file(path), channels=1) / 255, targets
+    """A PNG file name -> float32 [28, 28, 1] in [0, 1]; the targets
+    pass through (lesson 22)."""
+    image = tf.io.decode_png(tf.io.read_file(path), channels=1)
+    return image / 255, targets
 
 
 def dataset(split: Labels, shuffle: bool) -> tf.data.Dataset:
-    """(images, {"kind": [B], "attributes": [B, 4]}): the targets are a dict keyed by output name."""
+    """(images, {"kind": [B], "attributes": [B, 4]}): the targets are a
+    dict keyed by output name."""
     data = tf.data.Dataset.from_tensor_slices(
-        (split.paths, {"kind": split.labels, "attributes": split.attributes})
+        (
+            split.paths,
+            {"kind": split.labels, "attributes": split.attributes},
+        )
     )
     data = data.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle:
@@ -93,7 +101,8 @@ def the_data(ctx):
 
 
 def two_heads() -> keras.Model:
-    """input_image [N, 28, 28, 1] -> kind [N, 10] (softmax), attributes [N, 4] (sigmoid)."""
+    """input_image [N, 28, 28, 1] -> kind [N, 10] (softmax), attributes
+    [N, 4] (sigmoid)."""
     image = keras.Input((28, 28, 1), name="input_image")
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(image)
     x = layers.MaxPooling2D(2)(x)
@@ -102,10 +111,11 @@ def two_heads() -> keras.Model:
     x = layers.Dropout(0.3)(
         layers.Dense(256, activation="relu")(layers.Flatten()(x))
     )
-    kind = layers.Dense(10, activation="softmax", name="kind")(x)  # one of ten
+    # kind: one of ten; attributes: each yes/no
+    kind = layers.Dense(10, activation="softmax", name="kind")(x)
     attributes = layers.Dense(
         len(ATTRIBUTES), activation="sigmoid", name="attributes"
-    )(x)  # each yes/no
+    )(x)
     return keras.Model(image, [kind, attributes], name="two_heads")
 
 
@@ -207,12 +217,15 @@ def fit(ctx):
 
 
 def f2(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """F-beta with beta 2: recall counts four times as much as precision (the satellite contest's score)."""
+    """F-beta with beta 2: recall counts four times as much as precision
+    (the satellite contest's score)."""
     hits = float((truth * predicted).sum())
     precision = hits / max(predicted.sum(), 1)
     recall = hits / max(truth.sum(), 1)
     return (
-        0.0 if hits == 0 else 5 * precision * recall / (4 * precision + recall)
+        0.0
+        if hits == 0
+        else 5 * precision * recall / (4 * precision + recall)
     )
 
 

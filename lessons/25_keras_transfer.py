@@ -64,7 +64,8 @@ SEED = 25
 
 
 def subset(images, labels, classes, n=None, seed=SEED):
-    """The images of ``classes`` (shuffled, the first ``n``), as float32 in [0, 1], labels renumbered 0..4."""
+    """The images of ``classes`` (shuffled, the first ``n``), as float32
+    in [0, 1], labels renumbered 0..4."""
     keep = np.flatnonzero(np.isin(labels, classes))
     keep = np.random.default_rng(seed).permutation(keep)[:n]
     return images[keep].astype(np.float32) / 255.0, np.searchsorted(
@@ -73,7 +74,8 @@ def subset(images, labels, classes, n=None, seed=SEED):
 
 
 def conv_base() -> keras.Model:
-    """[N, 28, 28, 1] -> feature maps [N, 7, 7, 64]: three blocks of 3x3 convolutions, the last one "top"."""
+    """[N, 28, 28, 1] -> feature maps [N, 7, 7, 64]: three blocks of 3x3
+    convolutions, the last one "top"."""
     image = keras.Input((28, 28, 1))
     x = layers.Conv2D(
         16, 3, padding="same", activation="relu", name="block1_conv1"
@@ -99,7 +101,8 @@ def conv_base() -> keras.Model:
 
 
 def with_head(base: keras.Model) -> keras.Model:
-    """base -> GlobalAveragePooling2D (one number per feature map: [N, 64]) -> Dense(5, softmax)."""
+    """base -> GlobalAveragePooling2D (one number per feature map:
+    [N, 64]) -> Dense(5, softmax)."""
     image = keras.Input((28, 28, 1))
     features = layers.GlobalAveragePooling2D()(base(image, training=False))
     return keras.Model(
@@ -110,9 +113,12 @@ def with_head(base: keras.Model) -> keras.Model:
 def compiled(
     model: keras.Model, rate: float, steps: int | None = None
 ) -> keras.Model:
-    """Adam at ``rate``; given ``steps``, the rate decays to 0 along a cosine over that many steps."""
+    """Adam at ``rate``; given ``steps``, the rate decays to 0 along a
+    cosine over that many steps."""
     if steps is not None:
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate, decay_steps=steps
+        )
     model.compile(
         keras.optimizers.Adam(rate),
         "sparse_categorical_crossentropy",
@@ -196,15 +202,19 @@ def imagenet(ctx):
 
 
 def steps_for(n: int, ctx) -> int:
-    """Training steps for ``n`` labelled images: a few passes, but at least enough to learn and at most a budget."""
+    """Training steps for ``n`` labelled images: a few passes, but at
+    least enough to learn and at most a budget."""
     return min(
         MAX_STEPS[ctx.mode],
-        max(MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE),
+        max(
+            MIN_STEPS[ctx.mode], EPOCHS_PER_RUN[ctx.mode] * n // BATCH_SIZE
+        ),
     )
 
 
 def train_head(model: keras.Model, x, y, steps: int) -> None:
-    """``steps`` batches of ``BATCH_SIZE`` drawn from (x, y), reshuffled every pass."""
+    """``steps`` batches of ``BATCH_SIZE`` drawn from (x, y), reshuffled
+    every pass."""
     stream = (
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(y), seed=SEED)
@@ -214,7 +224,11 @@ def train_head(model: keras.Model, x, y, steps: int) -> None:
     )
     with Ticking():
         model.fit(
-            stream, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0
+            stream,
+            steps_per_epoch=steps,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
         )
 
 

@@ -40,7 +40,8 @@ SEED = 26
 
 
 def classifier() -> keras.Model:
-    """The flowers article's kind of model: image [N, 28, 28, 1] -> class probabilities [N, 10]."""
+    """The flowers article's kind of model: image [N, 28, 28, 1] ->
+    class probabilities [N, 10]."""
     return keras.Sequential(
         [
             keras.Input((28, 28, 1), name="image"),
@@ -56,9 +57,11 @@ def classifier() -> keras.Model:
 
 
 def two_heads() -> keras.Model:
-    """The satellite article's kind: input_image -> {"kind": [N, 10] softmax, "attributes": [N, 4] sigmoid}.
+    """The satellite article's kind: input_image -> {"kind": [N, 10]
+    softmax, "attributes": [N, 4] sigmoid}.
 
-    A dict of outputs names them in the exported signature (a list would be output_0, output_1)."""
+    A dict of outputs names them in the exported signature (a list would
+    be output_0, output_1)."""
     image = keras.Input((28, 28, 1), name="input_image")
     x = layers.Conv2D(16, 3, padding="same", activation="relu")(image)
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(

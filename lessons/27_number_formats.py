@@ -9,13 +9,14 @@ import tensorflow.compat.v1 as tf
 
 from lowtf import verdicts
 from lowtf.data.splits import load_splits
+from lowtf.host import this_host
 from lowtf.models import lenet5
 from lowtf.train import TrainConfig, train
+from lowtf.train.eigen_fallback import timed_rounds
 from lowtf.train.precision import (
     bfloat16_ops,
-    cpu_flags,
     probe,
-    session_config,
+    rewritten_graph,
 )
 
 lesson = Lesson(
@@ -39,12 +40,14 @@ LOSS_SCALE = (
 )  # a power of two (only the exponent changes); Keras starts its LossScaleOptimizer here
 STEPS = {"fast": 150, "full": 600}
 PROBE_ROUNDS = {"fast": 3, "full": 5}
+FALLBACK = {"rounds": 3, "steps": 2, "batch": 32}  # ~5 s on 2 AVX2 cores
 BATCH_SIZE = 128
 SEED = 27
 
 
 def bits(value: float, dtype) -> str:
-    """The bits of ``value`` stored as ``dtype``: sign | exponent | fraction."""
+    """The bits of ``value`` stored as ``dtype``:
+    sign | exponent | fraction."""
     width, exponent = {
         tf.float32: (32, 8),
         tf.float16: (16, 5),
@@ -152,12 +155,12 @@ def rewrite(ctx):
     The model code does not change. Convolutions, matrix products, their
     gradients and the cheap ops between them compute in bfloat16, with Cast ops
     at the borders; the Variables (the master weights Adam updates), the loss
-    and the softmax stay float32. The run's metadata holds the optimized graph:
-    count its ops by type and format. bfloat16 pays on CPUs with bfloat16
-    units: AMX (amx_bf16, Intel Sapphire Rapids and later) or AVX-512 BF16
-    (avx512_bf16); elsewhere it brings no gain (reported for AVX2-only CPUs;
-    this course's machines were not all measured), and the next step says so with its numbers."""
-    with tf.Graph().as_default():
+    and the softmax stay float32. Here Grappler is asked directly, with that
+    ConfigProto, for the graph a Session would run: TensorFlow's own entry
+    point (tf_optimizer.OptimizeGraph), the same rewrite, nothing run yet. Count
+    its ops by type and format. Which kernels then run those ops depends on the
+    CPU: the next step measures it on this one."""
+    with tf.Graph().as_default() as graph:
         tf.set_random_seed(SEED)
         images = tf.random_uniform([BATCH_SIZE, 28, 28, 1], seed=SEED)
         labels = tf.random_uniform([BATCH_SIZE], 0, 10, tf.int64, seed=SEED)
@@ -168,43 +171,28 @@ def rewrite(ctx):
             )
         )
         train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
-        # session_config: a ConfigProto with the one line above set to ON
-        with tf.Session(config=session_config("bfloat16")) as sess:
-            sess.run(tf.global_variables_initializer())
-            metadata = tf.RunMetadata()  # the optimized graph comes back
-            sess.run(
-                train_op,
-                run_metadata=metadata,
-                options=tf.RunOptions(output_partition_graphs=True),
-            )
-    changed = bfloat16_ops(metadata)  # {op type: count} in bfloat16
+    # the graph a Session with session_config("bfloat16") would run
+    optimized = rewritten_graph(graph, keep=[train_op])
+    changed = bfloat16_ops(optimized)  # {op type: count} in bfloat16
     float32 = tf.float32.as_datatype_enum
     kept = sorted(
         {
             n.op
-            for g in metadata.partition_graphs
-            for n in g.node
+            for n in optimized.node
             if n.attr["T"].type == float32
             and ("Adam" in n.op or "Softmax" in n.op)
         }
     )
-    flags = cpu_flags()
-    ctx.record(bfloat16_ops=sum(changed.values()), cpu_flags=flags)
+    ctx.record(bfloat16_ops=sum(changed.values()))
     return {
-        "this CPU": ", ".join(f for f, on in flags.items() if on),
-        "ops in bfloat16": ", ".join(f"{op} {n}" for op, n in changed.items())
-        or "none: TensorFlow skipped the rewrite on this CPU",
+        "ops in bfloat16": ", ".join(f"{op} {n}" for op, n in changed.items()),
         "still float32": ", ".join(kept),
     }
 
 
-@lesson.step("float32 against bfloat16: speed and accuracy, in the same run")
-def compare(ctx):
-    """Speed: a LeNet-5 training step in each format, timed in interleaved rounds (so a
-    busy moment of the machine hits both), mean and spread. Accuracy: the same model,
-    seed, batches and steps trained twice with lesson 10's packaged trainer, each
-    scored in float32 on all 10,000 test images. Each verdict is read from the numbers
-    and their standard errors: under two standard errors is no difference."""
+def train_both(ctx):
+    """Speed from interleaved rounds, then the same model, seed, batches and
+    steps trained in each format, scored in float32."""
     # probe: rounds of LeNet-5 training steps, float32 and bfloat16 in turn
     rounds = probe(rounds=PROBE_ROUNDS[ctx.mode])["rounds"]
     fp32_rates, bf16_rates = rounds["float32"], rounds["bfloat16"]
@@ -262,6 +250,69 @@ def compare(ctx):
         "test accuracy (10,000 images)": accuracy,
         "accuracy": same,
     }
+
+
+def time_the_fallback(ctx):
+    """bfloat16 where TensorFlow falls back to Eigen: timed, not trained."""
+    # float32 here on oneDNN; the rewritten graph on Eigen in a helper
+    # process; a round of each in turn
+    found = timed_rounds(**FALLBACK)
+    fp32_rates, eigen_rates = found["float32"], found["bfloat16 on Eigen"]
+    print(
+        f"   images/s by round: float32 {fp32_rates}\n"
+        f"             bfloat16 on Eigen {eigen_rates}",
+        flush=True,
+    )
+    speed = ctx.verdict(
+        verdicts.speeds(
+            "training images/s, bfloat16 on Eigen vs float32",
+            eigen_rates,
+            fp32_rates,
+            names=("bfloat16 on Eigen", "float32"),
+        )
+    )
+    images = STEPS[ctx.mode] * BATCH_SIZE  # what train_both would train
+    seconds = {
+        "float32": round(images / np.mean(fp32_rates)),
+        "bfloat16 on Eigen": round(images / np.mean(eigen_rates)),
+    }
+    ctx.record(fallback_rounds=found, fallback_seconds=seconds)
+    means = {
+        "float32": round(np.mean(fp32_rates)),
+        "bfloat16 on Eigen": round(np.mean(eigen_rates)),
+    }
+    return {
+        "images/s, mean of rounds": means,
+        "speed": speed,
+        f"seconds to train {STEPS[ctx.mode]} steps": seconds,
+        "bfloat16 needs": "AVX-512 (oneDNN's kernels); faster than "
+        "float32 only with avx512_bf16 or amx_bf16 units",
+    }
+
+
+@lesson.step("float32 against bfloat16 on this CPU: speed, and accuracy")
+def compare(ctx):
+    """What the rewrite buys depends on the CPU, so first the host, in one line.
+    TensorFlow hands bfloat16 ops to oneDNN only on CPUs with AVX-512: oneDNN's
+    bfloat16 kernels are written in AVX-512 instructions, and pay with bfloat16
+    units (avx512_bf16 multiplies pairs of bfloat16 into float32 sums; AMX,
+    amx_bf16, whole tiles). Anywhere else (AVX2 laptops, Apple Silicon)
+    TensorFlow runs those ops on its generic Eigen kernels, about ten times
+    slower than float32: there this step times a few rounds of a few steps of
+    the rewritten graph on Eigen (in a helper process with oneDNN off, exactly
+    that path) against float32, and trains nothing in bfloat16.
+    Where bfloat16 trains: a LeNet-5 training step in each format, timed in
+    interleaved rounds (so a busy moment of the machine hits both); then the
+    same model, seed, batches and steps trained twice with lesson 10's trainer,
+    each scored in float32 on all 10,000 test images. Each verdict is read
+    from the numbers and their standard errors: under two standard errors is
+    no difference."""
+    host = this_host()  # CPU flags, and ONEDNN_MAX_CPU_ISA if set
+    print(f"   {host.line()}", flush=True)
+    ctx.record(host=host.as_dict())
+    if host.bfloat16_trains:  # oneDNN runs bfloat16 (native or emulated)
+        return train_both(ctx)
+    return time_the_fallback(ctx)
 
 
 @lesson.step("the same idea in Keras 3: the mixed_bfloat16 policy")

@@ -71,7 +71,9 @@ class LowtfMnist(
         )
         # supervised_keys: what as_supervised=True hands back
         return tfds.core.DatasetInfo(
-            builder=self, features=features, supervised_keys=("image", "label")
+            builder=self,
+            features=features,
+            supervised_keys=("image", "label"),
         )
 
     def _split_generators(self, dl_manager):

@@ -31,9 +31,10 @@ def scaled(pixels):
 
 
 def small_convnet(augmentation=(), seed=0):
-    """conv 32 -> pool -> conv 64 -> pool -> dense 128 -> 10, with the augmentation layers first.
-    Keras's random layers change images only while training (training=True); predict and
-    evaluate see them unchanged."""
+    """conv 32 -> pool -> conv 64 -> pool -> dense 128 -> 10, with the
+    augmentation layers first. Keras's random layers change images only
+    while training (training=True); predict and evaluate see them
+    unchanged."""
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [

@@ -67,7 +67,12 @@ def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] =
                 if victim.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"worker 1 never printed {kill_worker_after!r} (it ended or the wait timed "
                                        "out): give the job more steps")
+            pid = victim.process.pid
             launcher.kill(victim)
+            if show_progress:
+                print(f"   killed worker 1 (pid {pid}) with SIGKILL, as a machine failure would,\n"
+                      f"   once it printed {kill_worker_after!r} (exit status {victim.process.returncode})",
+                      flush=True)
         for t in tasks:
             if t.job == "worker" and t.process.poll() is None:
                 t.process.wait(timeout=timeout)

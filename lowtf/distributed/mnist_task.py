@@ -60,29 +60,48 @@ def parse_args(argv=None):
 
 
 def build(task, args):
-    """The worker's graph: Variables on the ps, compute on this worker."""
-    device = tf.train.replica_device_setter(worker_device=f"/job:worker/task:{task.index}",
-                                            cluster=task.cluster_spec())
+    """The worker's graph: Variables on the ps, compute on this
+    worker."""
+    device = tf.train.replica_device_setter(
+        worker_device=f"/job:worker/task:{task.index}",
+        cluster=task.cluster_spec(),
+    )
     with tf.device(device):
         global_step = tf.train.get_or_create_global_step()
-        images = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+        images = tf.placeholder(
+            tf.float32, [None, 28, 28, 1], name="images"
+        )
         labels = tf.placeholder(tf.int64, [None], name="labels")
         logits, _ = MODELS[args.model](images, tf.constant(False))
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
-        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits
+            )
+        )
+        accuracy = tf.reduce_mean(
+            tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32)
+        )
         optimizer = tf.train.GradientDescentOptimizer(args.learning_rate)
         if args.sync:
-            # Each step waits for `workers` fresh gradients (from whichever workers push them),
-            # averages them and applies once; stale ones are dropped.
+            # Each step waits for `workers` fresh gradients (from
+            # whichever workers push them), averages them and applies
+            # once; stale ones are dropped.
             workers = len(task.cluster["worker"])
-            optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=workers,
-                                                       total_num_replicas=workers)
+            optimizer = tf.train.SyncReplicasOptimizer(
+                optimizer,
+                replicas_to_aggregate=workers,
+                total_num_replicas=workers,
+            )
         train_op = optimizer.minimize(loss, global_step=global_step)
         tf.summary.scalar("loss", loss)
         tf.summary.scalar("accuracy", accuracy)
-        # How many other workers have joined this run (on the ps; the chief sets it to 0 when it starts)
+        # How many other workers have joined this run (on the ps; the
+        # chief sets it to 0 when it starts)
         joined = tf.Variable(0, trainable=False, name="workers_joined")
-    return images, labels, global_step, loss, accuracy, train_op, optimizer, joined
+    return (
+        images, labels, global_step, loss, accuracy, train_op, optimizer,
+        joined,
+    )
 
 
 class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
@@ -101,19 +120,40 @@ class _PromptWorkerSessionCreator(tf.train.WorkerSessionCreator):
 
 
 def training_session(server, task, args, config, hooks, joined=None):
-    """The chief: MonitoredTrainingSession (restore or init, checkpoints, summaries).
-    Other workers: a MonitoredSession that waits for the chief's Variables."""
+    """The chief: MonitoredTrainingSession (restore or init,
+    checkpoints, summaries). Other workers: a MonitoredSession that
+    waits for the chief's Variables."""
     if task.is_chief:
-        # After restoring, the chief zeroes the join count: a checkpoint's count is an old run's.
-        # Other workers cannot start before the chief's session is ready, so none is missed.
-        scaffold = None if joined is None else tf.train.Scaffold(
-            local_init_op=tf.group(tf.train.Scaffold.default_local_init_op(), joined.initializer))
+        # After restoring, the chief zeroes the join count: a
+        # checkpoint's count is an old run's. Other workers cannot start
+        # before the chief's session is ready, so none is missed.
+        scaffold = (
+            None
+            if joined is None
+            else tf.train.Scaffold(
+                local_init_op=tf.group(
+                    tf.train.Scaffold.default_local_init_op(),
+                    joined.initializer,
+                )
+            )
+        )
         return tf.train.MonitoredTrainingSession(
-            master=server.target, is_chief=True, checkpoint_dir=args.logdir, hooks=hooks, scaffold=scaffold,
-            save_checkpoint_steps=args.checkpoint_steps, save_summaries_steps=50, config=config,
-            stop_grace_period_secs=1)
-    creator = _PromptWorkerSessionCreator(master=server.target, config=config, max_wait_secs=300)
-    return tf.train.MonitoredSession(session_creator=creator, hooks=hooks, stop_grace_period_secs=1)
+            master=server.target,
+            is_chief=True,
+            checkpoint_dir=args.logdir,
+            hooks=hooks,
+            scaffold=scaffold,
+            save_checkpoint_steps=args.checkpoint_steps,
+            save_summaries_steps=50,
+            config=config,
+            stop_grace_period_secs=1,
+        )
+    creator = _PromptWorkerSessionCreator(
+        master=server.target, config=config, max_wait_secs=300
+    )
+    return tf.train.MonitoredSession(
+        session_creator=creator, hooks=hooks, stop_grace_period_secs=1
+    )
 
 
 def _quiet_cancelled_queue_runner(args) -> None:

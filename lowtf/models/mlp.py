@@ -7,8 +7,11 @@ from lowtf.models.params import by_name
 from lowtf.nn import dense, flatten
 
 
-def mlp(images: tf.Tensor, training: tf.Tensor, hidden: tuple = (500, 100)):
-    """``[N, 28, 28, 1]`` -> logits ``[N, 10]`` (443,610 parameters with the default sizes)."""
+def mlp(
+    images: tf.Tensor, training: tf.Tensor, hidden: tuple = (500, 100)
+):
+    """``[N, 28, 28, 1]`` -> logits ``[N, 10]`` (443,610 parameters
+    with the default sizes)."""
     layers = []
     with tf.name_scope("mlp"):
         x = flatten(images)

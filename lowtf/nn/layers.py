@@ -33,26 +33,50 @@ def _weights_and_biases(shape: list, stddev: Stddev, bias: float) -> tuple[tf.Va
     return w, b
 
 
-def dense(x: tf.Tensor, units: int, name: str, stddev: Stddev = 0.1, bias: float = 0.1,
-          activation: Activation = tf.nn.relu) -> tuple[tf.Tensor, list[tf.Variable]]:
-    """``activation(x @ W + b)``: x ``[N, D]`` -> ``[N, units]``; returns (output, [W, b])."""
+def dense(
+    x: tf.Tensor,
+    units: int,
+    name: str,
+    stddev: Stddev = 0.1,
+    bias: float = 0.1,
+    activation: Activation = tf.nn.relu,
+) -> tuple[tf.Tensor, list[tf.Variable]]:
+    """``activation(x @ W + b)``: x ``[N, D]`` -> ``[N, units]``;
+    returns (output, [W, b])."""
     with tf.name_scope(name):
-        w, b = _weights_and_biases([int(x.shape[-1]), units], stddev, bias)
+        w, b = _weights_and_biases(
+            [int(x.shape[-1]), units], stddev, bias
+        )
         y = tf.matmul(x, w) + b
         return (activation(y) if activation else y), [w, b]
 
 
-def conv2d(x: tf.Tensor, filters: int, kernel_size: int, name: str, strides: int = 1, padding: str = "SAME",
-           stddev: Stddev = 0.1, bias: float = 0.1, activation: Activation = tf.nn.relu
-           ) -> tuple[tf.Tensor, list[tf.Variable]]:
-    """2-D convolution: x ``[N, H, W, C]`` -> ``[N, H', W', filters]``; returns (output, [W, b]).
+def conv2d(
+    x: tf.Tensor,
+    filters: int,
+    kernel_size: int,
+    name: str,
+    strides: int = 1,
+    padding: str = "SAME",
+    stddev: Stddev = 0.1,
+    bias: float = 0.1,
+    activation: Activation = tf.nn.relu,
+) -> tuple[tf.Tensor, list[tf.Variable]]:
+    """2-D convolution: x ``[N, H, W, C]`` -> ``[N, H', W', filters]``;
+    returns (output, [W, b]).
 
-    W has shape ``[kernel_size, kernel_size, C, filters]``. With SAME padding
-    ``H' = ceil(H / strides)``; with VALID ``H' = ceil((H - kernel_size + 1) / strides)``.
+    W has shape ``[kernel_size, kernel_size, C, filters]``. With SAME
+    padding ``H' = ceil(H / strides)``; with VALID
+    ``H' = ceil((H - kernel_size + 1) / strides)``.
     """
     with tf.name_scope(name):
-        w, b = _weights_and_biases([kernel_size, kernel_size, int(x.shape[-1]), filters], stddev, bias)
-        y = tf.nn.conv2d(x, w, strides=[1, strides, strides, 1], padding=padding) + b
+        w, b = _weights_and_biases(
+            [kernel_size, kernel_size, int(x.shape[-1]), filters],
+            stddev,
+            bias,
+        )
+        step = [1, strides, strides, 1]
+        y = tf.nn.conv2d(x, w, strides=step, padding=padding) + b
         return (activation(y) if activation else y), [w, b]
 
 
