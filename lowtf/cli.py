@@ -212,8 +212,26 @@ def _cluster_local(args: argparse.Namespace) -> int:
         print(f"error: cannot run {command[0]!r}: no such program (or not executable); "
               "check the command after --", file=sys.stderr)
         return 2
+    if args.tf1_flags:
+        from lowtf.distributed.launcher import TF1_FLAGS
+
+        command = [*command, *TF1_FLAGS]
     return run_cluster(args.ps, args.workers, command, ports=args.ports, timeout=args.timeout,
                        expose=args.expose_tf_servers)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """An old TF 1.x script, unedited: this process becomes ``python -m lowtf.legacy`` (see lowtf/legacy/)."""
+    import os
+    from pathlib import Path
+
+    if not Path(args.script).is_file():
+        print(f"error: no script {args.script}; give the path of the TF 1.x .py file to run", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "lowtf.legacy", *(["--verbose"] if args.verbose else []),
+                              args.script, *args.args])
 
 
 def _at_least(low: int):
@@ -401,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     notebook.add_argument("--fast", action="store_true", help="the smaller work the tests run")
     notebook.set_defaults(func=_notebook)
 
+    run = sub.add_parser("run", help="run a TF 1.x script unedited: lowtf run [--verbose] SCRIPT [ARGS]")
+    run.add_argument("--verbose", action="store_true", help="show everything TensorFlow prints")
+    run.add_argument("script", help="the TF 1.x .py file")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    run.set_defaults(func=_run)
+
     cluster = sub.add_parser("cluster", help="distributed runs").add_subparsers(dest="action", required=True)
     local = cluster.add_parser("local", help="every task as its own process on 127.0.0.1: "
                                              "lowtf cluster local --ps 1 --workers 2 -- CMD ...")
@@ -411,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--expose-tf-servers", action="store_true",
                        help="where no private network namespace can be made: run anyway, with TensorFlow servers "
                             "that any machine on your network can use")
+    local.add_argument("--tf1-flags", action="store_true",
+                       help="give each task its role as TF 1.x scripts take it (mnist_replica.py): "
+                            "--job_name --task_index --ps_hosts --worker_hosts; the words {job_name} {task_index} "
+                            "{ps_hosts} {worker_hosts} in the command are filled in per task anyway")
     local.add_argument("command_line", nargs=argparse.REMAINDER)
     local.set_defaults(func=_cluster_local)
     return parser

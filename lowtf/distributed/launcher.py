@@ -77,6 +77,24 @@ def _spawn(task: Task, out) -> Task:
     return task
 
 
+# Per-task arguments: these words in the command are replaced for each task, so a TF 1.x script that
+# takes its role from flags (TensorFlow's mnist_replica.py) runs unedited; --tf1-flags adds all four.
+TASK_FIELDS = ("job_name", "task_index", "ps_hosts", "worker_hosts")
+TF1_FLAGS = [f"--{name}={{{name}}}" for name in TASK_FIELDS]
+
+
+def task_command(command: Sequence[str], cluster: dict, job: str, index: int) -> list[str]:
+    """``command`` with {job_name} {task_index} {ps_hosts} {worker_hosts} filled in for one task."""
+    values = {"job_name": job, "task_index": str(index), "ps_hosts": ",".join(cluster.get("ps", [])),
+              "worker_hosts": ",".join(cluster.get("worker", []))}
+    filled = []
+    for word in command:
+        for name, value in values.items():
+            word = word.replace("{" + name + "}", value)
+        filled.append(word)
+    return filled
+
+
 ISOLATED = "[launcher] the tasks share a private network namespace: they reach each other on 127.0.0.1, " \
            "and nothing else reaches them\n"
 
@@ -106,7 +124,8 @@ def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out
         for index in range(len(addresses)):
             task_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(cluster, job, index),
                         "PYTHONUNBUFFERED": "1", "LOWTF_TASK_NAME": f"{job} {index}"}
-            tasks.append(_spawn(Task(job, index, None, sandbox.wrap(command, holder_pid), task_env), out))
+            tasks.append(_spawn(Task(job, index, None, sandbox.wrap(task_command(command, cluster, job, index), holder_pid),
+                                         task_env), out))
     return tasks
 
 
