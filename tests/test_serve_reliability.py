@@ -1,6 +1,7 @@
 """Issue #35's attacks on the serving side, each against a real `lowtf serve` process: a body of
 nested brackets, headers that hide a body's length, idle sockets, large requests, and bad inputs
 that must get 400 (INVALID_ARGUMENT), never 500 (UNKNOWN)."""
+import json
 import socket
 import threading
 
@@ -63,3 +64,49 @@ def test_a_deep_bracket_body_is_400_at_once_and_others_are_answered(server):
     assert "150,000 nested lists" in answers["attack"].json()["error"]
     assert during.status_code == 200 and during.json()["predictions"] == [2.0]
     assert after.status_code == 200 and after.json()["predictions"] == [3.0]
+
+
+def raw(url: str, request: bytes, wait: float = 5.0) -> bytes:
+    """Send raw bytes, return everything the server answers until it closes (or ``wait`` s pass)."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as s:
+        s.sendall(request)
+        chunks = []
+        try:
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+    return b"".join(chunks)
+
+
+SMUGGLED = b"GET /v1/models/affine/metadata HTTP/1.1\r\nHost: x\r\n\r\n"
+GET = b"GET /v1/models/affine HTTP/1.1\r\nHost: x\r\n"
+HIDDEN_LENGTHS = {
+    "space before the colon": b"Content-Length : %d\r\n",
+    "tab before the colon": b"Content-Length\t: %d\r\n",
+    "a line without a colon first": b"X-Note\r\nContent-Length: %d\r\n",
+    "obs-fold hiding the length": b"X-Note: a\r\n Content-Length: %d\r\n",
+    "obs-fold with a tab": b"X-Note: a\r\n\tfolded\r\nContent-Length: %d\r\n",
+    "a bare CR in a value": b"X-Note: a\rb\r\nContent-Length: %d\r\n",
+    "a space inside the name": b"Content Length: %d\r\n",
+}
+
+
+@pytest.mark.parametrize("header", HIDDEN_LENGTHS.values(), ids=HIDDEN_LENGTHS.keys())
+def test_a_header_that_hides_the_length_is_400_and_the_body_never_a_second_request(server, header):
+    url, _, _ = server
+    answer = raw(url, GET + header % len(SMUGGLED) + b"\r\n" + SMUGGLED)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"signature_def" not in answer, answer
+    assert b"Connection: close" in answer and b"Malformed request" in answer
+
+
+def test_well_formed_headers_still_pass(server):
+    """Optional whitespace after the colon and around the value, any token name, obs-text in a value."""
+    url, _, _ = server
+    body = b'{"instances": [1.0]}'
+    answer = raw(url, b"POST /v1/models/affine:predict HTTP/1.1\r\nHost: x\r\nX-My_Header.1:\t v\xe9 \r\n"
+                      b"Content-Length:%d \r\nConnection: close\r\n\r\n%s" % (len(body), body))
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"predictions": [2.0]}

@@ -24,7 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
-from lowtf.serve import rest_json
+from lowtf.serve import http_head, rest_json
 from lowtf.serve.core.manager import Models
 from lowtf.serve.errors import HTTP_STATUS, DeadlineExceeded, ServingError, Unavailable
 from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
@@ -89,6 +89,22 @@ class _DeadlineReader(io.RawIOBase):
         return self.sock.recv_into(buffer)
 
 
+class _LineRecorder:
+    """The connection's reader, keeping a copy of each line read (the header lines, while
+    ``parse_request`` reads them) for ``http_head`` to check as they arrived."""
+
+    def __init__(self, inner):
+        self.inner, self.lines = inner, []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.inner.readline(limit)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "lowtf-serve/0.1"
     protocol_version = "HTTP/1.1"
@@ -117,6 +133,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._reader.deadline = time.monotonic() + self.request_seconds
         super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, then every header line checked as written (``http_head``): a
+        line Python's lenient parser would misread is a 400, and the connection is closed."""
+        recorder = _LineRecorder(self.rfile)
+        self.rfile = recorder
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = recorder.inner
+        problem = http_head.field_problem(recorder.lines)
+        if problem:
+            self.close_connection = True
+            self.send_error(400, problem)
+            return False
+        return True
 
     def _body_arrived(self) -> None:
         """The request is read: replies are written with the ordinary idle limit, not what is left of it."""
@@ -152,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
         if getattr(self, "_body_read", False) or self.headers is None:
             return
         self._body_read = True
-        length = self.headers.get("Content-Length", "0")
+        length = self.headers.get("Content-Length", "0").strip(" \t")     # OWS is no part of a value
         if not (length.isascii() and length.isdigit() and int(length) <= self.server.max_body_bytes):
             self.close_connection = True
             return
@@ -236,6 +269,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
+        length = length.strip(" \t") if length is not None else None       # OWS is no part of a value
         if length is None or not (length.isascii() and length.isdigit()):
             self.close_connection = True
             self._body_read = True
