@@ -1,8 +1,5 @@
 """Linear regression from scratch in a graph: the loss surface, the gradient by hand, the loop, the fit with its noise."""
-
-from lowtf.lesson import (
-    Lesson,
-)  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import matplotlib
 

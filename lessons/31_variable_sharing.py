@@ -1,8 +1,5 @@
 """Variable sharing: tf.get_variable, variable_scope, reuse and AUTO_REUSE, against name_scope; two towers, one set of weights."""
-
-from lowtf.lesson import (
-    Lesson,
-)  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf

@@ -1,8 +1,5 @@
 """Control flow in the graph (tf.cond, tf.while_loop, tf.scan, and why Python if/for mislead) and debugging a graph."""
-
-from lowtf.lesson import (
-    Lesson,
-)  # first: loads TensorFlow quietly, with its fast CPU kernels on
+from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import numpy as np
 import tensorflow.compat.v1 as tf
