@@ -17,7 +17,10 @@ lesson = Lesson("30", "linear regression")
 # --- knobs -----------------------------------------------------------------------------
 SEED = 30
 POINTS = 100  # (x, y) pairs made in the lesson
-TRUE_W, TRUE_B = 2.0, -1.0  # the line the data come from: y = 2 x - 1 + noise
+TRUE_W, TRUE_B = (
+    2.0,
+    -1.0,
+)  # the line the data come from: y = 2 x - 1 + noise
 NOISE = 0.5  # standard deviation of the noise added to every y
 LEARNING_RATE = 0.2
 STEPS = 300  # gradient-descent steps of the loop
@@ -33,7 +36,9 @@ SHOWN_STEPS = (
     200,
     299,
 )  # rows of the loop's table
-UNSTABLE_STEPS = 40  # steps at each side of the largest stable learning rate
+UNSTABLE_STEPS = (
+    40  # steps at each side of the largest stable learning rate
+)
 
 
 @lesson.step("the data: 100 points from y = 2x - 1, plus noise, made here")
@@ -76,7 +81,9 @@ def model(ctx):
     return {"y_hat": ctx.y_hat, "loss": ctx.loss, "parameters": 2}
 
 
-@lesson.step("the gradient: tf.gradients against the formula worked by hand")
+@lesson.step(
+    "the gradient: tf.gradients against the formula worked by hand"
+)
 def gradient(ctx):
     """Gradient descent needs the slope of the loss in each direction: dloss/dw and
     dloss/db. With r = w x + b - y (the residuals) and loss = mean(r^2), the chain rule
@@ -137,7 +144,9 @@ def one_step(ctx):
         loss_before_and_after_one_step=[float(before), float(after)],
     )
     return {
-        "(w, b) after the hand step": [round(float(v), 5) for v in by_hand],
+        "(w, b) after the hand step": [
+            round(float(v), 5) for v in by_hand
+        ],
         "(w, b) after minimize": [round(float(v), 5) for v in by_minimize],
         "max difference": diff,
         "loss before -> after": (float(before), float(after)),
@@ -182,11 +191,13 @@ def train(ctx):
 
 
 def draw_surface(ws, bs, losses, path, file):
-    """A contour map of ``losses`` [len(bs), len(ws)] over (w, b), the descent's ``path``
-    of (w, b, loss) drawn on it, saved to ``file``."""
+    """A contour map of ``losses`` [len(bs), len(ws)] over (w, b), the
+    descent's ``path`` of (w, b, loss) drawn on it, saved to ``file``."""
     fig, ax = plt.subplots(figsize=(6.4, 5))
     levels = np.quantile(losses, np.linspace(0, 1, 25) ** 2)
-    ax.contour(ws, bs, losses, levels=levels, cmap="viridis", linewidths=0.8)
+    ax.contour(
+        ws, bs, losses, levels=levels, cmap="viridis", linewidths=0.8
+    )
     steps = np.array(path)
     ax.plot(
         steps[:, 0],
@@ -196,7 +207,9 @@ def draw_surface(ws, bs, losses, path, file):
         markersize=3,
         label="gradient descent from (0, 0)",
     )
-    ax.plot([TRUE_W], [TRUE_B], "k*", markersize=10, label="the true (w, b)")
+    ax.plot(
+        [TRUE_W], [TRUE_B], "k*", markersize=10, label="the true (w, b)"
+    )
     ax.set(xlabel="w", ylabel="b", title="mean squared error over (w, b)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
@@ -247,7 +260,9 @@ def surface(ctx):
     }
 
 
-@lesson.step("the step size: the valley's steepest curvature sets the limit")
+@lesson.step(
+    "the step size: the valley's steepest curvature sets the limit"
+)
 def step_size(ctx):
     """For this loss the surface is exactly a bowl: its curvature (second derivative) is
     the matrix H = 2 [[mean(x^2), mean(x)], [mean(x), 1]], the same everywhere. Along H's
@@ -256,7 +271,9 @@ def step_size(ctx):
     it overshoots by more each step and the loss explodes. Below: UNSTABLE_STEPS steps
     at 0.9 and 1.1 times that limit, from the same start."""
     xs = ctx.xs.astype(np.float64)
-    hessian = 2 * np.array([[np.mean(xs**2), np.mean(xs)], [np.mean(xs), 1.0]])
+    hessian = 2 * np.array(
+        [[np.mean(xs**2), np.mean(xs)], [np.mean(xs), 1.0]]
+    )
     steepest = float(np.linalg.eigvalsh(hessian).max())
     limit = 2.0 / steepest
     rate = tf.placeholder(tf.float32, [], name="rate")
@@ -298,7 +315,9 @@ def with_noise(ctx):
     of the true w is all a fit can promise (about 1 seed in 20 lands further by chance).
     And the slope is real: w is many standard errors away from 0."""
     a = np.stack([ctx.xs, np.ones_like(ctx.xs)], axis=1).astype(np.float64)
-    closed_form, *_ = np.linalg.lstsq(a, ctx.ys.astype(np.float64), rcond=None)
+    closed_form, *_ = np.linalg.lstsq(
+        a, ctx.ys.astype(np.float64), rcond=None
+    )
     residuals = ctx.ys - a @ closed_form
     s2 = float(residuals @ residuals) / (len(ctx.xs) - 2)
     se_w, se_b = np.sqrt(np.diag(s2 * np.linalg.inv(a.T @ a)))

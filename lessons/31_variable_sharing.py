@@ -15,11 +15,15 @@ SEED = 31
 BATCH = 64  # examples per training step, split between the two towers
 HIDDEN = 16  # units of the towers' hidden layer
 LEARNING_RATE = 0.5
-TOWER_STEPS = {"fast": 200, "full": 1000}  # training steps of the two towers
+TOWER_STEPS = {
+    "fast": 200,
+    "full": 1000,
+}  # training steps of the two towers
 
 
 def variable_names() -> list:
-    """The names of every Variable in the default graph, in creation order."""
+    """The names of every Variable in the default graph, in creation
+    order."""
     return [v.op.name for v in tf.global_variables()]
 
 
@@ -115,8 +119,9 @@ def reuse(ctx):
 
 
 def dense(x, units, name):
-    """A dense layer whose Variables are found by name: ``name``/weights [in, units]
-    and ``name``/biases [units], made on the first call and shared after it."""
+    """A dense layer whose Variables are found by name: ``name``/weights
+    [in, units] and ``name``/biases [units], made on the first call and
+    shared after it."""
     with tf.variable_scope(name, reuse=tf.AUTO_REUSE):
         w = tf.get_variable(
             "weights",
@@ -148,7 +153,9 @@ def auto_reuse(ctx):
         point = np.array([[1.0, 2.0, 3.0]], np.float32)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            a, b = sess.run([out_left, out_right], {left: point, right: point})
+            a, b = sess.run(
+                [out_left, out_right], {left: point, right: point}
+            )
     ctx.record(
         auto_reuse_variables=names,
         auto_reuse_same_output=bool(np.array_equal(a, b)),
@@ -255,7 +262,9 @@ def towers(ctx):
                     loss = tower_loss(x[part], y[part])
                     tf.get_variable_scope().reuse_variables()
                     tower_grads.append(optimizer.compute_gradients(loss))
-        train_op = optimizer.apply_gradients(average_gradients(tower_grads))
+        train_op = optimizer.apply_gradients(
+            average_gradients(tower_grads)
+        )
         whole_batch_loss = tower_loss(x, y)  # one tower on all of it
         (whole_grad, _), *_ = optimizer.compute_gradients(whole_batch_loss)
         (averaged, _), *_ = average_gradients(tower_grads)
@@ -278,7 +287,9 @@ def towers(ctx):
         losses = []
         for step in range(TOWER_STEPS[ctx.mode]):
             xs, ys = make_points(rng, BATCH)
-            _, value = sess.run([train_op, whole_batch_loss], {x: xs, y: ys})
+            _, value = sess.run(
+                [train_op, whole_batch_loss], {x: xs, y: ys}
+            )
             losses.append(float(value))
     said = ctx.verdict(
         verdicts.repeated(

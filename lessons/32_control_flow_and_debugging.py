@@ -10,8 +10,16 @@ lesson = Lesson("32", "control flow and debugging")
 
 # --- knobs -----------------------------------------------------------------------------
 SEED = 32
-LOOP_SIZES = (10, 100, 1000)  # iterations of the unrolled and the graph loop
-SQUARES = (2.0, 10.0, 1e6)  # numbers whose square roots Newton's loop finds
+LOOP_SIZES = (
+    10,
+    100,
+    1000,
+)  # iterations of the unrolled and the graph loop
+SQUARES = (
+    2.0,
+    10.0,
+    1e6,
+)  # numbers whose square roots Newton's loop finds
 TOLERANCE = 1e-4  # Newton stops when |x^2 - a| / a is below this
 SEQUENCE = 50  # values in the sequence tf.scan smooths
 DECAY = 0.9  # the moving average's weight on its past
@@ -23,8 +31,9 @@ def op_count(graph=None) -> int:
 
 
 def tf_message(error) -> str:
-    """The line of a TensorFlow error that says what went wrong (its message also
-    holds the node and the Python stack where the op was made)."""
+    """The line of a TensorFlow error that says what went wrong (its
+    message also holds the node and the Python stack where the op was
+    made)."""
     skip = (
         "Graph execution error",
         "Detected at",
@@ -34,7 +43,9 @@ def tf_message(error) -> str:
         "Original stack",
     )
     lines = [line.strip() for line in error.message.splitlines()]
-    return next(line for line in lines if line and not line.startswith(skip))
+    return next(
+        line for line in lines if line and not line.startswith(skip)
+    )
 
 
 @lesson.step("a Python `if` on a tensor: decided once, or refused")
@@ -67,7 +78,9 @@ def python_if(ctx):
     }
 
 
-@lesson.step("tf.cond: both branches in the graph, one runs per Session.run")
+@lesson.step(
+    "tf.cond: both branches in the graph, one runs per Session.run"
+)
 def cond(ctx):
     """tf.cond(pred, true_fn, false_fn) takes the branches as functions and builds both
     into the graph; each run evaluates pred and runs only the chosen branch. The trap:
@@ -127,7 +140,10 @@ def unrolled(ctx):
         table[n] = {
             "Python for: ops": op_count(python_graph),
             "tf.while_loop: ops": op_count(loop_graph),
-            "1.01^n both ways": (round(python_value, 4), round(loop_value, 4)),
+            "1.01^n both ways": (
+                round(python_value, 4),
+                round(loop_value, 4),
+            ),
         }
     ctx.record(
         loop_op_counts={
@@ -138,7 +154,9 @@ def unrolled(ctx):
     return table
 
 
-@lesson.step("tf.while_loop when the count depends on the data: Newton's sqrt")
+@lesson.step(
+    "tf.while_loop when the count depends on the data: Newton's sqrt"
+)
 def newton(ctx):
     """Some loops cannot know their length in advance: iterate until good enough. Newton's
     method for sqrt(a) repeats x <- (x + a / x) / 2 until x^2 is within TOLERANCE of a.
@@ -153,7 +171,9 @@ def newton(ctx):
     def newton_step(x, i):
         return (x + a / x) / 2.0, i + 1
 
-    root, iterations = tf.while_loop(not_yet, newton_step, [a, tf.constant(0)])
+    root, iterations = tf.while_loop(
+        not_yet, newton_step, [a, tf.constant(0)]
+    )
     found = {}
     with tf.Session() as sess:
         for value in SQUARES:
@@ -225,7 +245,9 @@ def printing(ctx):
         sess.run(total_printed, {x: [4.0, 5.0, 6.0]})
         sess.run(tf.reduce_sum(legacy), {x: [7.0, 8.0, 9.0]})
     printed = log.read_text().strip()
-    ctx.record(print_without_dependency=silent, print_with_dependency=printed)
+    ctx.record(
+        print_without_dependency=silent, print_with_dependency=printed
+    )
     return {
         "Python print(x)": str(x),
         "tf.print, nothing depends on it": repr(silent),
@@ -234,8 +256,9 @@ def printing(ctx):
 
 
 def cross_entropy_graph(fused):
-    """In the default graph: logits and labels placeholders [None, 10] and the summed
-    cross-entropy, lesson 07's naive form or (``fused``) the fused op."""
+    """In the default graph: logits and labels placeholders [None, 10] and
+    the summed cross-entropy, lesson 07's naive form or (``fused``) the
+    fused op."""
     z = tf.placeholder(tf.float32, [None, 10], name="logits")
     y_ = tf.placeholder(tf.float32, [None, 10], name="labels")
     if fused:
@@ -243,7 +266,9 @@ def cross_entropy_graph(fused):
             z,
             y_,
             tf.reduce_sum(
-                tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=z)
+                tf.nn.softmax_cross_entropy_with_logits_v2(
+                    labels=y_, logits=z
+                )
             ),
         )
     probs = tf.nn.softmax(z, name="probs")
@@ -251,19 +276,23 @@ def cross_entropy_graph(fused):
 
 
 def confident_mistake(fused, check=None, gradient=True):
-    """Lesson 07's loss (naive or ``fused``) and its gradient dloss/dz in a graph of their
-    own, with ``check`` None, "gradient" (check_numerics on dloss/dz) or "every op"
-    (add_check_numerics_ops), run on logits [1000, 0, ...] for the digit 1; the loss
-    alone unless ``gradient``. Returns {"loss": ..., "dloss/dz": ...} or the error's
-    message."""
+    """Lesson 07's loss (naive or ``fused``) and its gradient dloss/dz in a
+    graph of their own, with ``check`` None, "gradient" (check_numerics on
+    dloss/dz) or "every op" (add_check_numerics_ops), run on logits [1000,
+    0, ...] for the digit 1; the loss alone unless ``gradient``. Returns
+    {"loss": ..., "dloss/dz": ...} or the error's message."""
     with tf.Graph().as_default():
         z, y_, loss = cross_entropy_graph(fused)
         (grad,) = tf.gradients(loss, [z])
         fetch = (
-            {"loss": loss, "dloss/dz": grad} if gradient else {"loss": loss}
+            {"loss": loss, "dloss/dz": grad}
+            if gradient
+            else {"loss": loss}
         )
         if check == "gradient":
-            fetch["dloss/dz"] = tf.debugging.check_numerics(grad, "dloss/dz")
+            fetch["dloss/dz"] = tf.debugging.check_numerics(
+                grad, "dloss/dz"
+            )
         if check == "every op":  # last: it checks the ops made before it
             fetch["checks"] = tf.add_check_numerics_ops()
         feed = {z: [[1000.0] + [0.0] * 9], y_: [[0.0, 1.0] + [0.0] * 8]}
@@ -280,7 +309,9 @@ def confident_mistake(fused, check=None, gradient=True):
     }
 
 
-@lesson.step("check_numerics: which op made the NaN? (lesson 07's naive loss)")
+@lesson.step(
+    "check_numerics: which op made the NaN? (lesson 07's naive loss)"
+)
 def numerics(ctx):
     """Lesson 07's first cross-entropy, -sum(y_ * log(softmax(z))), breaks on the
     confident mistake z = [1000, 0, ...]: softmax gives exactly [1, 0, ...], log(0) is
@@ -305,13 +336,17 @@ def numerics(ctx):
         "naive, add_check_numerics_ops()": confident_mistake(
             False, "every op"
         ),
-        "fused, add_check_numerics_ops()": confident_mistake(True, "every op"),
+        "fused, add_check_numerics_ops()": confident_mistake(
+            True, "every op"
+        ),
     }
     ctx.record(numerics=said)
     return said
 
 
-@lesson.step("tf.debugging.assert_*: a wrong input stops the run, in words")
+@lesson.step(
+    "tf.debugging.assert_*: a wrong input stops the run, in words"
+)
 def asserts(ctx):
     """An assertion is an op: tf.debugging.assert_less(labels, 10, message=...) fails the
     run when its condition does not hold, and its error shows the message, the condition
