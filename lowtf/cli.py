@@ -38,7 +38,7 @@ def _lessons(args: argparse.Namespace) -> int:
 
     for number, path in find_lessons().items():
         print(f"{number}  {path.name:<40} {describe(path)}")
-    print("\nRun one: lowtf lesson NN [--step] [--fast] [--logdir DIR]")
+    print("\nRun one: lowtf lesson NN [--step] [--fast] [--quiet] [--logdir DIR]")
     return 0
 
 
@@ -87,11 +87,12 @@ def _tour(args: argparse.Namespace) -> int:
         for number, path in chosen:
             if needs_own_process(path):   # servers in a private network, or Keras in eager mode
                 code = subprocess.run([sys.executable, "-m", "lowtf", "lesson", number]
-                                      + (["--fast"] if args.fast else [])).returncode
+                                      + (["--fast"] if args.fast else [])
+                                      + (["--quiet"] if args.quiet else [])).returncode
                 if code != 0:
                     return code
             else:
-                load_lesson(path).run(fast=args.fast)
+                load_lesson(path).run(fast=args.fast, quiet=args.quiet)
             print()
     except KeyboardInterrupt:
         return 130
@@ -346,15 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("lessons", help="list the lessons").set_defaults(func=_lessons)
 
-    one = sub.add_parser("lesson", help="run one lesson: lowtf lesson NN [--step] [--fast] [--logdir DIR]")
+    one = sub.add_parser("lesson", help="run one lesson: lowtf lesson NN [--step] [--fast] [--quiet] [--logdir DIR]")
     one.add_argument("number")
     one.add_argument("rest", nargs=argparse.REMAINDER, help="passed to the lesson")
     one.set_defaults(func=_lesson)
 
     tour = sub.add_parser("tour", help="run a range of lessons in order")
-    tour.add_argument("--first", type=_at_least(1), default=1)
+    tour.add_argument("--first", type=_at_least(0), default=0)
     tour.add_argument("--last", type=_at_least(1), default=6)
     tour.add_argument("--fast", action="store_true")
+    tour.add_argument("--quiet", action="store_true", help="numbers only: no explanations")
     tour.set_defaults(func=_tour)
 
     main_job = sub.add_parser("main", help="the flagship: LeNet-5 on MNIST (lesson 10 in full)")

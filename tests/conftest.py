@@ -32,6 +32,39 @@ def fresh_graph():
     tf.reset_default_graph()
 
 
+def unsound_claims(root: Path, seen: set) -> list:
+    """Every claim (``ctx.verdict``) in the summary.json files under ``root`` not in ``seen``, checked against
+    its numbers by ``lowtf.verdicts.problems``: the reading against a, b, se and the cut, the cut against
+    the degrees of freedom, the reading against the one the lesson expects. Returns the problems found."""
+    from lowtf.verdicts import problems
+
+    found = []
+    for path in sorted(root.rglob("summary.json")):
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            claims = json.loads(path.read_text()).get("verdicts") or []
+        except (OSError, ValueError, AttributeError):
+            continue      # not a lesson's summary (or one a test broke on purpose)
+        found += [f"{path}: {problem}" for claim in claims for problem in problems(claim)]
+    return found
+
+
+CHECKED_SUMMARIES: set = set()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def claims_follow_from_their_numbers(tmp_path_factory):
+    """The claims test: after each test module, every claim in every summary.json the module's lesson runs
+    wrote (in-process, in a subprocess, or in a shared fixture) is checked against its numbers, once; a
+    claim that does not follow fails the module's last test. The lesson tests need not re-check them."""
+    yield
+    problems = unsound_claims(tmp_path_factory.getbasetemp(), CHECKED_SUMMARIES)
+    if problems:
+        pytest.fail("claims that do not follow from their numbers:\n" + "\n".join(problems), pytrace=False)
+
+
 @pytest.fixture
 def run_lesson(tmp_path):
     """run_lesson("04") runs that lesson in --fast mode into a temporary logdir; returns (summary, logdir)."""

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import PYTHON, REPO, processes_mentioning
 from lowtf.lesson import read_summary
-from lowtf.verdicts import follows
 
 
 NOISE = ("absl::InitializeLog", "cuInit", "cudart_stub", "oneDNN custom operations", "is deprecated",
@@ -28,7 +27,7 @@ def test_01_eager_then_graph_mode_and_a_clean_console(tmp_path):
     assert summary["eager_a_plus_b"] == 5.0 and summary["eager_after_disable"] is False
     assert summary["a_plus_b"] == 5.0 and summary["a_times_b"] == 6.0
     # eager against tf.function: the same result, and a speed verdict read from three rounds each
-    assert summary["same_result_both_ways"] and len(summary["verdicts"]) == 1 and follows(summary["verdicts"][0])
+    assert summary["same_result_both_ways"] and len(summary["verdicts"]) == 1
 
 
 def test_a_real_error_still_reaches_the_learner(tmp_path):
@@ -89,7 +88,7 @@ def test_04_writes_events(run_lesson):
 def test_05_devices_and_soft_placement(run_lesson):
     summary, _ = run_lesson("05")
     assert summary["devices"] and all(len(r) == 3 and min(r) > 0 for r in summary["matmul_gflops"].values())
-    assert len(summary["verdicts"]) == 1 and follows(summary["verdicts"][0])
+    assert len(summary["verdicts"]) == 1
     assert 0 < summary["executed_op_count"] < summary["graph_op_count"]   # the optimiser pruned and folded
     expected = "GPU" if summary["gpu_available"] else "CPU"
     assert expected in summary["soft_placement_device"]
@@ -128,7 +127,11 @@ def test_cli_lists_and_runs_lessons(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert read_summary(tmp_path)["branch_a_ran"] is False
-    assert "LOWTF_SUMMARY" not in run.stdout
+    # a plain run shows each step's words, and ends in what it found, not a dump of the summary
+    from lowtf.catalog import find_lessons, load_lesson
+    said = " ".join(run.stdout.split())
+    assert all(" ".join(s.explanation.split()[:12]) in said for s in load_lesson(find_lessons()["03"]).steps)
+    assert "Key numbers" not in run.stdout and "Every value it recorded" in run.stdout
 
 
 def test_interrupted_lesson_says_so_writes_valid_json_and_exits_130(tmp_path):
@@ -237,4 +240,5 @@ def test_lesson_fits_an_80_column_terminal_step_by_step(number, tmp_path):
     from lowtf.bench.lessons import time_lesson
     run = time_lesson(number, tmp_path / "run", timeout=300, step=True)
     assert run["exit_code"] == 0 and run["lines"] > 100
-    assert run["too_wide"] == [], run["too_wide"][:5]
+    too_wide = [line for line in run["too_wide"] if len(line.split()) != 1 or "/" not in line]   # a path stays whole
+    assert too_wide == [], too_wide[:5]

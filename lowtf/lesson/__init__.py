@@ -15,17 +15,18 @@ its explanation and whose body is the code being taught; it receives the shared
     if __name__ == "__main__":
         lesson.main()
 
-Command line: ``--step`` shows each step's explanation and code, runs it, prints what it
-made and waits for Enter (``q`` quits); ``--fast`` shrinks the work (for tests);
-``--logdir`` chooses where TensorBoard events go (default ``runs/NN_name/``). At the end
-the key numbers recorded with ``ctx.record`` are printed and written to
-``LOGDIR/summary.json``; ``seconds`` there is computing time, not reading time.
+Command line: each step's explanation is printed, then what it made; ``--step`` also shows its
+code and waits for Enter (``q`` quits); ``--quiet`` prints numbers only; ``--fast`` shrinks the
+work (for tests); ``--logdir`` chooses where TensorBoard events go (default ``runs/NN_name/``).
+A lesson declares each claim with ``ctx.verdict(lowtf.verdicts.X(...), expects=...)`` and records
+its numbers with ``ctx.record``; both go to ``LOGDIR/summary.json`` (``seconds`` there is computing
+time, not reading time), and the run ends with a short table of what it found (``findings``).
 
 A lesson that uses Keras says so, ``Lesson("23", "keras lenet5", keras=True)``; one that starts
 TensorFlow servers, ``private_network=True``. The runner acts on both before step 1.
 
 The package: ``runner`` (steps, the run loop, the command line), ``presentation`` (values and
-explanations wrapped to the terminal), ``logdir`` (where a run writes), ``signals`` (Ctrl-C,
+explanations wrapped to the terminal), ``findings`` (the end of a run), ``logdir`` (where a run writes), ``signals`` (Ctrl-C,
 SIGTERM, keys typed ahead). Importing it loads TensorFlow quietly (``lowtf.console``): that is
 why a lesson's first line is ``from lowtf.lesson import Lesson``, before its ``import tensorflow``.
 """

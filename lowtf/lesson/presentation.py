@@ -5,8 +5,10 @@ import dataclasses
 import inspect
 import linecache
 import math
+import re
+import sys
 import textwrap
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -42,9 +44,55 @@ def show(value: Any, width: int = 10**6) -> str:
     return text if len(text) < 2000 else text[:2000] + " ..."
 
 
+PICTURES = (".png", ".gif", ".jpg", ".jpeg", ".svg")
+FILES = PICTURES + (".json", ".ipynb", ".csv", ".txt", ".pb", ".npy", ".tfrecord", ".log", ".html")
+
+
+def is_path(value: Any) -> bool:
+    """A file or folder name (a Path, or a string naming a file that exists or has a file's suffix)."""
+    if isinstance(value, PurePath):
+        return True
+    return (isinstance(value, str) and 0 < len(value) < 500 and not any(c.isspace() for c in value)
+            and ("/" in value or value.endswith(FILES))
+            and (value.lower().endswith(FILES) or _exists(value)))
+
+
+def _exists(name: str) -> bool:
+    try:
+        return Path(name).exists()
+    except OSError:
+        return False
+
+
+def opener() -> str:
+    """The command that opens a file in its usual program here."""
+    return "open" if sys.platform == "darwin" else "start" if sys.platform == "win32" else "xdg-open"
+
+
+def shown_path(key: str, path: Any) -> str:
+    """``   key:`` and the path whole on its own line (never wrapped: it can be copied), and for a
+    picture how to open it."""
+    lines = [f"   {key}:", f"      {path}"]
+    if str(path).lower().endswith(PICTURES):
+        lines.append(f"      (a picture: {opener()} and the path above opens it)")
+    return "\n".join(lines)
+
+
 def shown(key: str, value: Any, width: int) -> str:
-    """``   key: value``, indented, in lines of at most ``width`` characters where the value allows."""
+    """``   key: value``, indented, in lines of at most ``width`` characters where the value allows;
+    a path whole on its own line, and a dict or list of paths a path a line."""
     first = f"   {key}: "
+    if is_path(value):
+        return first + str(value) if len(first) + len(str(value)) <= width else shown_path(key, value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    items = list(items)
+    if items and all(is_path(v) for _, v in items):
+        pictures = any(str(v).lower().endswith(PICTURES) for _, v in items)
+        lines = [first.rstrip()] + [f"      {v}" if isinstance(k, int) else f"      {k}:\n         {v}"
+                                    for k, v in items]
+        if pictures:
+            lines.append(f"      (pictures: {opener()} and a path above opens one)")
+        return "\n".join(lines)
     if isinstance(value, str) and value.startswith("\n"):   # a block (code, a table): below the key, as it is
         return first.rstrip() + "\n" + textwrap.indent(value.strip("\n"), "      ", lambda line: True)
     if len(first) > width // 2:       # a key too long to share a line: wrapped, its value below it
@@ -90,16 +138,59 @@ def _layout(value: Any, width: int) -> list[str]:
     return [(opener if i == 0 else " ") + line for i, line in enumerate(lines)]
 
 
+ITEM = re.compile(r"\s*([-*\u2022]|\d{1,2}[.)])\s+\S")    # "- a point", "* a point", "2. a point", "3) a point"
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def fill(text: str, width: int, **kwargs) -> str:
+    """``textwrap.fill`` that never breaks a word or a name at its hyphens (runs/11-x stays whole)."""
+    return textwrap.fill(text, max(width, 20), break_on_hyphens=False, break_long_words=False, **kwargs)
+
+
 def reflow(text: str, width: int) -> str:
-    """A docstring's paragraphs filled to ``width``; indented lines and list items keep their breaks."""
+    """A docstring as the runner shows it, in lines of at most ``width`` characters: prose re-filled
+    (the source's own line breaks do not count), each list item ("- ", "* ", "2. ") filled under its
+    marker, with the indented lines that continue it; other indented lines (code, a small table) as
+    written, wrapped under their indentation only where too wide."""
     paragraphs = []
     for block in text.split("\n\n"):
-        lines = block.splitlines()
-        if any(line.startswith((" ", "-", "*", "|")) or line[:2].rstrip(".").isdigit() for line in lines):
-            paragraphs.append("\n".join(textwrap.fill(line, width, subsequent_indent="  ") if len(line) > width
-                                        else line for line in lines))
-        else:
-            paragraphs.append(textwrap.fill(" ".join(lines), width))
+        pieces: list[tuple[str, list[str]]] = []      # ("prose" | "item" | "verbatim", lines)
+        for line in block.splitlines():
+            indented = line[:1].isspace()
+            if ITEM.match(line) and not (indented and pieces and pieces[-1][0] == "verbatim"):
+                pieces.append(("item", [line]))
+            elif indented and pieces and pieces[-1][0] == "item":
+                pieces[-1][1].append(line)             # the item goes on
+            elif indented and pieces and pieces[-1][0] == "verbatim" and _depth(line) > _depth(pieces[-1][1][0]):
+                pieces[-1][1].append(line)             # a row of a small table goes on, deeper
+            elif indented:
+                pieces.append(("verbatim", [line]))
+            elif pieces and pieces[-1][0] == "prose":
+                pieces[-1][1].append(line)
+            else:
+                pieces.append(("prose", [line]))
+        shown = []
+        for kind, lines in pieces:
+            if kind == "prose":
+                shown.append(fill(" ".join(line.strip() for line in lines), width))
+            elif kind == "item":
+                marker = ITEM.match(lines[0])
+                hang = " " * (marker.end() - 1)
+                shown.append(fill(" ".join(line.strip() for line in lines), width,
+                                  initial_indent=lines[0][:len(lines[0]) - len(lines[0].lstrip())],
+                                  subsequent_indent=hang))
+            elif len(lines) == 1 and len(lines[0]) <= width:
+                shown.append(lines[0])
+            else:
+                hang = " " * (_depth(lines[1]) if len(lines) > 1 else _depth(lines[0]) + 2)
+                row = lines[0].rstrip() + " " + " ".join(line.strip() for line in lines[1:])
+                hang = hang[:max(2, width - max(len(word) for word in row.split()))]   # the longest word fits
+                shown.append(fill(row.strip(), width, initial_indent=" " * _depth(row), subsequent_indent=hang)
+                             if len(lines) > 1 or len(row) > width else row)
+        paragraphs.append("\n".join(shown))
     return "\n\n".join(paragraphs)
 
 

@@ -17,7 +17,8 @@ from typing import Any, Callable
 from lowtf.distributed.sandbox import enter_private_network
 from lowtf.errors import CourseError
 from lowtf.lesson.logdir import make_logdir, move_previous_run, remove_abandoned_checkpoint_writes
-from lowtf.lesson.presentation import json_safe, reflow, shown, source
+from lowtf.lesson.findings import findings
+from lowtf.lesson.presentation import fill, json_safe, reflow, shown, source
 from lowtf.lesson.signals import INTERRUPTED_EXIT, Terminated, discard_typed_ahead, stop_on_termination
 
 
@@ -60,10 +61,20 @@ class LessonContext:
         return (f"{program} --logdir {logdir or self.logdir} --host 127.0.0.1\n"
                 "then open http://127.0.0.1:6006/#scalars&_smoothingWeight=0")
 
-    def verdict(self, verdict) -> str:
-        """Record a comparison with its noise (a ``lowtf.verdicts.Verdict``) under ``verdicts``; return its words."""
+    def verdict(self, verdict, expects: str = "whichever") -> str:
+        """Declare a claim: a comparison with its noise (a ``lowtf.verdicts.Verdict``), and the reading the
+        lesson's text expects: the name of the one ahead, ``verdicts.NO_DIFFERENCE``, "a difference", or
+        "whichever" (the default: the lesson reads what comes). Recorded under ``verdicts`` in summary.json,
+        where the claims test checks it against its numbers; returns its words with the noise it used."""
+        from lowtf.verdicts import A_DIFFERENCE, NO_DIFFERENCE, WHICHEVER
+
+        names = tuple(getattr(verdict, "names", ()))
+        if expects not in (WHICHEVER, NO_DIFFERENCE, A_DIFFERENCE, *names):
+            raise ValueError(f"expects={expects!r}: one of the names compared {names}, {NO_DIFFERENCE!r}, "
+                             f"{A_DIFFERENCE!r} or {WHICHEVER!r}")
+        verdict.expects = expects
         self.summary.setdefault("verdicts", []).append(verdict.as_dict())
-        return verdict.verdict
+        return getattr(verdict, "said", verdict.verdict)
 
 
 @dataclass
@@ -152,8 +163,11 @@ class Lesson:
         return register
 
     def run(self, fast: bool = False, logdir: str | Path | None = None, interactive: bool = False,
-            out: Callable[[str], None] = print, ask: Callable[[str], str] = input, resume: bool = False) -> dict:
-        """Run every step in order on a fresh default graph; return the recorded summary.
+            out: Callable[[str], None] = print, ask: Callable[[str], str] = input, resume: bool = False,
+            quiet: bool = False) -> dict:
+        """Run every step in order on a fresh default graph; return the recorded summary. Each step's
+        explanation is shown before it runs (``quiet``: titles and numbers only); ``interactive`` shows
+        its code too, and waits for Enter after it.
 
         The summary holds ``seconds`` (time spent inside the steps) and, if the run did not
         finish, ``interrupted`` and ``stopped_at_step``; Ctrl-C and SIGTERM are re-raised
@@ -172,8 +186,8 @@ class Lesson:
         if not resume:
             moved = move_previous_run(ctx.logdir)
             if moved:
-                out(textwrap.fill(f"(The previous run in {ctx.logdir} is now in {moved}, so TensorBoard does not mix "
-                                  "the two; --resume would have continued it.)", width))
+                out(f"(The previous run in\n   {ctx.logdir}\nis now in\n   {moved}\n"
+                    "so TensorBoard does not mix the two; --resume would have continued it.)")
         tf.reset_default_graph()  # each lesson starts from an empty graph
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
         computing = 0.0
@@ -183,10 +197,10 @@ class Lesson:
         i = 0
         try:
             for i, step in enumerate(self.steps, 1):
-                out("\n" + textwrap.fill(f"== Step {i}/{len(self.steps)}: {step.title}", width, subsequent_indent="   "))
+                out("\n" + fill(f"== Step {i}/{len(self.steps)}: {step.title}", width, subsequent_indent="   "))
+                if step.explanation and not quiet:
+                    out(textwrap.indent(reflow(step.explanation, width - 3), "   ") + ("" if interactive else "\n"))
                 if interactive:
-                    if step.explanation:
-                        out(textwrap.indent(reflow(step.explanation, width - 3), "   "))
                     for helper in helpers_called(step.fn, shown_helpers):   # the first time a step calls it
                         shown_helpers.add(helper)
                         out(f"\n   ({helper.__name__}, which this step calls, is defined above the steps:)")
@@ -223,9 +237,7 @@ class Lesson:
             tf.reset_default_graph()
         ctx.record(seconds=round(computing, 2))
         (ctx.logdir / "summary.json").write_text(json.dumps(json_safe(ctx.summary), indent=2))
-        out("\nKey numbers:")
-        for key, value in ctx.summary.items():
-            out(shown(key, value, width))
+        out("\n" + findings(ctx.summary, ctx.logdir, width))
         if stop is not None:
             raise stop
         return ctx.summary
@@ -244,6 +256,7 @@ class Lesson:
         parser = argparse.ArgumentParser(description=f"Lesson {self.number}: {self.name}")
         parser.add_argument("--step", action="store_true", help="show each step's explanation and code, pause")
         parser.add_argument("--fast", action="store_true", help="shrink the work (used by the tests)")
+        parser.add_argument("--quiet", action="store_true", help="numbers only: no explanations")
         parser.add_argument("--logdir", default=None, help=f"where events go (default runs/{self.slug})")
         parser.add_argument("--resume", action="store_true",
                             help="continue the interrupted run in the logdir from its last checkpoint "
@@ -258,7 +271,8 @@ class Lesson:
 
         stop_on_termination()
         try:
-            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step, resume=args.resume)
+            self.run(fast=args.fast, logdir=args.logdir, interactive=args.step, resume=args.resume,
+                     quiet=args.quiet and not args.step)
         except KeyboardInterrupt:
             return INTERRUPTED_EXIT
         except Terminated as e:
