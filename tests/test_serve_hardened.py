@@ -243,10 +243,14 @@ def test_slow_clients_neither_hold_the_server_nor_stay_for_ever(tmp_path):
 
 
 def test_connections_past_the_cap_get_503_and_the_server_goes_on(tmp_path):
+    """Four connections each in the middle of a request hold the four slots: a fifth gets 503.
+    (Idle connections would not: the longest idle makes room, see test_serve_reliability.)"""
     url, server = served_with(tmp_path, max_connections=4, idle_seconds=5.0)
     host, port = url.split("//")[1].split("/")[0].split(":")
     held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
     try:
+        for s in held:
+            s.sendall(b"GET /v1/models/affine HTTP/1.1\r\n")     # a request begun, not finished
         time.sleep(0.3)
         extra = raw(url, b"GET /v1/models/affine HTTP/1.1\r\nHost: x\r\n\r\n")
         assert extra.startswith(b"HTTP/1.1 503") and b"too many connections" in extra

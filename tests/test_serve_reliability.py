@@ -110,3 +110,22 @@ def test_well_formed_headers_still_pass(server):
                       b"Content-Length:%d \r\nConnection: close\r\n\r\n%s" % (len(body), body))
     assert answer.startswith(b"HTTP/1.1 200"), answer
     assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"predictions": [2.0]}
+
+
+def test_idle_sockets_cannot_hold_the_server(server):
+    """300 connections that send nothing (the server's cap is 256): each new connection makes room
+    by closing the one idle the longest, so a real request is answered at once (before: 503 for
+    28.7 s), and so are requests on new connections while the idle ones are reopened."""
+    url, _, _ = server
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(300)]
+    try:
+        for round in range(3):
+            r = requests.post(url + ":predict", json={"instances": [1.0]}, timeout=10)
+            assert r.status_code == 200 and r.json()["predictions"] == [2.0], (round, r.text)
+            for s in idle[:100]:                              # the attacker reopens a third of them
+                s.close()
+            idle = idle[100:] + [socket.create_connection((host, int(port)), timeout=10) for _ in range(100)]
+    finally:
+        for s in idle:
+            s.close()

@@ -9,8 +9,9 @@ Bodies become calls in ``rest_json``, the ``Predictor`` answers them (the same o
 and errors are ``{"error": "..."}`` with the HTTP status of their code (``errors.HTTP_STATUS``):
 400 (bad JSON, wrong shape or dtype, missing input), 404 (unknown model, version or signature),
 413 (body over the limit), 503 (busy), 504 (past ``--rest_api_timeout_in_ms``). What is left here
-is HTTP's own defence: a deadline for a request to arrive, ambiguous framing refused, a cap on
-connections, and a memory budget for decoding bodies. Requests run on threads; a bad request
+is HTTP's own defence: a deadline for a request to arrive, ambiguous framing and malformed header
+lines refused (``http_head``), a cap on connections that idle ones cannot fill (the longest idle
+makes room for a new one), and a memory budget for decoding bodies. Requests run on threads; a bad request
 never takes the server down.
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DECODE_BUDGET_BYTES = 1 << 30
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
 REQUEST_SECONDS = 30        # from its first byte, a whole request (line, headers, body) must arrive in this time
-MAX_CONNECTIONS = 256       # open connections (a thread each); one more is answered 503 and closed
+MAX_CONNECTIONS = 256       # open connections (a thread each); one more evicts the longest idle, else 503
+EVICTION_SECONDS = 2.0      # how long a new connection waits for an evicted one's thread to end
 DEFAULT_TIMEOUT_MS = 30000  # TF Serving's --rest_api_timeout_in_ms default
 
 
@@ -122,13 +124,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         """Wait (up to the idle limit) for the next request to begin; from its first byte, give the whole
-        request ``request_seconds`` to arrive."""
+        request ``request_seconds`` to arrive. While it waits the connection is idle, and the server
+        may close it to make room for a new one (``_Server.process_request``)."""
         self._reader.deadline = None
+        self.server.mark_idle(self)     # while idle, a new connection may take this one's place
         try:
-            if not self.rfile.peek(1):
-                self.close_connection = True
-                return
-        except OSError:             # the idle limit passed, or the client went away
+            arrived = bool(self.rfile.peek(1))
+        except OSError:             # the idle limit passed, the client went away, or we were evicted
+            arrived = False
+        if not (self.server.mark_busy(self) and arrived):
             self.close_connection = True
             return
         self._reader.deadline = time.monotonic() + self.request_seconds
@@ -349,10 +353,39 @@ class _Server(ThreadingHTTPServer):
     def server_activate(self) -> None:
         super().server_activate()
         self.connection_slots = threading.BoundedSemaphore(self.max_connections)
+        self._idle: dict = {}         # handler -> when its connection became idle
+        self._idle_lock = threading.Lock()
+
+    def mark_idle(self, handler: Handler) -> None:
+        """``handler``'s connection waits for its next request (or its first): it may be evicted."""
+        with self._idle_lock:
+            self._idle[handler] = time.monotonic()
+
+    def mark_busy(self, handler: Handler) -> bool:
+        """``handler``'s request has begun; False when its connection was evicted meanwhile."""
+        with self._idle_lock:
+            return self._idle.pop(handler, None) is not None
+
+    def evict_longest_idle(self) -> bool:
+        """Close the connection idle the longest (its thread ends and frees its slot); False if none is idle."""
+        with self._idle_lock:
+            if not self._idle:
+                return False
+            handler = min(self._idle, key=self._idle.__getitem__)
+            del self._idle[handler]
+        try:
+            handler.connection.shutdown(socket.SHUT_RDWR)   # wakes its recv with end-of-file
+        except OSError:
+            pass
+        return True
 
     def process_request(self, request, client_address) -> None:
-        """A thread per connection, up to ``max_connections``; past that, 503 and close at once."""
-        if not self.connection_slots.acquire(blocking=False):
+        """A thread per connection, up to ``max_connections``. Past that, the connection idle the
+        longest (no request in progress) is closed to make room: idle sockets cannot hold the server
+        (256 that sent nothing once made every request 503 for 28 s). Only when every connection
+        is in the middle of a request is the new one answered 503 and closed."""
+        if not self.connection_slots.acquire(blocking=False) and not (
+                self.evict_longest_idle() and self.connection_slots.acquire(timeout=EVICTION_SECONDS)):
             body = b'{"error": "too many connections; try again"}'
             try:
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
