@@ -284,6 +284,7 @@ def thresholds(ctx):
                 half,
                 float(np.std(differences)),
                 names=("chosen", "0.5"),
+                kind="bootstrap",
             )
         )
     at_half = np.mean(

@@ -235,6 +235,7 @@ def fit(ctx):
         chance,
         se,
         names=("the model", "chance"),
+        kind="proportion",
     )
     ctx.record(test_accuracy=round(accuracy, 4), verdicts=[verdict.as_dict()])
     return {

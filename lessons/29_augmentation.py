@@ -189,6 +189,8 @@ def shifts(ctx):
             b,
             se,
             names=("shifted", "plain"),
+            kind="rounds",  # seeds: the t cut for their degrees of freedom
+            df=len(differences) - 1,
         )
     else:
         verdict = verdicts.accuracies(
