@@ -1,0 +1,31 @@
+"""Exercise 20 (a solution): a GRU cell run over time with tf.scan.
+
+Write one step of a GRU from raw ops, then run it over a whole sequence with tf.scan: a
+loop inside the graph, not a Python loop that copies the cell once per time step.
+
+Checked as a learner file would be: lowtf check 20 --file exercises/solutions/20_gru_over_time.py
+Re-read: lesson 33, step "a GRU cell from raw ops" and step "over time: tf.scan".
+"""
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+
+def gru_step(v: dict, h: tf.Tensor, x_t: tf.Tensor) -> tf.Tensor:
+    """State h [N, H] and input x_t [N, D] -> the new state [N, H]. ``v`` holds the weights:
+    Wz, Wr, Wc of shape [D + H, H] and bz, br, bc of shape [H]. With [a, b] meaning
+    tf.concat([a, b], axis=1):
+        z = sigmoid([x_t, h] Wz + bz)        r = sigmoid([x_t, h] Wr + br)
+        c = tanh([x_t, r * h] Wc + bc)       new h = z * h + (1 - z) * c"""
+    both = tf.concat([x_t, h], axis=1)
+    z = tf.sigmoid(tf.matmul(both, v["Wz"]) + v["bz"])
+    r = tf.sigmoid(tf.matmul(both, v["Wr"]) + v["br"])
+    c = tf.tanh(tf.matmul(tf.concat([x_t, r * h], axis=1), v["Wc"]) + v["bc"])
+    return z * h + (1.0 - z) * c
+
+
+def all_states(v: dict, xs: tf.Tensor) -> tf.Tensor:
+    """xs [T, N, D], time first -> every state [T, N, H], starting from h = zeros [N, H].
+    T may be unknown until the graph runs (a placeholder [None, None, D])."""
+    h0 = tf.zeros([tf.shape(xs)[1], int(v["bz"].shape[0])])  # N known at run time
+    return tf.scan(lambda h, x_t: gru_step(v, h, x_t), xs, initializer=h0)
