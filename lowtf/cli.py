@@ -183,6 +183,14 @@ def _bench(args: argparse.Namespace) -> int:
     from lowtf.folders import make_folder
 
     make_folder(Path(args.out).parent, "--out's folder")   # before minutes of measuring, not after
+    from lowtf.host import this_host
+
+    host = this_host()
+    print(host.line(), flush=True)
+    if args.precision == "bfloat16" and not host.bfloat16_trains:   # never trained on Eigen's fallback
+        print("bfloat16 left out: it needs AVX-512 here (lesson 27 times the fallback); float32 only",
+              flush=True)
+        args.precision = "float32"
     if args.to_accuracy is not None:
         from lowtf.bench.time_to_accuracy import measure_time_to_accuracy
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import PYTHON, REPO, get, scalars, tensorboard
 
-NOISE = ("Traceback", "WARNING", "UserWarning", "DeprecationWarning", "oneDNN", "cuInit", "absl")
+NOISE = ("Traceback", "WARNING", "UserWarning", "DeprecationWarning", "oneDNN", "cuInit", "absl", "E0000", "W0000")
 
 
 def run_keras_lesson(number: str, logdir: Path, timeout: float = 600) -> dict:
@@ -189,14 +189,20 @@ def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_pa
     g = s["gradients"]
     assert g["float16"] == 0.0 and g["float32"] == pytest.approx(1e-9, rel=1e-6)
     assert g["float16, loss x 2^15"] == pytest.approx(1e-9, rel=0.01) and g["bfloat16"] == pytest.approx(1e-9, rel=0.01)
-    # verdicts (speed from rounds, accuracy from 10,000 test images) follow from their numbers
-    assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 vs float32",
-                                                   "test accuracy, bfloat16 vs float32"]
+    assert s["bfloat16_ops"] > 0        # Grappler's rewrite, asked for directly: the same on every CPU
     assert s["verdicts"]   # claims: checked by the claims test (conftest)
-    assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
-    assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.9
-    if s["cpu_flags"]["avx512_bf16"] or s["cpu_flags"]["amx_bf16"]:     # elsewhere TF may skip the rewrite
-        assert s["bfloat16_ops"] > 0
+    if s["host"]["bfloat16_class"] in ("native", "emulated"):
+        # verdicts (speed from rounds, accuracy from 10,000 test images)
+        assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 vs float32",
+                                                       "test accuracy, bfloat16 vs float32"]
+        assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
+        assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.9
+    else:   # AVX2 (or ONEDNN_MAX_CPU_ISA=AVX2): bfloat16 timed on Eigen's fallback, never trained
+        assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 on Eigen vs float32"]
+        rounds = s["fallback_rounds"]
+        assert len(rounds["float32"]) == len(rounds["bfloat16 on Eigen"]) >= 3
+        assert s["verdicts"][0]["b"] == pytest.approx(sum(rounds["float32"]) / len(rounds["float32"]), abs=0.1)
+        assert "bfloat16_accuracy" not in s
     assert s["keras_policy"] == {"conv computes in": "bfloat16", "conv weights stored as": "float32",
                                  "conv output": "bfloat16", "last layer computes in": "float32", "logits": "float32"}
 

@@ -6,17 +6,14 @@ import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from lowtf.data.splits import load_splits
+from lowtf.host import Host, this_host
 from lowtf.models import mlp
 from lowtf.train import TrainConfig, train
 from lowtf.train import precision
 
 HAS_BF16_UNITS = any(precision.cpu_flags()[f] for f in precision.BF16_FLAGS)
-NO_UNITS = {"avx2": True, "avx512f": False, "avx512_bf16": False, "amx_bf16": False}
-AVX512_BF16 = {**NO_UNITS, "avx512f": True, "avx512_bf16": True}
-
-
-def never_probed():
-    raise AssertionError("auto probed a CPU without bfloat16 units")
+TRAINS_BF16 = this_host().bfloat16_trains      # not under ONEDNN_MAX_CPU_ISA=AVX2, nor on an AVX2 CPU
+AVX512_BF16 = Host("test CPU", 2, "x86_64", frozenset({"avx2", "avx512f", "avx512_bf16"}), "test")
 
 
 def test_cpu_flags_read_from_cpuinfo(tmp_path):
@@ -27,20 +24,16 @@ def test_cpu_flags_read_from_cpuinfo(tmp_path):
 
 
 def test_auto_chooses_as_documented():
-    assert precision.choose("float32", AVX512_BF16, never_probed).precision == "float32"
-    no_units = precision.choose("auto", NO_UNITS, never_probed)
-    assert no_units.precision == "float32" and "no bfloat16 units" in no_units.reason
+    """With bfloat16 units, auto follows the probe (tests/test_host.py: every class of host)."""
     gain = precision.choose("auto", AVX512_BF16, lambda: {"ratio": 1.54, "spread": 0.05})
     assert gain.precision == "bfloat16" and "avx512_bf16" in gain.reason and "1.54x" in gain.reason
-    assert all(len(c.reason) < 77 for c in (no_units, gain))     # printed on a line of its own
+    assert len(gain.reason) < 77     # printed on a line of its own
     small = precision.choose("auto", AVX512_BF16, lambda: {"ratio": 1.10, "spread": 0.02})
     assert small.precision == "float32" and "1.10x" in small.reason
     noisy = precision.choose("auto", AVX512_BF16, lambda: {"ratio": 1.3, "spread": 0.2})   # gain < 2 spreads
     assert noisy.precision == "float32"
-    asked = precision.choose("bfloat16", NO_UNITS, never_probed)
-    assert asked.precision == "bfloat16" and "expect it slower" in asked.reason
     with pytest.raises(ValueError, match="not one of"):
-        precision.choose("float16", AVX512_BF16, never_probed)
+        precision.choose("float16", AVX512_BF16)
 
 
 def test_session_config_sets_the_rewrite_and_keeps_the_rest():
@@ -72,7 +65,7 @@ def test_float32_is_untouched():
     assert _ops_in("float32") == {}
 
 
-@pytest.mark.skipif(not HAS_BF16_UNITS, reason="this CPU has no bfloat16 units (no amx_bf16, no avx512_bf16)")
+@pytest.mark.skipif(not (HAS_BF16_UNITS and TRAINS_BF16), reason="this CPU has no bfloat16 units, or oneDNN is capped")
 def test_the_rewrite_puts_the_matrix_products_in_bfloat16_when_asked():
     ops = _ops_in("bfloat16")
     assert any("MatMul" in op for op in ops) and ops.get("Cast", 0) > 0
@@ -81,6 +74,11 @@ def test_the_rewrite_puts_the_matrix_products_in_bfloat16_when_asked():
 def test_trainer_records_its_precision_and_scores_bfloat16_in_float32(tmp_path):
     small = load_splits(validation_size=0, train_size=1000, test_size=500)
     adam = lambda step: tf.train.AdamOptimizer(1e-3)  # noqa: E731
+    if not TRAINS_BF16:      # an AVX2 host (or the capped proxy): the trainer refuses, naming the fix
+        config = TrainConfig(steps=3, batch_size=32, eval_every=3, progress=False, precision="bfloat16")
+        with pytest.raises(precision.BFloat16Unavailable, match="'float32' or 'auto'"):
+            train(mlp, small, adam, config, tmp_path / "refused")
+        pytest.skip("bfloat16 does not train on this host: " + this_host().line())
     runs = {}
     for name in ("float32", "bfloat16"):
         config = TrainConfig(steps=30, batch_size=32, eval_every=10, progress=False, seed=1, precision=name)

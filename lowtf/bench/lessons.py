@@ -27,11 +27,15 @@ SILENCE_TARGET_S = 3.0
 COLUMNS = 80
 
 
-def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = False) -> dict:
+def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = False, isa: str = "") -> dict:
     """Run one lesson's fast mode in a pseudo-terminal (``step``: with ``--step``, Enter pressed at each
-    prompt); return its timings, exit code, and the lines wider than the terminal."""
+    prompt; ``isa``: ONEDNN_MAX_CPU_ISA for it, "" for none); return its timings, exit code, and the
+    lines wider than the terminal."""
     pid, fd = pty.fork()
     if pid == 0:   # the child: the lesson, as a learner starts it
+        os.environ.pop("ONEDNN_MAX_CPU_ISA", None)
+        if isa:
+            os.environ["ONEDNN_MAX_CPU_ISA"] = isa
         os.execvp(sys.executable, [sys.executable, "-m", "lowtf", "lesson", number, "--fast", "--logdir", str(logdir)]
                   + (["--step"] if step else []))
     # An 80 x 50 terminal, as a learner's: with no size set, progress bars draw nothing.
@@ -80,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("numbers", nargs="*", help="lessons to time (default: all)")
     parser.add_argument("--out", default="runs/bench/lessons.json")
+    parser.add_argument("--isa", action="append", default=None, metavar="ISA",
+                        help="also time each lesson with ONEDNN_MAX_CPU_ISA=ISA (e.g. AVX2: the proxy for an "
+                             "AVX2 host), right after its uncapped run, and report the ratio; repeatable")
     args = parser.parse_args(argv)
     lessons = find_lessons()
     numbers = args.numbers or list(lessons)
@@ -90,24 +97,39 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
+    from lowtf.host import this_host
+
+    host = this_host()
+    print(host.line())
+    isas = ["", *(args.isa or [])]    # interleaved per lesson: a busy spell hits both alike
     print(f"{'lesson':>6} {'wall s':>7} {'first line s':>12} {'longest silence s':>17}  exit")
     with tempfile.TemporaryDirectory(prefix="lowtf-lesson-times-") as scratch:
         for number in numbers:
-            row = time_lesson(number, Path(scratch) / number)
-            row.pop("text")
-            row["too_wide"] = len(row["too_wide"])
-            rows.append(row)
-            flags = ("  over 20 s" if row["wall_s"] > WALL_TARGET_S else "") + \
-                    ("  silent too long" if row["longest_silence_s"] > SILENCE_TARGET_S else "")
-            print(f"{number:>6} {row['wall_s']:>7} {row['first_output_s']:>12} {row['longest_silence_s']:>17}  "
-                  f"{row['exit_code']}{flags}", flush=True)
-            if row["longest_silence_s"] > SILENCE_TARGET_S:
-                print(f"{'':>8}silent after: {row['silent_after']}", flush=True)
-    total = sum(r["wall_s"] for r in rows)
-    print(f"total {total:.0f} s for {len(rows)} lessons; over {WALL_TARGET_S:.0f} s: "
-          f"{[r['lesson'] for r in rows if r['wall_s'] > WALL_TARGET_S] or 'none'}")
+            for isa in isas:
+                row = time_lesson(number, Path(scratch) / f"{number}{isa}", isa=isa)
+                row.pop("text")
+                row["too_wide"] = len(row["too_wide"])
+                if isa:
+                    row["isa"] = isa
+                    row["ratio_to_uncapped"] = round(row["wall_s"] / rows[-1]["wall_s"], 2)
+                rows.append(row)
+                flags = ("  over 20 s" if row["wall_s"] > WALL_TARGET_S else "") + \
+                        ("  silent too long" if row["longest_silence_s"] > SILENCE_TARGET_S else "")
+                label = f"{number}{' ' + isa if isa else ''}"
+                ratio = f"  {row['ratio_to_uncapped']}x uncapped" if isa else ""
+                print(f"{label:>6} {row['wall_s']:>7} {row['first_output_s']:>12} {row['longest_silence_s']:>17}  "
+                      f"{row['exit_code']}{flags}{ratio}", flush=True)
+                if row["longest_silence_s"] > SILENCE_TARGET_S:
+                    print(f"{'':>8}silent after: {row['silent_after']}", flush=True)
+    totals = {}
+    for isa in isas:
+        mine = [r for r in rows if r.get("isa", "") == isa]
+        totals[isa or "uncapped"] = total = round(sum(r["wall_s"] for r in mine), 1)
+        print(f"total {total:.0f} s for {len(mine)} lessons{' with ONEDNN_MAX_CPU_ISA=' + isa if isa else ''}; "
+              f"over {WALL_TARGET_S:.0f} s: {[r['lesson'] for r in mine if r['wall_s'] > WALL_TARGET_S] or 'none'}")
     out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                               "lessons": rows, "total_s": round(total, 1)}, indent=2))
+                               "host": host.as_dict(), "lessons": rows, "total_s": totals["uncapped"],
+                               "totals_s": totals}, indent=2))
     return 0 if all(r["exit_code"] == 0 for r in rows) else 1
 
 

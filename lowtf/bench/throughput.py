@@ -75,6 +75,7 @@ def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out:
                        precisions=("float32",)) -> dict:
     """Every variant interleaved over ``rounds``; with "bfloat16" in ``precisions`` the trainer runs in
     both formats in the same rounds, and the matmul peak is measured in both."""
+    from lowtf.host import this_host
     from lowtf.train.precision import cpu_flags
 
     found = available_variants(precisions)
@@ -89,7 +90,7 @@ def measure_throughput(batches=(50, 128), steps: int = 40, rounds: int = 3, out:
     flops = lenet5_train_flops_per_image()
     result = {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                           "python": platform.python_version()},
-              "cpu_flags": cpu_flags(), "matmul_gflops_by_precision": peaks,
+              "cpu_flags": cpu_flags(), "host": this_host().as_dict(), "matmul_gflops_by_precision": peaks,
               "steps": steps, "rounds": rounds, "matmul_gflops": round(peak, 1),
               "lenet5_train_mflop_per_image": round(flops / 1e6, 1), "batches": {}}
     for b in batches:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from lowtf.distributed.sandbox import enter_private_network
 from lowtf.errors import CourseError
+from lowtf.host import this_host
 from lowtf.lesson.logdir import make_logdir, move_previous_run, remove_abandoned_checkpoint_writes
 from lowtf.lesson.findings import findings
 from lowtf.lesson.presentation import fill, json_safe, reflow, shown, source
@@ -190,6 +191,7 @@ class Lesson:
                     "so TensorBoard does not mix the two; --resume would have continued it.)")
         tf.reset_default_graph()  # each lesson starts from an empty graph
         out(f"Lesson {self.number}: {self.name}" + ("  [fast]" if fast else ""))
+        out(this_host().line())     # what the timings below depend on (lowtf.host)
         computing = 0.0
         shown_helpers = {step.fn for step in self.steps}     # steps are shown as steps
         self._said_continued = False
