@@ -201,7 +201,14 @@ def context_manager(ctx):
 def tf2_map(ctx):
     """Everything this course builds by hand has a TensorFlow 2 form. Knowing both lets you
     read old tutorials and new code alike; the Keras lessons at the end use the right
-    column."""
+    column.
+    TF 1.x's official high-level API, tf.estimator, is not in the course: TensorFlow 2.16
+    removed it (TF 2.15 was the last with it). Its pieces map too: model_fn (features,
+    labels, mode -> an EstimatorSpec of predictions, loss, train_op, metrics) became a
+    Keras model with compile(loss, optimizer, metrics), or a tf.Module trained by a loop
+    of your own; input_fn became the tf.data.Dataset itself, handed to fit; and
+    train_and_evaluate(TrainSpec, EvalSpec) became fit(validation_data=...) with
+    callbacks (checkpoints, TensorBoard), its multi-machine side tf.distribute."""
     return {
         "TF 1.x graph mode (this course)": "TensorFlow 2",
         "tf.Session().run(fetch)": "call the function (eager), a tf.function",
@@ -216,6 +223,13 @@ def tf2_map(ctx):
         ),
         "tf.saved_model.Builder / simple_save": (
             "tf.saved_model.save / Model.export"
+        ),
+        "tf.estimator (removed in TF 2.16): model_fn": (
+            "a keras.Model + compile(loss, optimizer, metrics)"
+        ),
+        "tf.estimator: input_fn": "the tf.data.Dataset, passed to Model.fit",
+        "tf.estimator.train_and_evaluate": (
+            "Model.fit(validation_data=...) + callbacks"
         ),
     }
 

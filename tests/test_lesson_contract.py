@@ -80,6 +80,7 @@ EXPLAINED = [
     ("08", "batch_norm", "tf.GraphKeys.UPDATE_OPS"), ("03", "several_graphs", "the default graph"),
     ("22", "read_the_csv", "multi-hot"), ("22", "jpeg_and_mean", "mean image"),
     ("23", "fit", "validation_steps"), ("04", "in_a_notebook", "%load_ext tensorboard"),
+    ("01", "tf2_map", "TensorFlow 2.16 removed it"), ("01", "tf2_map", "input_fn became the tf.data.Dataset"),
 ]
 
 
