@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import builtins
+import importlib
 import importlib.abc
 import importlib.util
 import sys
@@ -85,6 +86,9 @@ def register_aliases() -> None:
         "tensorflow.examples.tutorials.mnist.mnist": mnist,
         "tensorflow.contrib": contrib.ContribModule("tf.contrib"),
     })
+    for name, (target, _) in contrib.OWN.items():   # contrib's MNIST reader modules
+        if isinstance(target, str):
+            sys.modules[name.replace("tf.", "tensorflow.", 1)] = importlib.import_module(target)
     sys.meta_path.insert(0, ContribFinder())
     del tensorflow
 

@@ -2,9 +2,10 @@
 
 ``lowtf run`` starts this in a fresh interpreter (it replaces its own process), so what is set
 here belongs to the script's process alone:
-1. ``TF_USE_LEGACY_KERAS=1`` before TensorFlow loads: ``tf.layers`` (and ``tf.nn.rnn_cell``) come
+1. ``TF_USE_LEGACY_KERAS=1`` while TensorFlow loads: ``tf.layers`` (and ``tf.nn.rnn_cell``) come
    from tf-keras, TF 1.x's own layer code, with TF 1.x's variable names and ``UPDATE_OPS``. Set in
-   this process only, never in lowtf's own: there it would switch the Keras 3 lessons to Keras 2.
+   this process only, and removed once TensorFlow's Keras modules are resolved, so no other process
+   inherits it: anywhere else it would switch the Keras 3 lessons to Keras 2.
 2. TensorFlow loads quietly (``lowtf.legacy.noise``), then v2 behaviour goes off
    (``disable_v2_behavior``: graphs, Sessions, placeholders, reference Variables, as in TF 1.x).
 3. ``import tensorflow`` in the script means tf.compat.v1 with tf.contrib, and the tutorials' MNIST
@@ -63,7 +64,18 @@ def prepare(verbose: bool):
     import tensorflow.compat.v1 as v1
 
     v1.disable_v2_behavior()
+    _resolve_keras(real)
+    del os.environ[LEGACY_KERAS]   # the choice is made: processes the script starts get TensorFlow's default
     return imports.install(v1, real), noise
+
+
+def _resolve_keras(tf) -> None:
+    """TensorFlow picks Keras 2 or 3 when each of its lazy Keras modules is first touched, from the
+    environment at that moment: touch them all now (tf-keras is loaded already; ~0.2 s)."""
+    v1 = tf.compat.v1
+    for lazy, name in ((tf.keras, "layers"), (tf.compat.v2.keras, "layers"), (v1.keras, "layers"),
+                       (v1.layers, "dense"), (v1.nn.rnn_cell, "BasicRNNCell")):
+        getattr(lazy, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

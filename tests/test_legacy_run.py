@@ -1,0 +1,184 @@
+"""`lowtf run`: TF 1.x scripts in the tutorials' styles (tests/legacy_scripts/) run unedited, to their
+authors' accuracies, with nothing from TensorFlow on the console unless asked; their files and exit
+status are their own; tf.contrib pieces map to successors or stop with a message naming them."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from lowtf.data import mnist
+
+LOWTF = str(Path(sys.executable).parent / "lowtf")
+SCRIPTS = REPO / "tests" / "legacy_scripts"
+SUMMARY = re.compile(r"^lowtf run: \d+ lines? of TensorFlow start-up and deprecation notices hidden")
+# What TensorFlow prints when nothing filters it: C++ log lines, its Python logger, deprecation notices.
+TF_NOISE = re.compile(r"^([IWE]\d{4} |WARNING: All log messages|WARNING:tensorflow:|Instructions for updating"
+                      r"|.*(is deprecated|oneDNN|cuda|cuInit))")
+
+
+def data_dir() -> str:
+    mnist.fetch(log=lambda m: None)
+    return str(mnist.folder())
+
+
+def lowtf_run(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "LOWTF_VERBOSE")}
+    return subprocess.run([LOWTF, "run", *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=timeout)
+
+
+def accuracy(stdout: str) -> float:
+    return float(re.findall(r"accuracy ([0-9.]+)", stdout)[-1])
+
+
+def tensorflow_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if TF_NOISE.match(line)]
+
+
+def assert_quiet(result: subprocess.CompletedProcess, own: tuple = ()) -> None:
+    """Standard error holds only the script's own lines (``own`` patterns) and lowtf's one summary line."""
+    lines = result.stderr.splitlines()
+    assert lines and SUMMARY.match(lines[-1]), result.stderr[-2000:]
+    others = [line for line in lines[:-1] if not any(re.search(p, line) for p in own)]
+    assert others == [], result.stderr[-2000:]
+
+
+def test_raw_ops_with_argparse_handed_to_tf_app_run(tmp_path):
+    """mnist_softmax.py's style: raw ops, InteractiveSession, the v1 softmax loss, tf.app.run(argv=...)."""
+    result = lowtf_run(str(SCRIPTS / "mnist_softmax.py"), "--data_dir", data_dir(), "--steps", "300", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert accuracy(result.stdout) >= 0.88      # 300 of the tutorial's 1000 steps; it reports ~0.92
+    assert_quiet(result)
+
+
+@pytest.mark.slow
+def test_raw_ops_reaches_the_tutorials_accuracy(tmp_path):
+    result = lowtf_run(str(SCRIPTS / "mnist_softmax.py"), "--data_dir", data_dir(), cwd=tmp_path)
+    assert result.returncode == 0 and accuracy(result.stdout) >= 0.91, result.stdout
+
+
+def test_tf_layers_with_tf1_variable_names_and_the_scripts_own_logging(tmp_path):
+    """tf.layers (tf-keras in that process): conv2d/kernel:0 ..., dropout with training=; the script's own
+    tf.logging.info line is the script's, so it shows."""
+    result = lowtf_run(str(SCRIPTS / "layers_cnn.py"), data_dir(), "200", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "variables conv2d/kernel:0 conv2d/bias:0 conv2d_1/kernel:0" in result.stdout
+    assert accuracy(result.stdout) >= 0.93      # 200 steps of 50
+    assert_quiet(result, own=(r"^INFO:tensorflow:test accuracy [0-9.]+$",))
+
+
+@pytest.mark.slow
+def test_tf_layers_convnet_reaches_its_accuracy(tmp_path):
+    result = lowtf_run(str(SCRIPTS / "layers_cnn.py"), data_dir(), "2000", cwd=tmp_path)
+    assert result.returncode == 0 and accuracy(result.stdout) >= 0.985, result.stdout
+
+
+def test_contrib_layers_flatten_initializer_and_regularizer(tmp_path):
+    result = lowtf_run(str(SCRIPTS / "contrib_flatten.py"), data_dir(), "300", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "flattened shape [None, 784]" in result.stdout
+    assert accuracy(result.stdout) >= 0.90
+    assert_quiet(result)
+
+
+def test_fully_connected_feed_with_the_tutorial_mnist_module(tmp_path):
+    """The tutorial's own recipe (2,000 steps, 128-32 hidden, rate 0.01), its ~0.90 'Precision @ 1' on the
+    test set; variables named as TF 1.x named them; its checkpoint and events in --log_dir; its exit status
+    (3 below --fail_below) its own."""
+    logs = tmp_path / "logs"
+    result = lowtf_run(str(SCRIPTS / "fully_connected_feed.py"), "--input_data_dir", data_dir(), "--log_dir",
+                       str(logs), "--fail_below", "0.88", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    precision = float(re.findall(r"Precision @ 1: ([0-9.]+)", result.stdout)[-1])
+    assert precision >= 0.88
+    assert "hidden1/weights:0 hidden1/biases:0 hidden2/weights:0" in result.stdout
+    assert (logs / "checkpoint").is_file() and list(logs.glob("events.out.tfevents.*"))
+    assert (logs / "model.ckpt-1999.index").is_file()
+    assert_quiet(result)
+
+
+def test_tf_app_flags_files_and_the_scripts_exit_status(tmp_path):
+    """tf.app.flags + tf.app.run(): main's return value is the exit status; Saver and FileWriter files are
+    written; the script's own tf.logging warning shows (twice, as under absl's app.run in TF 1.x)."""
+    train_dir = tmp_path / "train"
+    result = lowtf_run(str(SCRIPTS / "flags_app.py"), f"--data_dir={data_dir()}", f"--train_dir={train_dir}",
+                       "--train_steps=200", "--exit_code=5", cwd=tmp_path)
+    assert result.returncode == 5, result.stderr[-2000:]
+    assert accuracy(result.stdout) >= 0.88
+    assert (train_dir / "model.ckpt-200.index").is_file() and list(train_dir.glob("events.out.tfevents.*"))
+    assert_quiet(result, own=(r"saved .*model\.ckpt-200$",))
+
+
+def test_verbose_shows_what_tensorflow_prints(tmp_path):
+    result = lowtf_run("--verbose", str(SCRIPTS / "mnist_softmax.py"), "--data_dir", data_dir(), "--steps", "5",
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(tensorflow_lines(result.stderr)) >= 3, result.stderr
+    assert not any(SUMMARY.match(line) for line in result.stderr.splitlines())
+
+
+def test_tf_contrib_maps_successors_and_names_them_for_the_rest(tmp_path):
+    """tf_upgrade_v2's renames resolve (contrib.rnn cells, contrib.framework.nest); lowtf's own staples too;
+    anything else is an ImportError naming the successor, even through `from ... import`."""
+    script = tmp_path / "contrib_uses.py"
+    script.write_text(textwrap.dedent("""
+        import tensorflow as tf
+        print("rnn", tf.contrib.rnn.BasicLSTMCell is tf.nn.rnn_cell.BasicLSTMCell)
+        print("nest", tf.contrib.framework.nest.flatten([1, [2, 3]]))
+        from tensorflow.contrib.learn.python.learn.datasets.mnist import read_data_sets
+        print("reader", read_data_sets.__module__)
+        for use in ("tf.contrib.layers.fully_connected", "tf.contrib.layers.maxout", "tf.contrib.slim",
+                    "tf.contrib.learn.Estimator"):
+            try:
+                eval(use)
+            except ImportError as e:
+                print("gone", use, "|", e)
+        try:
+            from tensorflow.contrib.layers import layer_norm
+        except ImportError as e:
+            print("gone layer_norm |", e)
+        import tensorflow.contrib.slim as slim
+    """))
+    result = lowtf_run(str(script), cwd=tmp_path)
+    out = result.stdout
+    assert "rnn True" in out and "nest [1, 2, 3]" in out and "reader lowtf.tutorials.mnist.input_data" in out
+    gone = {line.split(" |")[0]: line for line in out.splitlines() if line.startswith("gone")}
+    assert "tf.compat.v1.layers.dense" in gone["gone tf.contrib.layers.fully_connected"]
+    assert "tfa.layers.Maxout" in gone["gone tf.contrib.layers.maxout"]
+    assert "tf-slim" in gone["gone tf.contrib.slim"]
+    assert "TensorFlow 2.16 removed" in gone["gone tf.contrib.learn.Estimator"]
+    assert "layer_norm" in gone["gone layer_norm"] and "tf.keras.layers.LayerNormalization" in out
+    # uncaught: the script's own failure, status 1, the traceback from the script's line on
+    assert result.returncode == 1
+    assert 'File "' + str(script) in result.stderr and "runpy" not in result.stderr
+    assert "ContribRemoved: tf.contrib.slim is gone" in result.stderr
+
+
+def test_the_scripts_process_alone_has_legacy_keras(tmp_path):
+    """TF_USE_LEGACY_KERAS=1 picks tf-keras while TensorFlow loads, then leaves the environment: neither the
+    script nor anything it starts inherits it, nor does the shell that ran `lowtf run`."""
+    script = tmp_path / "env_check.py"
+    script.write_text(textwrap.dedent("""
+        import os, subprocess, sys
+        import tensorflow as tf
+        child = [sys.executable, "-c", "import os; print(os.environ.get('TF_USE_LEGACY_KERAS'))"]
+        print("env", os.environ.get("TF_USE_LEGACY_KERAS"))
+        print("child", subprocess.run(child, capture_output=True, text=True).stdout.strip())
+        print("layers", tf.layers.dense.__module__.split(".")[0])
+    """))
+    result = lowtf_run(str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "env None" in result.stdout and "child None" in result.stdout and "layers tf_keras" in result.stdout
+    assert "TF_USE_LEGACY_KERAS" not in os.environ
+
+
+def test_a_missing_script_is_one_line(tmp_path):
+    result = lowtf_run(str(tmp_path / "nope.py"), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: no script")
