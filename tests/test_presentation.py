@@ -96,3 +96,15 @@ def test_an_80_column_run_shows_no_line_wider_than_the_terminal(number, tmp_path
     text = "\n".join(shown_lines)
     assert "Key numbers" not in text and "Every value it recorded" in text
     assert all(" ".join(s.explanation.split()[:8]) in " ".join(text.split()) for s in lesson.steps)
+
+
+def test_a_plain_run_shows_the_words_and_quiet_only_the_numbers(tmp_path):
+    lesson = load_lesson(LESSONS["03"])
+    words = " ".join(lesson.steps[0].explanation.split()[:10])
+    runs = {}
+    for quiet in (False, True):
+        said = []
+        lesson.run(fast=True, logdir=tmp_path / str(quiet), quiet=quiet, out=said.append)
+        runs[quiet] = " ".join("\n".join(said).split())
+    assert words in runs[False] and words not in runs[True]
+    assert all("Step 1/" in run and "Every value it recorded" in run for run in runs.values())

@@ -63,7 +63,9 @@ def lesson_notebook(path: Path, fast: bool = False, logdir: str | None = None) -
         cells.append(new_markdown_cell(f"## Step {i}: {step.title}\n\n{step.explanation}"))
         function = "\n".join(lines[node.lineno - 1:node.end_lineno])   # without the decorator
         cells.append(new_code_cell(f"{function}\n\n\nshow({node.name}(ctx))"))
-    cells.append(new_code_cell("show(ctx.summary)  # the lesson's key numbers"))
+    cells.append(new_code_cell("# what the run found: its claims read against their noise, and its numbers\n"
+                               "from lowtf.lesson.findings import findings\n"
+                               "print(findings(ctx.summary, ctx.logdir, 79))"))
     if "ctx.tensorboard(" in source or "tensorboard --logdir" in source:
         cells.append(new_markdown_cell("TensorBoard inside the notebook (it starts `tensorboard` on 127.0.0.1):"))
         cells.append(new_code_cell(
@@ -145,5 +147,5 @@ def show(produced) -> None:
         return
     for value in (produced or {}).values():
         for item in (value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]):
-            if isinstance(item, str) and item.endswith((".png", ".gif")) and Path(item).is_file():
+            if isinstance(item, (str, Path)) and str(item).endswith((".png", ".gif")) and Path(item).is_file():
                 display(Image(filename=item))
