@@ -168,8 +168,7 @@ def embeddings(ctx):
     """The 32 features before the logits place each test digit in a
     32-dimensional space. The projector draws that space in 3-D (PCA or
     t-SNE), one point per digit, coloured by label and shown as its
-    sprite: digits the network finds alike sit together, and a 4 among the
-    9s is a digit it may get wrong.
+    sprite: digits the network finds alike sit together.
     It reads a checkpoint holding a variable of the points [n, 32], a
     projector_config.pbtxt naming that variable, a metadata file of labels
     and a sprite sheet. Everything is written from the verified MNIST."""
