@@ -4,7 +4,7 @@ Make the train op that GradientDescentOptimizer(rate).minimize(loss) would make,
 tf.gradients and tf.assign_sub, without an optimizer.
 
 Complete the functions marked TODO, then check your work: lowtf check 04
-Re-read: lesson 07, step 5.
+Re-read: lesson 07, step "backprop: tf.gradients checked by hand".
 """
 import tensorflow.compat.v1 as tf
 

@@ -4,7 +4,7 @@ Write a scalar summary called "loss" for each value at steps 0, 1, 2, ... into a
 file in logdir, with the graph, using a summary op and a FileWriter.
 
 Complete the functions marked TODO, then check your work: lowtf check 07
-Re-read: lesson 04, step 2.
+Re-read: lesson 04, step "a scalar summary of a random walk".
 """
 import tensorflow.compat.v1 as tf
 

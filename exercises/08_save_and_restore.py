@@ -4,7 +4,8 @@ Save a Variable named "w" with a Saver, then read it back in a new graph that on
 knows its name and shape.
 
 Complete the functions marked TODO, then check your work: lowtf check 08
-Re-read: lesson 06, steps 1 to 3.
+Re-read: lesson 06, steps "a Saver writes", "restoring into a fresh graph" and
+"a name map".
 """
 import numpy as np
 import tensorflow.compat.v1 as tf

@@ -4,7 +4,8 @@ Read PNG files stored one folder per class (folder/0/*.png, folder/1/*.png, ...)
 tf.data.Dataset of (image, label) pairs.
 
 Complete the functions marked TODO, then check your work: lowtf check 09
-Re-read: lesson 17, steps 1 and 2, and lesson 18.
+Re-read: lesson 17, steps "a Dataset is a graph of ops" and "order matters";
+lesson 22, step "tf.data from files"; and lesson 18.
 """
 import tensorflow.compat.v1 as tf
 

@@ -4,7 +4,7 @@ One head says which digit (softmax over 10), the other answers yes/no questions 
 (one sigmoid each). Write the total loss.
 
 Complete the functions marked TODO, then check your work: lowtf check 10
-Re-read: lesson 19, step 3.
+Re-read: lesson 19, step "one trunk, two heads, the losses summed".
 """
 import tensorflow.compat.v1 as tf
 

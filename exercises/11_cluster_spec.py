@@ -3,7 +3,7 @@
 Describe a cluster of parameter servers and workers, and name the device of one task.
 
 Complete the functions marked TODO, then check your work: lowtf check 11
-Re-read: lesson 14, step 1, and lesson 15.
+Re-read: lesson 14, step "a ClusterSpec names every task", and lesson 15.
 """
 import tensorflow.compat.v1 as tf
 

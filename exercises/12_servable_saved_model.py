@@ -4,7 +4,8 @@ Export y = 2x + 1 as a SavedModel with a signature whose input is named "x" and 
 in a version folder, so `lowtf serve` (and TF Serving) can answer predictions.
 
 Complete the functions marked TODO, then check your work: lowtf check 12
-Re-read: lesson 21, steps 2 to 4.
+Re-read: lesson 21, steps "export a SavedModel", "simple_save" and
+"saved_model_cli show".
 """
 import tensorflow.compat.v1 as tf
 

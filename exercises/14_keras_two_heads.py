@@ -6,7 +6,8 @@ can be yes at once). Keras minimises 1.0 * kind loss + 0.5 * attributes loss.
 
 Keras runs eagerly: this file uses TensorFlow 2 as it is (no tf.compat.v1, no disable_v2_behavior).
 Complete the functions marked TODO, then check your work: lowtf check 14
-Re-read: lesson 24, steps 2 to 4.
+Re-read: lesson 24, steps "a functional model with two named outputs",
+"compile with a loss per output" and "fit on the files".
 """
 import keras
 

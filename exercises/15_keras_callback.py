@@ -6,7 +6,7 @@ epoch whose monitored metric reaches a target, and remembers which epoch that wa
 
 Keras runs eagerly: this file uses TensorFlow 2 as it is (no tf.compat.v1, no disable_v2_behavior).
 Complete the class marked TODO, then check your work: lowtf check 15
-Re-read: lesson 23, step 3 (its ImagesPerSecond callback).
+Re-read: lesson 23, step "fit with steps_per_epoch" (its ImagesPerSecond callback).
 """
 import keras
 

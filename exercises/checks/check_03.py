@@ -7,7 +7,7 @@ from lowtf.practice.checking import check, expect, expect_close
 HINT = "with tf.name_scope(name): w = tf.Variable(..., name=\"weights\"); b = tf.Variable(..., name=\"biases\")"
 
 
-@check(HINT, "08, step 1")
+@check(HINT, ("08", "a dense layer is a name scope"))
 def test_variables_live_in_the_scope(ex):
     y, (w, b) = ex.conv_layer(tf.zeros([2, 28, 28, 1]), 8, 5, "conv1")
     expect(w.op.name == "conv1/weights" and b.op.name == "conv1/biases", "conv1/weights and conv1/biases",
@@ -16,7 +16,7 @@ def test_variables_live_in_the_scope(ex):
            f"{w.shape} and {b.shape}")
 
 
-@check("padding=\"SAME\" and strides [1, 1, 1, 1] keep the height and width", "09, step 2")
+@check("padding=\"SAME\" and strides [1, 1, 1, 1] keep the height and width", ("09", "SAME keeps the size"))
 def test_output_shape_and_values(ex):
     x = np.random.RandomState(1).rand(2, 6, 6, 3).astype(np.float32)
     y, (w, b) = ex.conv_layer(tf.constant(x), 4, 3, "layer")

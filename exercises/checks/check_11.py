@@ -4,7 +4,7 @@ from lowtf.practice.checking import check, expect
 HINT = "tf.train.ClusterSpec({\"ps\": ps_hosts, \"worker\": worker_hosts}); devices look like \"/job:worker/task:1\""
 
 
-@check(HINT, "14, step 1")
+@check(HINT, ("14", "a ClusterSpec names every task"))
 def test_cluster_and_devices(ex):
     spec = ex.cluster_for(["ps0:2222"], ["w0:2222", "w1:2222"])
     expect(spec.as_dict() == {"ps": ["ps0:2222"], "worker": ["w0:2222", "w1:2222"]},

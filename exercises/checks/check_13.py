@@ -8,7 +8,7 @@ from lowtf.practice.checking import check, expect
 
 HINT = ("paths and labels from the sorted class folders; Dataset.from_tensor_slices((paths, labels))"
         ".shuffle(len(paths), seed=seed).map(read_file -> decode_png(channels=1) -> / 255).batch(n).prefetch(AUTOTUNE)")
-LESSON = "22, steps 2 and 3"
+LESSON = [("22", "tf.data from files"), ("22", "cache, shuffle, batch, prefetch")]
 
 
 def _batches(dataset) -> tuple[list, list]:
@@ -59,7 +59,7 @@ def test_shuffled_anew_each_epoch_reading_files_in_the_pipeline(ex, tmp_path):
            "no PrefetchDataset op")
 
 
-@check(HINT, "23, step 3", keras=True)
+@check(HINT, ("23", "fit with steps_per_epoch"), keras=True)
 def test_fit_learns_from_your_pipeline(ex, tmp_path):
     pixels, labels = synthetic.write_folders(tmp_path, per_class=30)
     fed, original_fit = [], keras.Model.fit

@@ -29,7 +29,7 @@ def _drive(callback, values, monitor="val_accuracy"):
     return stops
 
 
-@check(HINT, "23, step 3", keras=True)
+@check(HINT, ("23", "three callbacks"), keras=True)
 def test_stops_at_the_first_epoch_that_reaches_the_target(ex):
     callback = ex.StopAtTarget(0.9)
     expect(isinstance(callback, keras.callbacks.Callback), "a keras.callbacks.Callback", type(callback).__name__)
@@ -43,7 +43,7 @@ def test_stops_at_the_first_epoch_that_reaches_the_target(ex):
            "no stop when monitor='accuracy' reached 0.6")
 
 
-@check(HINT, "23, step 3", keras=True)
+@check(HINT, ("23", "three callbacks"), keras=True)
 def test_never_stops_short_of_the_target(ex):
     callback = ex.StopAtTarget(0.9)
     stops = _drive(callback, [0.3, 0.6, 0.85, 0.899])
@@ -51,7 +51,7 @@ def test_never_stops_short_of_the_target(ex):
            f"stopped after epoch {stops}, stopped_epoch {callback.stopped_epoch}")
 
 
-@check(HINT, "23, step 3", keras=True)
+@check(HINT, ("23", "three callbacks"), keras=True)
 def test_stops_a_real_fit(ex):
     keras.utils.set_random_seed(0)
     pixels, labels = synthetic.images(20)

@@ -4,7 +4,8 @@ Build a graph that takes two float32 vectors of any length and computes their do
 then run it in a Session.
 
 Checked as a learner file would be: lowtf check 01 --file exercises/solutions/01_graph_with_placeholders.py
-Re-read: lesson 02, step 1.
+Re-read: lesson 02, step "a placeholder with a None dimension", and lesson 01,
+step "Session.run executes the graph".
 """
 import numpy as np
 import tensorflow.compat.v1 as tf

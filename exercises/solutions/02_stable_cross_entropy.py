@@ -4,7 +4,7 @@ Write softmax cross-entropy from raw ops (no tf.nn.softmax_cross_entropy_with_lo
 and make it stable: logits of 1000 must give a finite loss.
 
 Checked as a learner file would be: lowtf check 02 --file exercises/solutions/02_stable_cross_entropy.py
-Re-read: lesson 07, step 3.
+Re-read: lesson 07, step "the tutorial's first loss".
 """
 import tensorflow.compat.v1 as tf
 

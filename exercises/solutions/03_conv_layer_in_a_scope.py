@@ -4,7 +4,8 @@ Write a conv layer from raw ops: its weights and biases are Variables created in
 name scope, so their names read like paths (conv1/weights).
 
 Checked as a learner file would be: lowtf check 03 --file exercises/solutions/03_conv_layer_in_a_scope.py
-Re-read: lesson 09, step 2 and lesson 08, step 1.
+Re-read: lesson 08, step "a dense layer is a name scope", and lesson 09, steps
+"four 7x7 filters" and "SAME keeps the size".
 """
 import tensorflow.compat.v1 as tf
 

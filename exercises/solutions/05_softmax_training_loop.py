@@ -4,7 +4,7 @@ Train softmax regression on MNIST with the TF 1.x loop: next_batch(100) and
 sess.run(train_step, feed_dict=...), then return the test accuracy (at least 0.91).
 
 Checked as a learner file would be: lowtf check 05 --file exercises/solutions/05_softmax_training_loop.py
-Re-read: lesson 07, steps 2 to 8.
+Re-read: lesson 07, steps "the model", "the loss we train" and "the training loop".
 """
 import tensorflow.compat.v1 as tf
 

@@ -5,7 +5,7 @@ accuracy in at most 300 steps of lowtf.train.train: choose the initialisation, b
 and optimizer.
 
 Checked as a learner file would be: lowtf check 06 --file exercises/solutions/06_lenet5_small_budget.py
-Re-read: lesson 10, steps 2 to 4.
+Re-read: lesson 10, steps "the recipe", "the graph" and "the training loop, written out".
 """
 import functools
 

@@ -4,7 +4,7 @@ Write a scalar summary called "loss" for each value at steps 0, 1, 2, ... into a
 file in logdir, with the graph, using a summary op and a FileWriter.
 
 Checked as a learner file would be: lowtf check 07 --file exercises/solutions/07_summaries_to_a_filewriter.py
-Re-read: lesson 04, step 2.
+Re-read: lesson 04, step "a scalar summary of a random walk".
 """
 import tensorflow.compat.v1 as tf
 

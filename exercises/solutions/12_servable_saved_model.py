@@ -4,7 +4,8 @@ Export y = 2x + 1 as a SavedModel with a signature whose input is named "x" and 
 in a version folder, so `lowtf serve` (and TF Serving) can answer predictions.
 
 Checked as a learner file would be: lowtf check 12 --file exercises/solutions/12_servable_saved_model.py
-Re-read: lesson 21, steps 2 to 4.
+Re-read: lesson 21, steps "export a SavedModel", "simple_save" and
+"saved_model_cli show".
 """
 import tensorflow.compat.v1 as tf
 

@@ -7,7 +7,8 @@ small Keras model from it with fit.
 
 Keras runs eagerly: this file uses TensorFlow 2 as it is (no tf.compat.v1, no disable_v2_behavior).
 Check your work: lowtf check 13
-Re-read: lesson 22, steps 2 and 3, and lesson 23.
+Re-read: lesson 22, steps "tf.data from files" and "cache, shuffle, batch, prefetch";
+lesson 23, step "fit with steps_per_epoch".
 """
 from pathlib import Path
 

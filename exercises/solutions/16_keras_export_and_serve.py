@@ -6,7 +6,8 @@ body, {"instances": [...]}, and reads the "predictions" back.
 
 Keras runs eagerly: this file uses TensorFlow 2 as it is (no tf.compat.v1, no disable_v2_behavior).
 Check your work: lowtf check 16
-Re-read: lesson 26, steps 2, 4 and 5.
+Re-read: lesson 26, steps "model.export()",
+"lowtf serve with TF Serving's command line" and "the flowers article's client".
 """
 import keras
 import numpy as np

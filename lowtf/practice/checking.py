@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from lowtf.practice.pointers import Pointer, describe
+
 
 @dataclass
 class CheckFailed(Exception):
@@ -29,7 +31,7 @@ class CheckFailed(Exception):
     expected: str
     got: str
     hint: str = ""
-    lesson: str = ""
+    lesson: Any = ""          # a pointer (lowtf.practice.pointers): ("07", "the training loop")
     nudge: str = ""
 
     def render(self, show_hint: bool = False) -> str:
@@ -41,7 +43,7 @@ class CheckFailed(Exception):
         elif self.hint:
             lines.append("hint:     stuck? add --hint to the check command for a worked hint")
         if self.lesson:
-            lines.append(f"re-read:  lesson {self.lesson}")
+            lines.append(f"re-read:  {describe(self.lesson)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -93,9 +95,10 @@ def served(base_path: Path, name: str):
         yield server
 
 
-def check(hint: str, lesson: str, keras: bool = False) -> Callable:
+def check(hint: str, lesson: Pointer, keras: bool = False) -> Callable:
     """Decorate a check ``fn(ex)``: a fresh graph (Keras checks: eager mode, as Keras runs), and every
-    failure reported as CheckFailed."""
+    failure reported as CheckFailed. ``lesson`` is where to re-read: ``("07", "the training loop")``,
+    a lesson and words of one of its step titles (a list for several)."""
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(ex, *args, **kwargs) -> None:
@@ -117,23 +120,32 @@ def check(hint: str, lesson: str, keras: bool = False) -> Callable:
                                       lesson, nudge="fill in the function marked TODO; the lesson below shows "
                                                     "how it is done") from None
                 except Exception as e:  # the learner's code raised: say what, where, and what usually causes it
+                    nudge, worked = hint_for(e), worked_hint_for(e)
+                    # a recognised mistake: --hint shows the fix for it, not the check's hint for another step
                     raise CheckFailed("your code to run", what_went_wrong(e, getattr(ex, "__file__", None)),
-                                      hint, lesson, nudge=hint_for(e)) from None
+                                      worked or hint, lesson, nudge=nudge) from None
         run.hint, run.lesson, run.keras = hint, lesson, keras
         return run
     return wrap
 
 
-# Common mistakes, recognised by their TensorFlow message: (words in the message, what to do)
+# Common mistakes, recognised by their TensorFlow message: (words in the message, what to do, the worked
+# fix that --hint shows in place of the check's own hint, which is about another step)
 KNOWN_MISTAKES = [
     ("uninitialized", "a Variable was read before it had a value: run tf.global_variables_initializer() "
-                      "in your Session before the first step (lesson 02)"),
+                      "in your Session before the first step (lesson 02)",
+     "build the graph, then in the Session, once, before the loop: "
+     "sess.run(tf.global_variables_initializer())"),
     ("You must feed a value for placeholder", "a placeholder the fetch depends on was not fed: pass it in "
-                                              "feed_dict (lesson 02)"),
+                                              "feed_dict (lesson 02)",
+     "sess.run(fetch, feed_dict={x: batch_xs, y_: batch_ys}): a value for every placeholder "
+     "the fetch depends on"),
     ("Eager execution", "you handed back a Tensor, not its value: run it, value = sess.run(tensor), and "
-                        "return the value (lesson 01)"),
+                        "return the value (lesson 01)",
+     "with tf.Session() as sess: return sess.run(tensor)"),
     ("@tf.function", "you handed back a Tensor, not its value: run it, value = sess.run(tensor), and "
-                     "return the value (lesson 01)"),
+                     "return the value (lesson 01)",
+     "with tf.Session() as sess: return sess.run(tensor)"),
 ]
 
 
@@ -162,7 +174,13 @@ def what_went_wrong(error: Exception, learner_file: str | None) -> str:
 def hint_for(error: Exception) -> str:
     """The hint for a mistake recognised by its message, or "" (the check's own hint then applies)."""
     text = str(error)
-    return next((advice for words, advice in KNOWN_MISTAKES if words in text), "")
+    return next((advice for words, advice, _ in KNOWN_MISTAKES if words in text), "")
+
+
+def worked_hint_for(error: Exception) -> str:
+    """The worked fix for a mistake recognised by its message, or ""."""
+    text = str(error)
+    return next((fix for words, _, fix in KNOWN_MISTAKES if words in text), "")
 
 
 def load_module(path: Path):

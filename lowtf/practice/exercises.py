@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -140,7 +141,7 @@ def report(exercise: Exercise, results: list[Result], out: Callable[[str], None]
         mark = "PASS" if r.passed else ("SKIP" if r.skipped else "FAIL")
         out(f"  {mark}  {r.name}")
         if r.report:
-            out("\n".join("        " + line for line in r.report.splitlines()))
+            out(wrapped(r.report))
     passed = bool(results) and all(r.passed for r in results)
     if passed:
         following = [n for n in find_exercises() if n > exercise.number]
@@ -149,6 +150,23 @@ def report(exercise: Exercise, results: list[Result], out: Callable[[str], None]
     else:
         out(f"{sum(r.passed for r in results)} of {_checks(len(results))} passed.")
     return passed
+
+
+FEEDBACK_WIDTH = 76
+LABEL = re.compile(r"^[a-z-]+: +")     # "expected: ", "re-read:  ": a report line's label
+
+
+def wrapped(report: str, indent: int = 8, width: int = FEEDBACK_WIDTH) -> str:
+    """A check's report as printed: each line ``indent`` columns in, filled to ``width`` at spaces (never
+    inside a word: a name or a path longer than the line stays whole), continued under the text after
+    its label."""
+    lines = []
+    for line in report.splitlines():
+        label = LABEL.match(line)
+        hang = " " * (indent + (label.end() if label else 2))
+        lines += textwrap.wrap(line, width, initial_indent=" " * indent, subsequent_indent=hang,
+                               break_long_words=False, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
 
 
 def _checks(n: int) -> str:
