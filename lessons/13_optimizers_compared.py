@@ -64,7 +64,8 @@ def plot(ctx):
     """Momentum and Adam are expected to get further than plain gradient descent in the same
     number of steps: momentum keeps moving along a valley, Adam scales each parameter's step.
     Whether they did here is read from the test accuracies, each on the same test images,
-    with its standard error: under two standard errors is no difference."""
+    with its standard error. Under two standard errors the verdict says "no difference
+    beyond noise": this run cannot tell them apart, which does not show they are equal."""
     n = len(ctx.test_labels)
     plain = ctx.histories["gradient_descent"].final_test_accuracy
     said = {

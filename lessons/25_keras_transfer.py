@@ -297,14 +297,14 @@ def verdict(ctx):
     scratch has more to learn from and closes in; whether it has caught up at the largest
     count depends on how long it trains (here a fixed budget of steps).
     How much a base is worth depends on what it learned. This stand-in saw 20,000-30,000
-    images of five other garments, and in the course's runs it bought a few points at
-    most, with 25 labels (5 per class); by 100 labels a small network trained from
-    scratch had matched it. The article's gain came from ImageNet's 1.4 million photos
-    of 1,000 classes: a base that general is what shows a large gain with few labels,
-    and it cannot be downloaded here. transfer.png plots
-    the table; the verdict below is computed from it, not written in advance: each accuracy
-    is measured on a few thousand test images, so a gain under two standard errors is called
-    no difference. (Taking the better of frozen and fine-tuned favours transfer a little.)"""
+    images of five other garments: far less, and far narrower, than ImageNet's 1.4
+    million photos of 1,000 classes behind the article's gain, and a base that general
+    cannot be downloaded here. So expect a smaller gain, if any; the run says how much.
+    transfer.png plots the table; the verdict below is computed from it: each accuracy
+    is measured on a few thousand test images, and a gain under two standard errors is
+    reported as "no difference beyond noise" (this run cannot tell the two apart, which
+    does not show they are equal). Taking the better of frozen and fine-tuned favours
+    transfer a little."""
     counts = sorted(ctx.table)
     few, many = counts[0], counts[-1]
     tested = len(

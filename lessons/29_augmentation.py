@@ -76,9 +76,10 @@ def fit(model, x, y, seed, steps):
     "a model knows only the orientations it saw; a mirror keeps a garment's label, not a digit's"
 )
 def mirror(ctx):
-    """A model trained on images as they come has never seen them mirrored: scored on the
-    mirrored test images (below, each verdict read from the numbers and the standard error
-    of the difference), it did worse on both datasets in every run measured here.
+    """A model trained on images as they come has never seen them mirrored, so expect it
+    to do worse on the mirrored test images; whether it did here, on each dataset, the
+    verdicts below say (each read from the numbers and the standard error of the
+    difference).
     Augmentation teaches an invariance by showing it: train on randomly mirrored images
     and the model learns that a mirror does not change the answer. That is right only
     where the label survives the change. A shirt seen in a mirror is still a shirt (a
@@ -136,7 +137,7 @@ def mirror(ctx):
 def shifts(ctx):
     """A digit moved a few pixels is the same digit, and MNIST's digits sit at slightly
     different places: shifting the training images is a label-keeping change. With only
-    300 training digits the network learns them by heart (training accuracy near 1.0);
+    300 training digits the network can learn them by heart;
     RandomTranslation draws a new shift of up to 10% (2.8 pixels) for every image of
     every batch, so the 300 digits never look the same twice. Both runs take the same
     steps from the same seed; the test accuracies carry their standard error (over the
