@@ -69,7 +69,8 @@ def test_the_end_of_a_run_is_a_table_of_claims_and_numbers_not_a_dump(tmp_path):
     claim = verdicts.paired("test accuracy, dropout vs none", [1, 1, 0, 1] * 500, [1, 0, 0, 1] * 500,
                             names=("dropout", "none")).as_dict()
     summary = {"verdicts": [{**claim, "expects": "dropout"}], "test_accuracy": 0.98765, "steps": 1200,
-               "executed_ops": ["a", "b"] * 50, "error": "x" * 300, "seconds": 3.2}
+               "executed_ops": ["a", "b"] * 50, "error": "x" * 300, "seconds": 3.2,
+               "plot": str(tmp_path / "runs" / "11_dropout" / "overfitting.png")}
     out = findings(summary, tmp_path / "runs" / "11_dropout", 79)
     lines = out.splitlines()
     assert "Key numbers" not in out and "{" not in out
@@ -77,7 +78,9 @@ def test_the_end_of_a_run_is_a_table_of_claims_and_numbers_not_a_dump(tmp_path):
     assert any(re.fullmatch(r"\s+test accuracy\s+0\.9877", line) for line in lines)
     assert "executed ops" not in out and "(2 too long to show here)" in out
     assert lines[-1].strip() == str(tmp_path / "runs" / "11_dropout" / "summary.json")
-    assert all(len(line) <= 79 for line in lines[:-1])
+    assert str(tmp_path / "runs" / "11_dropout" / "overfitting.png") in [line.strip() for line in lines]
+    assert "xdg-open" in out or "open" in out
+    assert all(len(line) <= 79 or line.strip() == summary["plot"] for line in lines[:-1])
 
 
 @pytest.mark.parametrize("number", ["00", "02", "03"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lowtf.lesson.presentation import fill, plain
+from lowtf.lesson.presentation import PICTURES, fill, is_path, opener, plain
 from lowtf.verdicts import A_DIFFERENCE, NO_DIFFERENCE, WHICHEVER
 
 NOT_NUMBERS = {"verdicts", "seconds", "interrupted", "stopped_at_step"}
@@ -54,6 +54,15 @@ def _short(value) -> str | None:
     return None
 
 
+def _paths(value) -> list:
+    """[(name, path)] when ``value`` is a path, or a dict or list of paths only; [] otherwise."""
+    if is_path(value):
+        return [("", value)]
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value, 1)) \
+        if isinstance(value, list) else []
+    return [(str(k), v) for k, v in items] if items and all(is_path(v) for _, v in items) else []
+
+
 def numbers_table(summary: dict, width: int) -> tuple[list[str], int]:
     """The summary's single numbers as ``name  value`` rows (names in words); and how many values were left
     to summary.json."""
@@ -62,6 +71,8 @@ def numbers_table(summary: dict, width: int) -> tuple[list[str], int]:
         if key in NOT_NUMBERS:
             continue
         text = _short(value)
+        if _paths(value):
+            continue                      # in the files' list
         if text is None or len(rows) >= MOST_NUMBERS:
             left += 1
             continue
@@ -87,6 +98,14 @@ def findings(summary: dict, logdir: Path, width: int) -> str:
     if numbers:
         lines.append("Numbers this run recorded:" if not verdicts else "And its numbers:")
         lines += numbers
+    files = [(f"{key} {name}".strip(), path) for key, value in summary.items() if key not in NOT_NUMBERS
+             for name, path in _paths(value)]
+    if files:
+        lines.append("Files it wrote:")
+        for key, value in files:
+            lines += [f"   {key.replace('_', ' ')}:", f"      {value}"]
+        if any(str(value).lower().endswith(PICTURES) for _, value in files):
+            lines.append(f"   (a picture: {opener()} and its path opens it)")
     if "seconds" in summary:
         lines.append(f"Computing time: {summary['seconds']} s (time inside the steps, not reading time).")
     lines.append(f"Every value it recorded ({left} too long to show here) is in:" if left

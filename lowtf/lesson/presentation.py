@@ -33,7 +33,7 @@ def show(value: Any, width: int = 10**6) -> str:
     """How the runner prints a value: numbers as numbers (0.922, not np.float64(0.922)), laid out
     in lines of at most ``width`` characters where the value allows (a dict an item a line)."""
     if isinstance(value, str):
-        text = "\n".join(textwrap.fill(line, width) if len(line) > width else line for line in value.splitlines())
+        text = "\n".join(fill(line, width) if len(line) > width else line for line in value.splitlines())
     elif isinstance(value, np.ndarray) and value.size > 64:
         text = f"array of shape {value.shape}, {value.dtype}:\n" + np.array2string(
             value, precision=4, threshold=64, max_line_width=min(width, 10**4))
@@ -109,7 +109,8 @@ def _layout(value: Any, width: int) -> list[str]:
     one = _format(value)
     if isinstance(value, str) and len(one) > width and " " in value:
         # as pprint does: adjacent string pieces, which Python reads as one string
-        return [repr(piece) for piece in textwrap.wrap(value, max(10, width - 2), drop_whitespace=False)]
+        return [repr(piece) for piece in textwrap.wrap(value, max(10, width - 2), drop_whitespace=False,
+                                                         break_on_hyphens=False, break_long_words=False)]
     if len(one) <= width or not isinstance(value, (dict, list, tuple)) or not value:
         return [one]
     opener, closer = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
