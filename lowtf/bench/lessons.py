@@ -14,6 +14,7 @@ import os
 import platform
 import fcntl
 import pty
+import re
 import select
 import struct
 import sys
@@ -73,9 +74,11 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = 
     # What the terminal shows: lines, and within a line each carriage return's redraw (a progress bar)
     shown = everything.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     wide = [line for line in shown if len(line) > COLUMNS]
+    # TensorFlow's C++ log lines (E0000 ..., W0000 ..., I0000 ...): none should reach a learner
+    tf_log = [line for line in shown if re.match(r"^[EWIF]\d{4} \d\d:\d\d:\d\d", line)]
     return {"lesson": number, "wall_s": round(wall, 1), "first_output_s": round(first or wall, 1),
             "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status),
-            "lines": len(shown), "too_wide": wide, "text": "\n".join(shown)}
+            "lines": len(shown), "too_wide": wide, "tf_log_lines": tf_log, "text": "\n".join(shown)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = time_lesson(number, Path(scratch) / f"{number}{isa}", isa=isa)
                 row.pop("text")
                 row["too_wide"] = len(row["too_wide"])
+                if row["tf_log_lines"]:
+                    print(f"{'':>8}TensorFlow log line: {row['tf_log_lines'][0][:60]}", flush=True)
                 if isa:
                     row["isa"] = isa
                     row["ratio_to_uncapped"] = round(row["wall_s"] / rows[-1]["wall_s"], 2)
