@@ -40,7 +40,9 @@ def one_accuracy(ctx):
     }
 
 
-@lesson.step("2 SE either side of a measurement covers the truth 95% of the time")
+@lesson.step(
+    "2 SE either side of a measurement covers the truth 95% of the time"
+)
 def two_se(ctx):
     """One test set cannot see the truth, but it can compute its own SE from its
     own accuracy. A measurement's errors follow (nearly) a normal curve, and 95%
@@ -120,12 +122,14 @@ def paired(ctx):
     b = (kind == 0) | (kind == 2)  # 2: only B right, 3: only A right
     differences = a.mean(1) - b.mean(1)
     first = ctx.verdict(
-        verdicts.paired("test accuracy, B vs A, one test set", b[0], a[0],
-                        names=("B", "A")),
+        verdicts.paired(
+            "test accuracy, B vs A, one test set", b[0], a[0], names=("B", "A")
+        ),
         expects="B",
     )
-    unpaired = verdicts.accuracies("the same, unpaired", b[0].mean(),
-                                   a[0].mean(), n, names=("B", "A"))
+    unpaired = verdicts.accuracies(
+        "the same, unpaired", b[0].mean(), a[0].mean(), n, names=("B", "A")
+    )
     return {
         f"spread of A - B, {sets:,} sets": differences.std(),
         "paired SE (first test set)": verdicts.paired("", a[0], b[0]).se,
@@ -142,8 +146,8 @@ def few_rounds(ctx):
     itself a rough guess (often too small), so a 2-SE cut raises more false
     alarms than the 5% it promises. The fix is a century old: Student's t
     distribution says how far a mean of few values strays in units of its
-    estimated SE. Its 5% cut for 2 degrees of freedom (3 values less one) is 4.30
-    SE; for 4, 2.78; for 30, 2.04 (scipy.stats.t.ppf(0.975, df) below).
+    estimated SE. Its 5% cut for 2 degrees of freedom (3 values less one) is
+    4.30 SE; for 4, 2.78; for 30, 2.04 (scipy.stats.t.ppf(0.975, df) below).
 
     Simulated: two programs of the same true speed (1,000 images/s, rounds
     scattered by 50), timed 3 rounds each, many times over. verdicts.speeds (and
@@ -156,8 +160,10 @@ def few_rounds(ctx):
         at_two += abs(v.a - v.b) >= 2 * v.se
         at_t += not v.verdict.startswith(verdicts.NO_DIFFERENCE)
     cuts = {df: round(stats.t.ppf(0.975, df), 2) for df in (2, 4, 10, 30)}
-    ctx.record(false_alarms_at_2_se=at_two / len(rates),
-               false_alarms_at_t=at_t / len(rates))
+    ctx.record(
+        false_alarms_at_2_se=at_two / len(rates),
+        false_alarms_at_t=at_t / len(rates),
+    )
     return {
         "t cut, 5%, by degrees of freedom": cuts,
         "equal speeds read as different, 2 SE": at_two / len(rates),
@@ -167,8 +173,8 @@ def few_rounds(ctx):
 
 @lesson.step("the bootstrap: an SE where there is no formula")
 def bootstrap(ctx):
-    """Some figures have no SE formula at hand: a median, an F2 score at a chosen
-    threshold (lesson 24), a ratio. The bootstrap finds one from the test set
+    """Some figures have no SE formula at hand: a median, an F2 score at a
+    chosen threshold (lesson 24), a ratio. The bootstrap finds one from the test set
     alone: draw n images from the n with replacement, recompute the figure, many
     times over; the spread of those figures is its SE. It treats the test set as
     a stand-in for all images, and works when n is not tiny.

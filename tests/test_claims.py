@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import CHECKED_SUMMARIES, unsound_claims
+
 from lowtf import verdicts
 from lowtf.lesson import LessonContext
 

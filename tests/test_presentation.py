@@ -5,10 +5,10 @@ import textwrap
 
 import pytest
 
+from lowtf import verdicts
 from lowtf.catalog import find_lessons, load_lesson
 from lowtf.lesson.findings import findings
 from lowtf.lesson.presentation import reflow, shown
-from lowtf import verdicts
 
 LESSONS = find_lessons()
 WIDTH = 76            # an explanation's room in an 80-column terminal: 79, less its indent of 3
