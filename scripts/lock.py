@@ -18,6 +18,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 
+# The installer's own packages, left out as pip freeze leaves them out: the venv's Python brings its own
+# (setuptools 65 from Python 3.11 would break on 3.12), and constraints do not reach isolated builds.
+TOOLING = {"pip", "setuptools", "wheel", "distribute"}
+
+
 def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -59,7 +64,7 @@ def closure(roots: list) -> dict:
                 continue
             if canonical(req.name) not in found or req.extras:
                 todo.append((req.name, set(req.extras)))
-    return dict(sorted(found.items()))
+    return dict(sorted((name, v) for name, v in found.items() if name not in TOOLING))
 
 
 def main(argv: list[str]) -> int:
