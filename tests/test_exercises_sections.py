@@ -76,6 +76,99 @@ def regularised_loss(logits, labels, weights, weight_decay):
         + weight_decay * tf.add_n(everything)
 ''',
     },
+    "22": {
+        "tf.nn.dropout with its second argument read as keep_prob": """
+def dropout(x, rate, training):
+    return tf.cond(training, lambda: tf.nn.dropout(x, rate), lambda: tf.identity(x))
+""",
+        "survivors not scaled up": """
+def dropout(x, rate, training):
+    keep = tf.cast(tf.random_uniform(tf.shape(x)) >= rate, x.dtype)
+    return tf.cond(training, lambda: x * keep, lambda: tf.identity(x))
+""",
+        "one mask made in numpy": """
+import numpy as np
+def dropout(x, rate, training):
+    keep = (np.random.RandomState(0).rand(*x.shape.as_list()) >= rate) / (1 - rate)
+    return tf.cond(training, lambda: x * keep.astype(np.float32), lambda: tf.identity(x))
+""",
+        "a Python if on the training tensor": """
+def dropout(x, rate, training):
+    if training:
+        return x * tf.cast(tf.random_uniform(tf.shape(x)) >= rate, x.dtype) / (1 - rate)
+    return x
+""",
+    },
+    "23": {
+        "plain gradient descent": """
+def momentum_step(loss, variables, rate, momentum):
+    grads = tf.gradients(loss, variables)
+    return tf.group(*[tf.assign_sub(v, rate * g) for v, g in zip(variables, grads)])
+""",
+        "MomentumOptimizer itself": """
+def momentum_step(loss, variables, rate, momentum):
+    return tf.train.MomentumOptimizer(rate, momentum).minimize(loss, var_list=variables)
+""",
+        "the velocity a tensor, forgotten between runs": """
+def momentum_step(loss, variables, rate, momentum):
+    updates = []
+    for v, g in zip(variables, tf.gradients(loss, variables)):
+        u = momentum * tf.zeros_like(v) + g
+        updates.append(tf.assign_sub(v, rate * u))
+    return tf.group(*updates)
+""",
+    },
+    "24": {
+        "everything on the first ps task": """
+def build_on_cluster(cluster, worker, build):
+    with tf.device("/job:ps/task:0"):
+        return build()
+""",
+        "everything on the worker": """
+def build_on_cluster(cluster, worker, build):
+    with tf.device(f"/job:worker/task:{worker}"):
+        return build()
+""",
+        "the setter told of one ps task, not the cluster": """
+def build_on_cluster(cluster, worker, build):
+    with tf.device(tf.train.replica_device_setter(1, worker_device=f"/job:worker/task:{worker}")):
+        return build()
+""",
+    },
+    "25": {
+        "every Variable trained": """
+def train_head_only(loss, optimizer, head_scope):
+    return optimizer.minimize(loss)
+""",
+        "the scope without its slash (header trained too)": """
+def train_head_only(loss, optimizer, head_scope):
+    return optimizer.minimize(loss, var_list=tf.trainable_variables(scope=head_scope))
+""",
+        "nothing trained": """
+def train_head_only(loss, optimizer, head_scope):
+    return tf.no_op()
+""",
+    },
+    "26": {
+        "a cast to bfloat16 and back": """
+def to_bfloat16(x):
+    return tf.cast(tf.cast(x, tf.bfloat16), tf.float32)
+""",
+        "the low bits cut off": """
+def to_bfloat16(x):
+    bits = tf.bitcast(x, tf.uint32)
+    return tf.bitcast(tf.bitwise.bitwise_and(bits, tf.constant(0xFFFF0000, tf.uint32)), tf.float32)
+""",
+        "the rounding in numpy, a bitcast for show": """
+import numpy as np
+def _np(v):
+    bits = v.view(np.uint32)
+    return ((bits + np.uint32(0x7FFF) + ((bits >> 16) & 1)) & np.uint32(0xFFFF0000)).view(np.float32)
+def to_bfloat16(x):
+    tf.bitcast(x, tf.uint32)
+    return tf.numpy_function(_np, [x], tf.float32)
+""",
+    },
 }
 
 
