@@ -158,27 +158,34 @@ def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_les
     assert s["no_dropout_train_accuracy"] > 0.95
     claims = {v["claim"]: v for v in s["verdicts"]}
     assert claims["train vs test accuracy, no_dropout"]["verdict"].startswith("train ahead of test")
-    # the rest (does dropout narrow the gap, raise test accuracy?) may go either way with a seed:
-    # the test checks that each verdict is the one its numbers and standard errors give
-    rises = sorted(c for c in claims if c.startswith("test loss, final vs its lowest"))
+    # the rest (does dropout narrow the gap, raise test accuracy?) may go either way with a seed
+    rises = sorted(c for c in claims if c.startswith("test loss, final vs at the lowest validation loss"))
     assert set(claims) - set(rises) == {"train vs test accuracy, no_dropout", "train vs test accuracy, dropout",
                                         "train-test gap, dropout vs no dropout", "test accuracy, dropout vs no dropout"}
-    assert len(rises) == 2
-    # the rise recomputed image by image from the weights kept at the lowest point and at the end is the
-    # trainer's own: the same weights, the same test images
-    (no_dropout_rise,) = [claims[c] for c in rises if c.endswith("no_dropout")]
-    assert no_dropout_rise["a"] == pytest.approx(s["no_dropout_test_loss"], abs=2e-3)
-    assert no_dropout_rise["b"] == pytest.approx(s["no_dropout_lowest_test_loss"], abs=2e-3)
+    assert len(rises) <= 2      # none where the validation loss was lowest at the last point
+    for name in ("no_dropout", "dropout"):
+        # both models scored with dropout off on the same images: the training accuracy is that of all
+        # the training digits, and the test accuracy recomputed from the final weights is the trainer's
+        assert claims[f"train vs test accuracy, {name}"]["a"] == pytest.approx(s[f"{name}_train_accuracy"], abs=1e-4)
+        assert claims[f"train vs test accuracy, {name}"]["b"] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
+        # the rise: the final test loss against the test loss where the VALIDATION loss was lowest
+        rise = s[f"{name}_test_loss"] - s[f"{name}_test_loss_there"]
+        assert s["test_loss_rise"][name] == pytest.approx(rise, abs=2e-3)
+        for c in rises:
+            if c.endswith(f", {name}"):
+                assert f"(step {s[f'{name}_lowest_validation_step']})" in c
+                assert claims[c]["a"] == pytest.approx(s[f"{name}_test_loss"], abs=2e-3)
+                assert claims[c]["b"] == pytest.approx(s[f"{name}_test_loss_there"], abs=2e-3)
+    test = claims["test accuracy, dropout vs no dropout"]
+    assert (test["a"], test["b"]) == pytest.approx((s["dropout_test_accuracy"], s["no_dropout_test_accuracy"]), abs=1e-4)
     gap = claims["train-test gap, dropout vs no dropout"]
     assert gap["a"] == pytest.approx(s["dropout_train_accuracy"] - s["dropout_test_accuracy"], abs=2e-4)
-    rise = s["no_dropout_test_loss"] - s["no_dropout_lowest_test_loss"]      # the printed rise is the numbers'
-    assert s["test_loss_rise"]["no_dropout"] == pytest.approx(rise, abs=2e-3)
-    with tensorboard(logdir) as base:     # what a learner opens: each curve ends on the printed value
+    assert gap["se"] > 0
+    with tensorboard(logdir) as base:     # what a learner opens: the result under its own tag
         for name in ("no_dropout", "dropout"):
-            curve = scalars(base, f"{name}/test", "accuracy")
+            assert len(scalars(base, f"{name}/test", "accuracy")) >= 10       # the curve: a point every 15 steps
             (full,) = scalars(base, f"{name}/test", "full_test/accuracy")
-            assert curve[-1][2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
-            assert full[2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)   # the curve's set is the whole set
+            assert full[2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
     assert s["dropout_keep_prob_0_2_kept"] == pytest.approx(0.2, abs=0.01)   # v1: the probability to keep
     assert s["dropout_rate_0_2_kept"] == pytest.approx(0.8, abs=0.01)        # rate: the probability to drop
     assert (logdir / "no_dropout" / "train").is_dir() and (logdir / "dropout" / "test").is_dir()
