@@ -24,8 +24,8 @@ def eager(ctx):
     TensorFlow 1, where you built the graph yourself and ran it in a Session: that is
     what the rest of the course does.
     Why graphs at all: in eager mode every op is a call from Python into TensorFlow's C++
-    runtime and back, Python's overhead paid op by op, and on a GPU each result is handed
-    back to Python between ops. A graph goes to the runtime once and runs there whole.
+    runtime and back, Python's overhead paid op by op (the next step measures what that
+    costs on this machine). A graph goes to the runtime once and runs there whole.
     (When it loads, TensorFlow prints start-up lines about CPU kernels and missing CUDA
     drivers; they are not errors, and the course hides them. LOWTF_VERBOSE=1 shows them.)
     Installing: pip install tensorflow is the CPU build used here; on Linux with an NVIDIA

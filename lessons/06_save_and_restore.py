@@ -19,12 +19,13 @@ def save(ctx):
         tf.truncated_normal([3, 2], stddev=1.0, seed=6), name="weights"
     )
     b = tf.Variable(tf.constant([0.5, -0.5]), name="bias")
+    bump = tf.assign_add(b, [1.0, 1.0])  # built once, run in the loop (03)
     saver = tf.train.Saver(max_to_keep=2)
     ctx.ckpt_dir = ctx.logdir / "checkpoints"
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         for step in (1, 2, 3):
-            sess.run(tf.assign_add(b, [1.0, 1.0]))
+            sess.run(bump)
             saver.save(sess, str(ctx.ckpt_dir / "model"), global_step=step)
         ctx.saved = {"weights": sess.run(w), "bias": sess.run(b)}
     ctx.latest = tf.train.latest_checkpoint(str(ctx.ckpt_dir))

@@ -358,8 +358,9 @@ def plain_layer(x, units, training, name, update_averages=True):
 )
 def batch_norm(ctx):
     """A stack of DEEP_LAYERS sigmoid layers trained by plain gradient descent hardly moves:
-    the sigmoid is steep only near 0, its slope is at most 1/4, and the gradient shrinks
-    on its way back through each layer. Batch normalisation rescales each layer's inputs
+    the sigmoid is steep only near 0, its slope is at most 1/4, and the gradient can
+    shrink on its way back through each layer (below, each run's gradient size at each
+    layer's weights on the first batch, layer 1 first). Batch normalisation rescales each layer's inputs
     over the batch to mean 0 and variance 1, then by a learned gamma and beta. At test
     time there is no batch to average over, so it uses moving averages of the training
     batches' statistics, and those are updated by ops that nothing fetches: the train op
@@ -406,9 +407,22 @@ def batch_norm(ctx):
             accuracy = tf.reduce_mean(
                 tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
             )
+            # the gradient's size at each layer's weights, layer 1 first
+            weights = [
+                v
+                for v in tf.trainable_variables()
+                if v.op.name.endswith("/weights")
+            ]
+            sizes = [tf.norm(g) for g in tf.gradients(loss, weights)]
             rng = np.random.RandomState(SEED)
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
+                first = {
+                    x: train_x[:BATCH_SIZE],
+                    y: splits.train.labels[:BATCH_SIZE],
+                    training: True,
+                }
+                at_start = [round(float(s), 5) for s in sess.run(sizes, first)]
                 for _ in range(DEEP_STEPS):
                     batch = rng.randint(0, len(train_x), BATCH_SIZE)
                     sess.run(
@@ -420,6 +434,7 @@ def batch_norm(ctx):
                         },
                     )
                 result[name] = {
+                    "gradient size, layer 1 to last, step 0": at_start,
                     "test accuracy": round(
                         float(
                             sess.run(

@@ -18,10 +18,13 @@ def compare(ctx):
     of them (here 2, the number of workers) have arrived, from whichever workers pushed
     them, they are averaged and applied once, and gradients computed against older
     weights are dropped. It does not wait for one gradient from each worker: a fast
-    worker can fill the quota alone. A lost worker may therefore leave the others to go
-    on, or leave a step waiting for a gradient that never comes until the operation
-    timeout ends the job (both happen, depending on what was in flight); asynchronous
-    training (lesson 15) simply goes on. A global step is replicas_to_aggregate batches,
+    worker can fill the quota alone. What paces the workers is a token queue: after each
+    update the chief puts one token per worker in it, and a worker takes a token after
+    every gradient it pushes (TF's sync_replicas_optimizer.py). So when a worker dies,
+    the survivor goes on, pushing both gradients of every step, if the dead worker left
+    its token unused; if it had taken its token, the survivor waits for one that never
+    comes, until the operation timeout ends the job. Which happens depends on what was
+    in flight at the kill; asynchronous training (lesson 15) simply goes on. A global step is replicas_to_aggregate batches,
     so the local steps add up to at least twice the global steps (dropped stale
     gradients make up the rest)."""
     steps = 300 if ctx.fast else 1000

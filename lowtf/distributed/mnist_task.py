@@ -206,7 +206,7 @@ def rate_se(step_seconds: np.ndarray, batch: int) -> float:
 def run_step(sess, fetches, feed: dict, task_index: int):
     """``sess.run(fetches, feed)``, or None when the step was cancelled because gRPC delivered one of its
     requests twice: a retry under load that TensorFlow's worker refuses ("The same RunGraph request was
-    received twice"). The step is lost, not the job: a synchronous job needs every worker to go on."""
+    received twice"). The step is lost, not the job: a synchronous job may stall without one of its workers."""
     try:
         return sess.run(fetches, feed)
     except (tf.errors.CancelledError, tf.errors.AbortedError) as e:
