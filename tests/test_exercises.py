@@ -176,6 +176,146 @@ def train_and_test(mnist, steps=1000):
 }
 
 
+def _on_the_solution(number: str, cheat: str) -> str:
+    """The exercise's solution with one function replaced by ``cheat``: the red-team test then fails only
+    if the cheat itself is caught (a missing function would fail every check for the wrong reason)."""
+    return EXERCISES[number].solution.read_text() + "\n\n# the cheat, in place of the function above\n" + cheat
+
+
+CHEATS.update({
+    "17": {
+        "tf.gradients in place of the formula": _on_the_solution("17", '''
+def gradients_by_hand(x, y, w, b):
+    return tuple(tf.gradients(tf.reduce_mean(tf.square(w * x + b - y)), [w, b]))
+'''),
+        "a GradientTape in place of the formula": _on_the_solution("17", '''
+import tensorflow as tf2
+tf.enable_resource_variables()   # a tape in a graph needs them
+def gradients_by_hand(x, y, w, b):
+    with tf2.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(w * x + b - y))
+    return tuple(tape.gradient(loss, [w, b]))
+'''),
+        "the gradient in numpy through tf.numpy_function": _on_the_solution("17", '''
+import numpy as np
+def _grads(x, y, w, b):
+    r = w * x + b - y
+    return np.float32(2 * np.mean(r * x)), np.float32(2 * np.mean(r))
+def gradients_by_hand(x, y, w, b):
+    return tuple(tf.numpy_function(_grads, [x, y, w, b], [tf.float32, tf.float32]))
+'''),
+        "least squares in numpy, no loop": _on_the_solution("17", '''
+def fit_line(xs, ys, steps, rate):
+    w, b = np.polyfit(xs, ys, 1)
+    return float(w), float(b)
+'''),
+        "the descent in numpy, no Session": _on_the_solution("17", '''
+def fit_line(xs, ys, steps, rate):
+    w = b = 0.0
+    for _ in range(steps):
+        r = w * xs + b - ys
+        w, b = w - rate * 2 * np.mean(r * xs), b - rate * 2 * np.mean(r)
+    return float(w), float(b)
+'''),
+        "an optimizer's minimize in the loop": _on_the_solution("17", '''
+def fit_line(xs, ys, steps, rate):
+    x, y = tf.placeholder(tf.float32, [None]), tf.placeholder(tf.float32, [None])
+    w, b = tf.Variable(0.0), tf.Variable(0.0)
+    step = tf.train.GradientDescentOptimizer(rate).minimize(tf.reduce_mean(tf.square(w * x + b - y)))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(steps):
+            sess.run(step, {x: xs, y: ys})
+        return tuple(float(v) for v in sess.run([w, b]))
+'''),
+    },
+    "18": {
+        "tf.Variable in a name_scope": _on_the_solution("18", '''
+def dense(x, units, name):
+    with tf.name_scope(name):
+        w = tf.Variable(tf.glorot_uniform_initializer()([int(x.shape[-1]), units]), name="weights")
+        b = tf.Variable(tf.zeros([units]), name="biases")
+        return tf.matmul(x, w) + b
+'''),
+        "a Python dict of Variables made once": _on_the_solution("18", '''
+_made = {}
+def dense(x, units, name):
+    if name not in _made:
+        with tf.name_scope(None):
+            _made[name] = (tf.Variable(tf.glorot_uniform_initializer()([int(x.shape[-1]), units]),
+                                       name=name + "/weights"),
+                           tf.Variable(tf.zeros([units]), name=name + "/biases"))
+    w, b = _made[name]
+    return tf.matmul(x, w) + b
+'''),
+        "get_variable under a name_scope": _on_the_solution("18", '''
+def dense(x, units, name):
+    with tf.name_scope(name), tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+        w = tf.get_variable("weights", [x.shape[-1], units])
+        b = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
+        return tf.matmul(x, w) + b
+'''),
+        "a variable_scope without reuse": _on_the_solution("18", '''
+def dense(x, units, name):
+    with tf.variable_scope(name):
+        w = tf.get_variable("weights", [x.shape[-1], units])
+        b = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
+        return tf.matmul(x, w) + b
+'''),
+        "two towers with two sets of weights": _on_the_solution("18", '''
+def siamese(left, right):
+    return tuple(dense(tf.tanh(dense(x, 8, "hidden_" + side)), 2, "embedding_" + side)
+                 for x, side in ((left, "left"), (right, "right")))
+'''),
+    },
+    "19": {
+        "a lookup table computed in Python": _on_the_solution("19", '''
+def _collatz(n):
+    count = 0
+    while n > 1:
+        n, count = (n // 2 if n % 2 == 0 else 3 * n + 1), count + 1
+    return count
+def collatz_steps(n):
+    return tf.gather(tf.constant([0] + [_collatz(i) for i in range(1, 5000)]), n)
+'''),
+        "the loop in numpy through tf.numpy_function": _on_the_solution("19", '''
+import numpy as np
+def _collatz(n):
+    count = 0
+    while n > 1:
+        n, count = (n // 2 if n % 2 == 0 else 3 * n + 1), count + 1
+    return np.int32(count)
+def collatz_steps(n):
+    return tf.numpy_function(_collatz, [n], tf.int32)
+'''),
+        "check_numerics in place of an assertion": _on_the_solution("19", '''
+def checked_sqrt(x):
+    return tf.debugging.check_numerics(tf.sqrt(x), "x must be non-negative")
+'''),
+        "an assertion nothing depends on": _on_the_solution("19", '''
+def checked_sqrt(x):
+    tf.debugging.assert_non_negative(x, message="x must be non-negative")
+    return tf.sqrt(x)
+'''),
+        "the answer to lesson 07's graph, hard-coded": _on_the_solution("19", '''
+def first_bad_op(fetch, feed):
+    return "log_probs"
+'''),
+        "every op fetched and tested in numpy": _on_the_solution("19", '''
+import numpy as np
+def first_bad_op(fetch, feed):
+    ops = [op for op in tf.get_default_graph().get_operations()
+           if op.outputs and op.outputs[0].dtype == tf.float32 and op.type != "Placeholder"]
+    with tf.Session() as sess:
+        for op in ops:
+            if not np.all(np.isfinite(sess.run(op.outputs[0], feed))):
+                return op.name
+    return ""
+'''),
+    },
+})
+
+
 @pytest.mark.parametrize("number,name", [(n, name) for n, cheats in CHEATS.items() for name in cheats])
 def test_known_cheats_keep_failing(number, name, tmp_path):
     """Red team: each cheat fails at least one of its exercise's checks, with a report in words."""
