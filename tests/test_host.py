@@ -141,3 +141,21 @@ def test_this_host_is_this_machine():
     host = hosts.this_host()
     assert host is hosts.this_host() and host.bfloat16_class in hosts.CLASSES
     assert host.as_dict()["bfloat16_class"] == host.bfloat16_class
+
+
+@pytest.mark.parametrize("name,cap,measured", [("avx2_amd_epyc_zen2.txt", "", ("float32",)),
+                                               ("avx512_bf16_amd_epyc_zen4.txt", "AVX2", ("float32",)),
+                                               ("avx512_bf16_amd_epyc_zen4.txt", "", ("float32", "bfloat16"))])
+def test_lowtf_bench_says_the_host_and_never_trains_bfloat16_on_the_fallback(name, cap, measured, tmp_path,
+                                                                              monkeypatch, capsys):
+    import lowtf.bench.throughput as throughput
+    from lowtf.cli import main
+
+    host = recorded(name, cap=cap)
+    asked = {}
+    monkeypatch.setattr(hosts, "this_host", lambda: host)
+    monkeypatch.setattr(throughput, "measure_throughput", lambda **kw: asked.update(kw))
+    assert main(["bench", "--precision", "bfloat16", "--out", str(tmp_path / "t.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == host.line() and asked["precisions"] == measured
+    assert ("bfloat16 left out" in out) == (measured == ("float32",))
