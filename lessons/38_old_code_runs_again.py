@@ -8,6 +8,8 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
+import time
 
 import tensorflow.compat.v1 as tf
 from tensorflow.tools.compatibility import ast_edits, tf_upgrade_v2
@@ -63,13 +65,33 @@ IMPORT_EDITS = {
 def run_script(command, label):
     """Run an old script in a process of its own: (exit status, stdout,
     stderr). The environment is a learner's shell's: no TensorFlow log
-    level set."""
+    level set. A line every 2.5 s while it loads TensorFlow and trains."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    print(f"   $ {label}   (loads TensorFlow: seconds)", flush=True)
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=300
-    )
-    return done.returncode, done.stdout, done.stderr
+    print(f"   $ {label}", flush=True)
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+    ):
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, text=True, env=env
+        )
+        started = time.monotonic()
+        try:
+            while process.poll() is None:
+                try:
+                    process.wait(timeout=2.5)
+                except subprocess.TimeoutExpired:
+                    waited = time.monotonic() - started
+                    print(f"   ... {waited:.0f} s, still running", flush=True)
+                    if waited > 300:
+                        process.kill()
+        finally:  # interrupted (Ctrl-C, SIGTERM): it stops too
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        out.seek(0)
+        err.seek(0)
+        return process.returncode, out.read(), err.read()
 
 
 def last_line(text):

@@ -49,7 +49,8 @@ def _script_excepthook(script: Path):
 def prepare(verbose: bool):
     """Load TensorFlow for an old script (steps 1-3 above); return (the module the script gets, noise)."""
     os.environ[LEGACY_KERAS] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
+    if verbose:   # everything: lowtf's own import set TensorFlow's C++ log level to 2 (errors only)
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     import lowtf  # noqa: F401  (the fast CPU kernels' variable, before TensorFlow loads)
     from lowtf.legacy import imports
     from lowtf.legacy.noise import Noise, hide_library_noise, load_tensorflow_quietly
