@@ -565,9 +565,10 @@ def with_tfrecord(ctx):
     }
 
 
-@lesson.step("four readers, one job: which to use")
+@lesson.step("four readers of files and a cache, one job: which to use")
 def compare(ctx):
-    """Each reader hands the model the same 32x32 images. tf.data from files and Keras's
+    """Five ways to hand the model the same 32x32 images: four read the files, the
+    fifth replays tf.data's cache. tf.data from files and Keras's
     directory reader decode in TensorFlow's threads; the PyDataset runs Python (give it
     workers= to parallelise); TFRecord reads a few large files; the cache decodes nothing.
     One pass each, as in the steps above, ranks them by chance on a shared machine: here
