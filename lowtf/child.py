@@ -2,15 +2,17 @@
 
 Its output goes to a temporary file, never to a pipe nobody reads (a full pipe stalls the child);
 readiness is polled against a deadline, with the child's own last words in the error when it dies
-or never gets ready; ``stop`` terminates it and kills it after a grace period, so nothing is left
-running. Used for ``lowtf serve`` (lessons 21 and 26, exercise 12's check, the tests), the training
+or never gets ready; ``stop`` terminates it and kills it after a grace period, and a parent-death
+signal kills it when its parent ends any other way (SIGKILL included), so nothing is left running. Used for ``lowtf serve`` (lessons 21 and 26, exercise 12's check, the tests), the training
 benchmark's variants and the tests' tensorboard. The cluster launcher keeps its own start: its tasks
 stream their lines live, each in a process group inside a private network namespace.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -35,14 +37,18 @@ class Child:
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``ready()`` until it is true; stop the child and raise ChildFailed if it exits or time runs out."""
         deadline = time.monotonic() + timeout
-        while not ready():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                exited = self.process.poll() is not None
-                self.stop()
-                said = self.output()
-                raise ChildFailed(f"{what} {'exited' if exited else f'not ready within {timeout:.0f} s'}"
-                                  + (f": {said}" if said else ""))
-            time.sleep(0.3)
+        try:
+            while not ready():
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    exited = self.process.poll() is not None
+                    self.stop()
+                    said = self.output()
+                    raise ChildFailed(f"{what} {'exited' if exited else f'not ready within {timeout:.0f} s'}"
+                                      + (f": {said}" if said else ""))
+                time.sleep(0.3)
+        except BaseException:     # Ctrl-C, or SIGTERM turned into an exception, while it starts: stop it
+            self.stop()
+            raise
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds; waits until it is gone."""
@@ -61,10 +67,27 @@ class Child:
         self.stop()
 
 
+# Run first in the child: ask the kernel to SIGKILL it when its parent ends (SIGKILL of the parent
+# included), then become the command (same pid; the request survives exec). The parent's pid is
+# passed in, so a parent already gone by then is seen.
+DIE_WITH_PARENT = ("import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9, 0, 0, 0); "
+                   "os.getppid() == int(sys.argv[1]) or os._exit(137); os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def dying_with_this_process(command: Sequence[str]) -> list[str]:
+    """``command``, run so that it is killed when this process ends, however it ends (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-S", "-c", DIE_WITH_PARENT, str(os.getpid()), *command]
+
+
 def start(command: Sequence[str], env: Optional[dict] = None) -> Child:
-    """Start ``command`` with its stdout and stderr in a temporary file."""
+    """Start ``command`` with its stdout and stderr in a temporary file; it dies with this process
+    (a parent-death signal: a lesson killed with SIGKILL leaves no server behind). Start it from the
+    main thread, or one that outlives it: the signal comes when the starting thread ends."""
     log = tempfile.TemporaryFile()
-    return Child(subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT, env=env), log)
+    return Child(subprocess.Popen(dying_with_this_process(command), stdout=log, stderr=subprocess.STDOUT, env=env),
+                 log)
 
 
 def run_json(command: Sequence[str], timeout: float) -> dict:

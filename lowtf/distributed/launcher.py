@@ -6,6 +6,8 @@ tf.train.Server listens on every interface: only they can reach each other. The 
 owns its processes: when every worker has exited, or one fails, or on Ctrl-C / SIGTERM /
 SIGHUP, it stops all of them (ps tasks never exit by themselves: they serve until killed),
 and each task has a parent-death signal, so even a SIGKILLed launcher leaves no task behind.
+The tasks also share a PID namespace whose pid 1 is the namespace holder, stopped last: what a
+task started under ``timeout`` or ``setsid`` (out of its process group) ends with the cluster.
 """
 from __future__ import annotations
 
@@ -130,13 +132,33 @@ def start(cluster: dict, command: Sequence[str], env: Optional[dict] = None, out
 
 
 def kill(task: Task) -> None:
-    """SIGKILL one task's process group, as a machine failure would."""
-    try:
-        os.killpg(task.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """SIGKILL one task's process group and every process it started, as a machine failure would."""
+    for pid in [task.process.pid, *descendants(task.process.pid)]:
+        try:
+            os.killpg(pid, signal.SIGKILL) if pid == task.process.pid else os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     task.process.wait(timeout=10)
     task.pump.join(timeout=5)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under ``pid`` (children, theirs, ...), from /proc, whatever group they moved to."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        under = children.get(todo.pop(), [])
+        found += under
+        todo += under
+    return found
 
 
 def restart(task: Task, out=sys.stdout) -> Task:
@@ -179,7 +201,14 @@ class Collector:
 
 
 def stop(tasks: Sequence[Task], grace: float = 5.0) -> None:
-    """SIGTERM every task's process group, then SIGKILL what is left after ``grace`` seconds."""
+    """SIGTERM every task's process group, then SIGKILL what is left after ``grace`` seconds; the
+    namespace holder last: its end kills whatever the tasks left in their PID namespace."""
+    holders = [t for t in tasks if t.job == "netns"]
+    _stop([t for t in tasks if t.job != "netns"], grace)
+    _stop(holders, grace)
+
+
+def _stop(tasks: Sequence[Task], grace: float) -> None:
     for t in tasks:
         if t.process.poll() is None:
             try:

@@ -8,8 +8,12 @@ a new Linux network namespace (inside a new user namespace when not root, so no 
 needed), brings its loopback interface up, and starts every task inside that namespace: the
 tasks reach each other on 127.0.0.1, and nothing outside the namespace reaches them.
 
-Also here: every task gets a parent-death signal, so it dies with the launcher however the
-launcher dies (SIGKILL included) instead of serving on forever.
+Also here: the holder is a PID namespace's first process (its pid 1, "init") too, and every task
+runs in that namespace. When pid 1 of a PID namespace ends, the kernel kills every process left in
+it, so a task and whatever it started die with the cluster however they were wrapped (``timeout``
+and ``setsid`` leave the task's process group, which a group kill alone misses) and however the
+launcher ended (SIGKILL included: the holder has a parent-death signal). ``contain`` gives one
+command (``lowtf check``'s checking process) a PID namespace of its own the same way.
 
 A lesson that starts servers in its own process (lesson 14) is run the same way, whole:
 ``reexec_in_private_network`` replaces the process by the same command inside a new namespace,
@@ -20,6 +24,7 @@ Run as a program it has three modes::
     python -m lowtf.distributed.sandbox hold            # make the namespace, print "ready", wait
     python -m lowtf.distributed.sandbox enter PID -- CMD  # join PID's namespace, then exec CMD
     python -m lowtf.distributed.sandbox run -- CMD        # make a namespace of its own, then exec CMD
+    python -m lowtf.distributed.sandbox contain -- CMD    # run CMD in a PID namespace of its own
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from lowtf.errors import CourseError
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
 PR_SET_PDEATHSIG = 1
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -104,12 +110,13 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
 
 
-def _new_namespace() -> str:
-    """Move this (still single-threaded) process into a new network namespace with loopback up
-    (and a new user namespace when not root); return why not, or "" on success."""
+def _new_namespace(kinds: int = CLONE_NEWNET, as_root: bool = True) -> str:
+    """Move this (still single-threaded) process into new namespaces of ``kinds`` (a network one gets
+    its loopback up; a PID one is for the children forked next), inside a new user namespace when not
+    root, where this user is root (``as_root``) or itself. Return why not, or "" on success."""
     libc = _libc()
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
+    flags = kinds if os.geteuid() == 0 else kinds | CLONE_NEWUSER
     if libc.unshare(flags) != 0:
         return f"unshare: {os.strerror(ctypes.get_errno())}"
     try:
@@ -117,25 +124,118 @@ def _new_namespace() -> str:
             with open("/proc/self/setgroups", "w") as f:
                 f.write("deny")
             with open("/proc/self/uid_map", "w") as f:
-                f.write(f"0 {uid} 1")
+                f.write(f"{0 if as_root else uid} {uid} 1")
             with open("/proc/self/gid_map", "w") as f:
-                f.write(f"0 {gid} 1")
-        _loopback_up()
+                f.write(f"{0 if as_root else gid} {gid} 1")
+        if flags & CLONE_NEWNET:
+            _loopback_up()
     except OSError as e:
         return f"setting up the namespace: {e}"
     return ""
 
 
+def _be_init(command: Sequence[str] | None = None) -> None:
+    """The body of a PID namespace's pid 1 (never returns). It dies with its parent (the holder), reaps
+    the orphans the namespace hands it, and ends on SIGTERM / SIGINT / SIGHUP; with ``command``, it runs
+    it, passes those signals on to it, and exits with its status. Its end kills the whole namespace."""
+    die_with_parent()
+    child = 0
+    if command:
+        child = os.fork()
+        if child == 0:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_DFL)
+            try:
+                os.execvp(command[0], list(command))
+            except OSError as e:
+                print(f"error: cannot run {command[0]!r}: {e.strerror}", file=sys.stderr, flush=True)
+                os._exit(127)
+
+    def on_signal(signum, frame):
+        if child:
+            os.kill(child, signum)
+        else:
+            os._exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:      # nothing to reap yet: wait for a signal (an orphan's SIGCHLD too)
+            signal.pause()
+            continue
+        except InterruptedError:
+            continue
+        if child and pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+
+
+def _fork_init(command: Sequence[str] | None = None) -> int:
+    """Fork the new PID namespace's pid 1 (``_be_init``); return its pid as this process sees it."""
+    init = os.fork()
+    if init == 0:
+        try:
+            _be_init(command)
+        finally:
+            os._exit(1)
+    return init
+
+
 def _hold() -> int:
     """Make the namespace, report, and wait until the launcher closes our stdin (or dies)."""
     die_with_parent()
-    why_not = _new_namespace()
+    why_not = _new_namespace(CLONE_NEWNET | CLONE_NEWPID)
     if why_not:
         print(f"error: {why_not}", flush=True)
         return 1
+    init = _fork_init()    # the tasks join its PID namespace; when it ends, so does every task
     print("ready", flush=True)
     sys.stdin.read()   # returns when the launcher closes the pipe or dies
+    os.kill(init, signal.SIGKILL)
+    os.waitpid(init, 0)
     return 0
+
+
+def _contain(command: Sequence[str]) -> int:
+    """Run ``command`` in a new PID namespace, under a pid 1 of ours; return its exit status. Whatever it
+    starts ends with it, or with this process (SIGKILL included: parent-death signals). Where no PID
+    namespace can be made, run it as a plain child, dying with this process."""
+    die_with_parent()
+    if _new_namespace(CLONE_NEWPID, as_root=False):
+        init = os.fork()
+        if init == 0:
+            die_with_parent()
+            try:
+                os.execvp(command[0], list(command))
+            except OSError as e:
+                print(f"error: cannot run {command[0]!r}: {e.strerror}", file=sys.stderr, flush=True)
+            os._exit(127)
+    else:
+        init = _fork_init(command)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda signum, frame: os.kill(init, signum))
+    while True:
+        try:
+            _, status = os.waitpid(init, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def pid_namespaces_available() -> bool:
+    """Whether this system lets lowtf give a command a PID namespace of its own (``contain``)."""
+    probe = subprocess.run([sys.executable, "-m", "lowtf.distributed.sandbox", "contain", "--", sys.executable,
+                            "-c", "import os; print(os.getpid(), os.getppid())"], capture_output=True, text=True, timeout=30)
+    return probe.stdout.split() == ["2", "1"]     # the command is pid 2, under our pid 1
+
+
+def contained(command: Sequence[str]) -> list[str]:
+    """``command`` run in a PID namespace of its own (``contain``): nothing it starts outlives it."""
+    return [sys.executable, "-m", "lowtf.distributed.sandbox", "contain", "--", *command]
 
 
 def _run(command: Sequence[str]) -> int:
@@ -170,7 +270,7 @@ def _enter(pid: int, command: Sequence[str]) -> int:
     every process of the task's process group is killed, the command's own children included (a
     wrapper script's python, which a parent-death signal on the command alone would not reach)."""
     libc = _libc()
-    kinds = ["net"] if pid else []
+    kinds = ["net", "pid_for_children"] if pid else []
     if pid and os.stat(f"/proc/{pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
         kinds.insert(0, "user")
     for kind in kinds:
@@ -205,9 +305,17 @@ def _watch_over(child: int) -> int:
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
     if os.getppid() == 1:        # the launcher died before the request above took effect
         _kill_group()
+    def pass_on(signum, frame):
+        # The launcher signals the whole group, so the task got it too, unless a wrapper (timeout,
+        # setsid) moved it to a group of its own: then it is passed on. Either way, wait for the task.
+        try:
+            if os.getpgid(child) != os.getpgrp():
+                os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        # The launcher signals the whole group: the task got it too; wait for the task to end.
-        signal.signal(signum, lambda *args: None)
+        signal.signal(signum, pass_on)
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code
@@ -248,8 +356,10 @@ def main(argv: Sequence[str]) -> int:
         return _enter(int(argv[1]), argv[3:])
     if argv[:2] == ["run", "--"] and len(argv) >= 3:
         return _run(argv[2:])
-    print("usage: python -m lowtf.distributed.sandbox hold | enter PID -- COMMAND ... | run -- COMMAND ...",
-          file=sys.stderr)
+    if argv[:2] == ["contain", "--"] and len(argv) >= 3:
+        return _contain(argv[2:])
+    print("usage: python -m lowtf.distributed.sandbox hold | enter PID -- COMMAND ... | run -- COMMAND ... | "
+          "contain -- COMMAND ...", file=sys.stderr)
     return 2
 
 
