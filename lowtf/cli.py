@@ -229,6 +229,49 @@ def _cluster_local(args: argparse.Namespace) -> int:
                        expose=args.expose_tf_servers)
 
 
+def _cluster_config(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from lowtf.distributed.deploy import tf_configs
+
+    cluster = {job: getattr(args, job) for job in ("chief", "ps", "worker") if getattr(args, job)}
+    if "worker" not in cluster:
+        print("error: give at least one --worker HOST:PORT", file=sys.stderr)
+        return 2
+    configs = tf_configs(cluster)
+    if not args.out:
+        for task, text in configs.items():
+            print(f"{task}: TF_CONFIG='{text}'")
+        return 0
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, text in configs.items():
+        (folder / f"{task}.tf_config.json").write_text(json.dumps(json.loads(text), indent=2) + "\n")
+    print(f"wrote {len(configs)} TF_CONFIGs to {folder}/ (set each host's TF_CONFIG to its file's contents)")
+    return 0
+
+
+def _cluster_kubernetes(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lowtf.distributed.deploy import kubernetes_manifest, manifest_text
+
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        print("error: give the command every Pod runs after --, e.g. "
+              "-- python -m lowtf.distributed.mirrored_task --logdir /tmp/run", file=sys.stderr)
+        return 2
+    counts = {"chief": int(args.chief), "ps": args.ps, "worker": args.workers}
+    text = manifest_text(kubernetes_manifest(counts, args.image, command, args.name, args.port))
+    if not args.out:
+        print(text, end="")
+        return 0
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}: apply it with kubectl apply -f {args.out}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     """An old TF 1.x script, unedited: this process becomes ``python -m lowtf.legacy`` (see lowtf/legacy/)."""
     import os
@@ -451,6 +494,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "{ps_hosts} {worker_hosts} in the command are filled in per task anyway")
     local.add_argument("command_line", nargs=argparse.REMAINDER)
     local.set_defaults(func=_cluster_local)
+    config = cluster.add_parser("config", help="the TF_CONFIG of every task, for a list of hosts: "
+                                               "lowtf cluster config --worker h1:2222 --worker h2:2222")
+    for job in ("chief", "ps", "worker"):
+        config.add_argument(f"--{job}", action="append", default=[], metavar="HOST:PORT",
+                            help=f"a {job} task's address (repeat for more)")
+    config.add_argument("--out", help="write TASK.tf_config.json files to this folder (default: print them)")
+    config.set_defaults(func=_cluster_config)
+    kube = cluster.add_parser("kubernetes", help="a Kubernetes manifest (a headless Service, a Pod per task with its "
+                                                 "TF_CONFIG): lowtf cluster kubernetes --workers 2 --image IMG -- CMD")
+    kube.add_argument("--workers", type=_at_least(1), default=2)
+    kube.add_argument("--ps", type=_at_least(0), default=0)
+    kube.add_argument("--chief", action="store_true", help="add a chief (ParameterServerStrategy's coordinator)")
+    kube.add_argument("--image", required=True, help="the container image that holds the program")
+    kube.add_argument("--name", default="lowtf", help="the Service's name, and the Pods' prefix")
+    kube.add_argument("--port", type=_port, default=2222)
+    kube.add_argument("--out", help="write the manifest here (default: print it)")
+    kube.add_argument("command_line", nargs=argparse.REMAINDER)
+    kube.set_defaults(func=_cluster_kubernetes)
     return parser
 
 
