@@ -97,3 +97,24 @@ def test_00_reading_a_measurement(run_lesson):
     assert s["false_alarms_at_2_se"] > s["false_alarms_at_t"] + 0.03
     assert s["bootstrap_se"] == pytest.approx(s["median_spread"], rel=0.3)
     assert [v["kind"] for v in s["verdicts"]] == ["proportion", "paired"]
+
+
+def test_a_module_whose_lesson_run_wrote_an_unsound_claim_fails(tmp_path):
+    """The claims check as pytest runs it: a test that writes a summary.json whose reading its numbers do
+    not give passes itself, and its module then fails at teardown, naming the claim."""
+    import shutil
+    import subprocess
+
+    from conftest import PYTHON, REPO
+
+    shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_flattering.py").write_text(
+        "import json\nfrom lowtf import verdicts\n\n"
+        "def test_a_run(tmp_path):\n"
+        "    v = verdicts.accuracies('new vs old', 0.95, 0.90, 10_000, names=('new', 'old')).as_dict()\n"
+        "    v['verdict'] = verdicts.NO_DIFFERENCE + ' (+0.0500, under 2 SE = 0.0054)'\n"
+        "    (tmp_path / 'summary.json').write_text(json.dumps({'verdicts': [v]}))\n")
+    run = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_flattering.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "1 passed, 1 error" in run.stdout, run.stdout[-2000:]
+    assert "ERROR at teardown of test_a_run" in run.stdout and "new vs old: says 'no difference" in run.stdout
