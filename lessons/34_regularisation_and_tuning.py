@@ -146,30 +146,26 @@ def compare(ctx):
         "no decay": decay_run(ctx, 0.0),
         "decay": decay_run(ctx, WEIGHT_DECAY),
     }
-    n = len(ctx.test_y)
     none, decay = ctx.runs["no decay"], ctx.runs["decay"]
     names = ("decay", "no decay")
-    accuracy_gap = decay["correct"] - none["correct"]
-    loss_gap = decay["loss"] - none["loss"]
     said = {
         "test accuracy": ctx.verdict(
-            verdicts.with_se(
-                "test accuracy, weight decay vs none (paired)",
-                decay["correct"].mean(),
-                none["correct"].mean(),
-                accuracy_gap.std(ddof=1) / math.sqrt(n),
+            verdicts.paired(
+                "test accuracy, weight decay vs none",
+                decay["correct"],
+                none["correct"],
                 names=names,
             )
         ),
         "test loss": ctx.verdict(
-            verdicts.with_se(
-                "test cross-entropy, weight decay vs none (paired)",
-                decay["loss"].mean(),
-                none["loss"].mean(),
-                loss_gap.std(ddof=1) / math.sqrt(n),
+            verdicts.paired(
+                "test cross-entropy, weight decay vs none",
+                decay["loss"],
+                none["loss"],
                 names=names,
                 ahead="above",
-            )
+            ),
+            expects="no decay",
         ),
     }
     table = {
@@ -235,8 +231,8 @@ def sweep(ctx):
     parallel coordinates (lesson 35). These are TensorFlow 2's summaries: in graph mode
     tf.summary.scalar(..., step=) and hp.hparams build ops like any other, which run in
     the Session once the writer is initialised (writer.init()); writer.flush() writes
-    them out. The best rate is then judged against the runner-up with the standard
-    error of the difference of two accuracies."""
+    them out. The best rate is then judged against the runner-up on the same test
+    digits, image by image (paired)."""
     root = ctx.logdir / "lr_sweep"
     with tf.Graph().as_default():
         config_writer = tf2.summary.create_file_writer(str(root))
@@ -269,11 +265,10 @@ def sweep(ctx):
     ranked = sorted(SWEEP_RATES, key=lambda r: -results[r]["correct"].mean())
     best, second = ranked[:2]
     said = ctx.verdict(
-        verdicts.accuracies(
+        verdicts.paired(
             f"test accuracy, lr={best:g} vs lr={second:g}",
-            float(results[best]["correct"].mean()),
-            float(results[second]["correct"].mean()),
-            n,
+            results[best]["correct"],
+            results[second]["correct"],
             names=(f"lr={best:g}", f"lr={second:g}"),
         )
     )
