@@ -311,6 +311,8 @@ def _split(line: str, room: int) -> tuple[str, str]:
         return line, ""
     start = len(line) - len(line.lstrip())
     cut = max(line.rfind(" ", start + 1, room), line.rfind(",", start, room - 1) + 1)
+    if cut <= start:     # no space or comma: after an opening bracket or before a dot, never inside a name
+        cut = max(max(line.rfind(c, start, room - 1) for c in "([{") + 1, line.rfind(".", start + 1, room))
     if cut <= start:
         cut = room                                   # nowhere to break: cut where the room ends
     return line[:cut].rstrip(), line[cut:].lstrip()
