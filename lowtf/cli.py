@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tour = sub.add_parser("tour", help="run a range of lessons in order")
     tour.add_argument("--first", type=_at_least(0), default=0)
-    tour.add_argument("--last", type=_at_least(1), default=6)
+    tour.add_argument("--last", type=_at_least(0), default=6)
     tour.add_argument("--fast", action="store_true")
     tour.add_argument("--quiet", action="store_true", help="numbers only: no explanations")
     tour.set_defaults(func=_tour)
