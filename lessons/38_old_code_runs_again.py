@@ -66,7 +66,8 @@ def run_script(command, label):
     """Run an old script in a process of its own: (exit status, stdout,
     stderr). The environment is a learner's shell's: no TensorFlow log
     level set. A line every 2.5 s while it loads TensorFlow and trains."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     print(f"   $ {label}", flush=True)
     with (
         tempfile.TemporaryFile("w+") as out,
@@ -82,7 +83,7 @@ def run_script(command, label):
                     process.wait(timeout=2.5)
                 except subprocess.TimeoutExpired:
                     waited = time.monotonic() - started
-                    print(f"   ... {waited:.0f} s, still running", flush=True)
+                    print(f"   ... {waited:.0f} s, running", flush=True)
                     if waited > 300:
                         process.kill()
         finally:  # interrupted (Ctrl-C, SIGTERM): it stops too
