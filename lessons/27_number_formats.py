@@ -191,8 +191,8 @@ def rewrite(ctx):
 
 
 def train_both(ctx):
-    """Speed from interleaved rounds, then the same model, seed, batches and
-    steps trained in each format, scored in float32."""
+    """Speed from interleaved rounds, then the same model, seed, batches
+    and steps trained in each format, scored in float32."""
     # probe: rounds of LeNet-5 training steps, float32 and bfloat16 in turn
     rounds = probe(rounds=PROBE_ROUNDS[ctx.mode])["rounds"]
     fp32_rates, bf16_rates = rounds["float32"], rounds["bfloat16"]
@@ -226,7 +226,8 @@ def train_both(ctx):
             name=precision,
         )
         run = train(model, splits, adam, config, ctx.logdir / precision)
-        accuracy[precision] = round(run.final_test_accuracy, 4)  # in float32
+        # scored in float32 whatever the run computed in
+        accuracy[precision] = round(run.final_test_accuracy, 4)
     same = ctx.verdict(
         verdicts.accuracies(
             "test accuracy, bfloat16 vs float32",
@@ -253,7 +254,7 @@ def train_both(ctx):
 
 
 def time_the_fallback(ctx):
-    """bfloat16 where TensorFlow falls back to Eigen: timed, not trained."""
+    """bfloat16 on Eigen's fallback: timed, not trained."""
     # float32 here on oneDNN; the rewritten graph on Eigen in a helper
     # process; a round of each in turn
     found = timed_rounds(**FALLBACK)
