@@ -129,3 +129,65 @@ def test_idle_sockets_cannot_hold_the_server(server):
     finally:
         for s in idle:
             s.close()
+
+
+def test_a_runs_peak_memory_is_read_from_the_graph():
+    """y = relu(x W) + 1 on [N, 100] -> [N, 50]: at most input, product and sum alive at once."""
+    import tensorflow.compat.v1 as tf
+
+    from lowtf.serve.core.memory import bytes_per_example
+
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, [None, 100], name="x")
+        h = tf.nn.relu(tf.matmul(x, tf.ones([100, 50])), name="h")
+        y = tf.identity(h + 1.0, name="y")
+        ragged = tf.placeholder(tf.float32, [None, None], name="ragged")
+        z = tf.identity(ragged * 2.0, name="z")
+    peak = bytes_per_example(graph, ["x:0"], [y.name])
+    assert 4 * (100 + 50) <= peak <= 4 * (100 + 50 * 4), peak     # never the sum of every tensor
+    assert bytes_per_example(graph, ["ragged:0"], [z.name]) is None   # an unknown dimension: unknown
+
+
+def test_a_request_larger_than_one_may_be_is_refused_naming_the_most_that_fits():
+    from lowtf.serve.core.admission import MB, Admission, Limits
+    from lowtf.serve.errors import ResourceExhausted
+
+    admission = Admission(Limits(request_bytes=100 * MB, max_examples=1000))
+    assert admission.check(400, 200 * 1024, 1 * MB) == 400 * 200 * 1024 + MB
+    with pytest.raises(ResourceExhausted, match="send at most 506 examples"):
+        admission.check(600, 200 * 1024, 1 * MB)
+    with pytest.raises(ResourceExhausted, match="send at most 1,000 examples"):
+        admission.check(1001, 1, 0)
+
+
+def test_runs_past_the_cap_wait_then_time_out():
+    from lowtf.serve.core.admission import Admission, Limits
+
+    admission = Admission(Limits(concurrent_runs=1))
+    with admission.run_slot(1.0):
+        with pytest.raises(DeadlineExceeded):
+            with admission.run_slot(0.1):
+                pass
+    with admission.run_slot(0.1):                     # the slot came back
+        pass
+
+
+def test_too_many_examples_is_resource_exhausted_over_both_wires(server):
+    """100,001 examples of y = x + 1 (a 200 KB body): 429 over REST, RESOURCE_EXHAUSTED over gRPC,
+    each saying how many to send; the server goes on."""
+    import grpc
+    import tensorflow as tf2
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    url, grpc_port, _ = server
+    body = b'{"instances": [' + b",".join([b"1"] * 100_001) + b"]}"
+    r = requests.post(url + ":predict", data=body, timeout=30)
+    assert r.status_code == 429 and "send at most 100,000 examples" in r.json()["error"], r.text[:300]
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "affine"
+    request.inputs["x"].CopyFrom(tf2.make_tensor_proto(np.ones(100_001, np.float32)))
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "send at most" in refused.value.details()
+    assert requests.post(url + ":predict", json={"instances": [1.0]}, timeout=30).json()["predictions"] == [2.0]

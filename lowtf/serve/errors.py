@@ -41,3 +41,9 @@ class Unavailable(ServingError):
 HTTP_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "NOT_FOUND": 404,
                "RESOURCE_EXHAUSTED": 429, "UNIMPLEMENTED": 501, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
                "INTERNAL": 500}
+
+
+class ResourceExhausted(ServingError):
+    """The request needs more memory than one request may have (HTTP 429, as TF Serving maps it)."""
+
+    code = "RESOURCE_EXHAUSTED"

@@ -48,6 +48,11 @@ def tensor_values(proto, name: str) -> np.ndarray:
     return tf.make_ndarray(proto)
 
 
+def _examples(request) -> int:
+    """The examples a PredictRequest claims: the largest dimension 0 of its inputs (1 for scalars)."""
+    return max((p.tensor_shape.dim[0].size for p in request.inputs.values() if p.tensor_shape.dim), default=1)
+
+
 def _version(spec) -> Optional[int]:
     return spec.version.value if spec.HasField("version") else None
 
@@ -112,9 +117,12 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Predict(self, request, context):
         with _Status(context):
             spec = request.model_spec
-            call = PredictCall(spec.name, {name: tensor_values(proto, name) for name, proto in request.inputs.items()},
-                               _version(spec), spec.signature_name or DEFAULT_SIGNATURE,
-                               tuple(request.output_filter), timeout_ms=_timeout_ms(context))
+            call = PredictCall(spec.name, {}, _version(spec), spec.signature_name or DEFAULT_SIGNATURE,
+                               tuple(request.output_filter), timeout_ms=_timeout_ms(context),
+                               held_bytes=request.ByteSize())    # the protobuf stays alive while it runs
+            # too large a request is refused before its values are copied out of the protobuf
+            self.predictor.refuse_oversized(call, _examples(request), call.held_bytes)
+            call.inputs = {name: tensor_values(proto, name) for name, proto in request.inputs.items()}
             answer = self.predictor.predict(call)
         response = _answered(predict_pb2.PredictResponse(), spec.name, answer.version, answer.signature)
         for name, value in answer.outputs.items():

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from lowtf.serve.core.admission import UNSIZED_RUN_FACTOR
 from lowtf.serve.core.manager import Models
 from lowtf.serve.core.servable import LoadedModel, Signature
 from lowtf.serve.errors import DeadlineExceeded, InvalidArgument, NotFound
@@ -37,6 +38,9 @@ class PredictCall:
     output_filter: tuple = ()            # output names to return; () for all
     same_batch: bool = False             # REST's row format: every input has the same dimension 0
     timeout_ms: Optional[int] = None
+    held_bytes: int = 0                  # what the front end keeps of the request while it runs (a protobuf)
+    converted: Optional[Callable[[], None]] = None   # called once the inputs are arrays (REST frees its
+                                                     # decoding reservation: the JSON values are dropped)
 
 
 @dataclass
@@ -90,6 +94,13 @@ def _signature(model: LoadedModel, name: str) -> Signature:
     return model.signatures[name]
 
 
+def _nbytes(array: np.ndarray) -> int:
+    """An array's bytes, with the strings of an object array counted."""
+    if array.dtype == object:
+        return sum(len(v) if isinstance(v, (bytes, str)) else 8 for v in array.reshape(-1)) + array.nbytes
+    return array.nbytes
+
+
 def _feeds(call: PredictCall, signature: Signature) -> dict:
     """Every input the signature takes, converted and checked; InvalidArgument names what is wrong."""
     names, inputs = sorted(signature.inputs), call.inputs
@@ -118,11 +129,46 @@ class Predictor:
     def __init__(self, models: Models):
         self.models = models
 
+    @contextlib.contextmanager
+    def _admitted(self, model: LoadedModel, signature: Signature, feeds: dict, held_bytes: int,
+                  timeout_ms: Optional[int]) -> Iterator[None]:
+        """Within the memory budget and (without batching) a run slot; ResourceExhausted when this
+        one request is larger than a request may be."""
+        admission = self.models.admission
+        sizes = [len(v) for v in feeds.values() if v.ndim]
+        examples = max(sizes) if sizes else 1
+        inputs = sum(_nbytes(v) for v in feeds.values())
+        per_example = signature.bytes_per_example
+        if per_example is None:
+            per_example = UNSIZED_RUN_FACTOR * inputs // max(1, examples)
+        need = admission.check(examples, per_example, inputs + held_bytes)
+        timeout_s = None if timeout_ms is None else timeout_ms / 1000
+        with contextlib.ExitStack() as held:
+            held.enter_context(admission.reserve(need, timeout_s))
+            if model.batcher is None:          # with batching, its threads are the runs at once
+                held.enter_context(admission.run_slot(timeout_s))
+            yield
+
+    def refuse_oversized(self, call: PredictCall, examples: int, input_bytes: int) -> None:
+        """ResourceExhausted before the inputs are converted, when the call's size alone (as its
+        wire says) is more than one request may run; the same check ``predict`` makes after."""
+        with self.models[call.model].use(call.version) as model:
+            signature = _signature(model, call.signature)
+        per_example = signature.bytes_per_example
+        if per_example is None:
+            per_example = UNSIZED_RUN_FACTOR * input_bytes // max(1, examples)
+        self.models.admission.check(examples, per_example, input_bytes + call.held_bytes)
+
     def predict(self, call: PredictCall) -> Answer:
         with self.models[call.model].use(call.version) as model:
             signature = _signature(model, call.signature)
-            feeds = _feeds(call, signature)
-            with _tensorflow_errors():
+            try:
+                feeds = _feeds(call, signature)
+            finally:
+                call.inputs = {}                 # the request's values are arrays now, or refused
+                if call.converted is not None:
+                    call.converted()
+            with self._admitted(model, signature, feeds, call.held_bytes, call.timeout_ms), _tensorflow_errors():
                 outputs = model.run(call.signature, feeds, call.timeout_ms)
             wanted = set(call.output_filter) or set(outputs)
             return Answer({k: v for k, v in outputs.items() if k in wanted}, model.version, call.signature)
@@ -136,7 +182,8 @@ class Predictor:
                 raise InvalidArgument(f"Expected {method.rsplit('/', 1)[1]} signature method_name to be {method}. "
                                       f"Was: {signature.method_name}")
             (input_name,) = signature.inputs
-            with _tensorflow_errors():
+            feeds = {input_name: call.examples}
+            with self._admitted(model, signature, feeds, 0, call.timeout_ms), _tensorflow_errors():
                 return model.run(call.signature, {input_name: call.examples}, call.timeout_ms), model.version
 
     def classify(self, call: ExamplesCall) -> Classes:

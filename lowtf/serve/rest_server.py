@@ -26,15 +26,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
 from lowtf.serve import http_head, rest_json
+from lowtf.serve.core.admission import MemoryBudget  # noqa: F401  (the budget's class, once defined here)
 from lowtf.serve.core.manager import Models
 from lowtf.serve.errors import HTTP_STATUS, DeadlineExceeded, ServingError, Unavailable
 from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 # Decoding a body holds objects many times its size (rest_json.amplification): each request
-# reserves that from a budget before decoding, so all decoding at once stays within it; a body
-# too large for the budget decodes alone.
-DECODE_BUDGET_BYTES = 1 << 30
+# reserves that before decoding from the memory budget the model runs share
+# (core.admission.Limits.total_bytes), so all decoding and running at once stays within it; a
+# body too large for the budget decodes alone.
 IDLE_SECONDS = 30           # a kept-alive connection with no request for this long is closed
 REQUEST_SECONDS = 30        # from its first byte, a whole request (line, headers, body) must arrive in this time
 MAX_CONNECTIONS = 256       # open connections (a thread each); one more evicts the longest idle, else 503
@@ -46,28 +47,6 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
-
-
-class MemoryBudget:
-    """Bytes that requests may hold at once while their bodies are decoded; a request larger than the
-    whole budget takes all of it (alone)."""
-
-    def __init__(self, total: int):
-        self.total, self.free = total, total
-        self._changed = threading.Condition()
-
-    def acquire(self, amount: int, timeout: float) -> bool:
-        amount = min(amount, self.total)
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.free >= amount, timeout):
-                return False
-            self.free -= amount
-            return True
-
-    def release(self, amount: int) -> None:
-        with self._changed:
-            self.free += min(amount, self.total)
-            self._changed.notify_all()
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -311,38 +290,52 @@ class Handler(BaseHTTPRequestHandler):
         if verb not in (":predict", ":classify", ":regress"):
             raise HttpError(405, "POST is for :predict, :classify and :regress")
         # The body is read first: a client sending it slowly reserves nothing. Decoding reserves
-        # memory from the budget (a large body waits for room, up to a minute, then 503); the
-        # model runs after the reservation is returned, so concurrent requests can share a
-        # batch (--enable_batching).
+        # memory from the budget (a large body waits for room, up to a minute, then 503), held
+        # until the values are arrays; the predictor then reserves what the run needs (the
+        # budget is the one gRPC shares, Models.admission).
         raw = self._read_body()
         self.server.models[name]          # an unknown model is a 404 before any decoding
         predictor = self.server.predictor
         if verb == ":predict":
-            body = self._decode_in_turn(raw, rest_json.parse_predict)
-            del raw
-            answer = predictor.predict(PredictCall(name, body.inputs, version, body.signature,
-                                                   same_batch=body.row_format, timeout_ms=self._remaining_ms()))
-            self._reply(200, rest_json.format_predict(answer.outputs, body.row_format))
+            release = self._reserve_decoding(raw)
+            try:
+                body = rest_json.parse_predict(raw, self._remaining_ms)   # the deadline is checked while decoding
+                del raw
+                call = PredictCall(name, body.inputs, version, body.signature, same_batch=body.row_format,
+                                   timeout_ms=self._remaining_ms(), converted=release)
+                row_format = body.row_format
+                del body                  # the JSON values live on in the call until they are arrays
+                answer = predictor.predict(call)
+            finally:
+                release()
+            self._reply(200, rest_json.format_predict(answer.outputs, row_format))
             return
-        body = self._decode_in_turn(raw, rest_json.parse_examples)
+        release = self._reserve_decoding(raw)
+        try:
+            body = rest_json.parse_examples(raw, self._remaining_ms)
+        finally:
+            release()
         call = ExamplesCall(name, body.examples, version, body.signature, timeout_ms=self._remaining_ms())
         if verb == ":classify":
             self._reply(200, rest_json.format_classes(predictor.classify(call).rows))
         else:
             self._reply(200, rest_json.format_values(predictor.regress(call).values))
 
-    def _decode_in_turn(self, raw: bytes, parse):
-        """``parse(raw)`` within the server's decoding memory budget."""
+    def _reserve_decoding(self, raw: bytes) -> Callable[[], None]:
+        """Reserve what decoding ``raw`` may take from the server's memory budget; returns the
+        release (calling it again does nothing)."""
         wait = self._remaining_ms()
         need = rest_json.amplification(raw) * len(raw)
         if not self.server.decoding.acquire(need, timeout=60 if wait is None else wait / 1000):
             if wait is not None:
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
             raise Unavailable("the server is busy; try again")
-        try:
-            return parse(raw, self._remaining_ms)     # the deadline is checked while decoding too
-        finally:
-            self.server.decoding.release(need)
+        held = [need]
+
+        def release() -> None:
+            if held:
+                self.server.decoding.release(held.pop())
+        return release
 
 
 class _Server(ThreadingHTTPServer):
@@ -411,7 +404,7 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
                 max_body_bytes: int = DEFAULT_MAX_BODY, idle_seconds: float = IDLE_SECONDS,
                 timeout_ms: int = DEFAULT_TIMEOUT_MS, request_seconds: float = REQUEST_SECONDS,
                 max_connections: int = MAX_CONNECTIONS,
-                decode_budget_bytes: int = DECODE_BUDGET_BYTES,
+                decode_budget_bytes: Optional[int] = None,
                 log: Optional[Callable[[str], None]] = None) -> ThreadingHTTPServer:
     """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit.
     ``log`` takes the access log, a line per request (default: standard error)."""
@@ -421,6 +414,8 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
     server.daemon_threads = True
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
     server.predictor = Predictor(models)
-    server.decoding = MemoryBudget(decode_budget_bytes)
+    # decoding shares the budget the predictor's runs reserve from (one per Models, gRPC's too)
+    server.decoding = (models.admission.memory if decode_budget_bytes is None
+                       else MemoryBudget(decode_budget_bytes))
     server.log = log or (lambda line: sys.stderr.write(line + "\n"))
     return server

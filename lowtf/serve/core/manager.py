@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from lowtf.serve.core.admission import Admission, Limits
 from lowtf.serve.core.servable import LoadedModel, ServingOptions, load_version
 from lowtf.serve.core.version_policy import VersionPolicy
 from lowtf.serve.errors import NotFound
@@ -155,9 +156,10 @@ class ModelStore:
 class Models:
     """Every model one server serves, by name, and the poller that keeps them current."""
 
-    def __init__(self, stores: Iterable[ModelStore], poll_seconds: float = 1.0):
+    def __init__(self, stores: Iterable[ModelStore], poll_seconds: float = 1.0, limits: Limits = Limits()):
         self.stores = {store.name: store for store in stores}
         self.poll_seconds = poll_seconds
+        self.admission = Admission(limits)    # memory and run slots, shared by both front ends
 
     def __getitem__(self, name: str) -> ModelStore:
         store = self.stores.get(name)

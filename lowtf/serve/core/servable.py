@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 from tensorflow.core.framework import types_pb2
 
 from lowtf.serve.batching import Batcher
+from lowtf.serve.core.memory import bytes_per_example
 from lowtf.serve.export import SERVING_TAG
 
 
@@ -36,6 +37,7 @@ class Signature:
     inputs: dict           # {input name: TensorSpec}
     outputs: dict
     method_name: str
+    bytes_per_example: Optional[int] = None   # a run's peak memory per example (core.memory); None: unknown
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ def load_version(path: Path, version: int, options: ServingOptions = ServingOpti
                                   {k: _spec(v) for k, v in sd.outputs.items()}, sd.method_name)
                   for name, sd in meta.signature_def.items()
                   if all(v.dtype != types_pb2.DT_INVALID for v in (*sd.inputs.values(), *sd.outputs.values()))}
+    for signature in signatures.values():
+        signature.bytes_per_example = bytes_per_example(
+            graph, [v.name for v in signature.inputs.values()], [v.name for v in signature.outputs.values()])
     model = LoadedModel(version, session, signatures, {name: meta.signature_def[name] for name in signatures})
     if options.batching is not None:
         b = options.batching
