@@ -354,7 +354,8 @@ def with_noise(ctx):
                 se_w,
                 names=("fitted w", "0"),
                 ahead="larger than",
-            )
+            ),
+            expects="fitted w",
         ),
     }
     ctx.record(

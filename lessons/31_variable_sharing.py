@@ -15,10 +15,8 @@ SEED = 31
 BATCH = 64  # examples per training step, split between the two towers
 HIDDEN = 16  # units of the towers' hidden layer
 LEARNING_RATE = 0.5
-TOWER_STEPS = {
-    "fast": 200,
-    "full": 1000,
-}  # training steps of the two towers
+TOWER_STEPS = {"fast": 200, "full": 1000}  # steps of the two towers
+WINDOW = 20  # steps at each end of training whose losses are compared
 
 
 def variable_names() -> list:
@@ -246,7 +244,7 @@ def towers(ctx):
     halves of equal size the averaged gradient is the gradient on the whole batch, so
     one averaged step equals one step of a single tower on all BATCH examples: checked
     below, then the towers train for a while. Every step draws a fresh batch, so its
-    loss is noisy: the first 10 steps' losses are set against the last 10's, with the
+    loss is noisy: the first WINDOW steps' losses are set against the last WINDOW's, with the
     standard error from their spread."""
     graph = tf.Graph()
     with graph.as_default():
@@ -293,11 +291,12 @@ def towers(ctx):
             losses.append(float(value))
     said = ctx.verdict(
         verdicts.repeated(
-            "batch loss, first 10 steps vs last 10",
-            losses[:10],
-            losses[-10:],
-            names=("the first 10", "the last 10"),
-        )
+            f"batch loss, first {WINDOW} steps vs last {WINDOW}",
+            losses[:WINDOW],
+            losses[-WINDOW:],
+            names=(f"the first {WINDOW}", f"the last {WINDOW}"),
+        ),
+        expects=f"the first {WINDOW}",
     )
     ctx.record(
         tower_variables=names,
@@ -308,7 +307,7 @@ def towers(ctx):
         "variables (one set for both towers)": names,
         "devices of the towers' ops": devices,
         "max |averaged gradient - whole-batch gradient|": grad_diff,
-        "batch loss, first 10 steps against the last 10": said,
+        f"batch loss, first {WINDOW} steps against the last {WINDOW}": said,
     }
 
 
