@@ -238,14 +238,16 @@ def towers(ctx):
     """TensorFlow's CIFAR-10 multi-GPU tutorial split each batch between towers, one per
     GPU, each a full copy of the model's ops on its own device and all of them reading
     the same Variables. The first tower creates them; then reuse_variables() makes every
-    later get_variable share them. Each tower computes the gradient of its own half's
-    loss; the average of the towers' gradients is applied once. Here two CPU devices
-    stand in for the GPUs (ConfigProto(device_count={"CPU": 2}) makes a /cpu:1). With
+    later get_variable share them. minimize(loss) is two halves, and the pattern splits
+    them: each tower's optimizer.compute_gradients(loss) gives its (gradient, Variable)
+    pairs, and apply_gradients applies the towers' average once. Here two CPU devices
+    stand in for the GPUs (ConfigProto(device_count={"CPU": 2}) makes a /cpu:1; lesson
+    05 places ops with tf.device). With
     halves of equal size the averaged gradient is the gradient on the whole batch, so
     one averaged step equals one step of a single tower on all BATCH examples: checked
     below, then the towers train for a while. Every step draws a fresh batch, so its
-    loss is noisy: the first WINDOW steps' losses are set against the last WINDOW's, with the
-    standard error from their spread."""
+    loss is noisy: the first WINDOW steps' losses are set against the last WINDOW's,
+    with the standard error from their spread."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(SEED)
