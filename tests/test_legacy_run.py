@@ -184,3 +184,21 @@ def test_tf_contrib_successors_and_messages_and_legacy_keras_in_that_process_alo
 def test_a_missing_script_is_one_line(tmp_path):
     result = lowtf_run(str(tmp_path / "nope.py"), cwd=tmp_path, timeout=60)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: no script")
+
+
+def test_the_readmes_import_order_does_not_warn(tmp_path):
+    """The README's snippet for code of one's own (lowtf's import first) runs without lowtf's
+    'import lowtf first' warning; TensorFlow imported first would print it."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Old TF 1.x code"):]
+    snippet = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    assert snippet.index("lowtf") < snippet.index("import tensorflow")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")}
+    result = subprocess.run([sys.executable, "-c", snippet.replace('"MNIST_data/"', repr(data_dir()))],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "import lowtf first" not in result.stderr and "RuntimeWarning" not in result.stderr
+    # the control: TensorFlow first (a stand-in in sys.modules: the check looks only at that) warns
+    control = subprocess.run([sys.executable, "-c", "import sys; sys.modules['tensorflow'] = sys; import lowtf"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=60, env=env)
+    assert "import lowtf first" in control.stderr, control.stderr
