@@ -6,7 +6,8 @@ import ``tensorflow.compat.v1`` themselves.
 
 Layout:
     lowtf.data         IDX files, offline MNIST / Fashion-MNIST, tf.data inputs
-    lowtf.tutorials    the TF 1.x ``input_data.read_data_sets`` API
+    lowtf.tutorials    the TF 1.x tutorials' MNIST package: ``input_data`` and the ``mnist`` model module
+    lowtf.legacy       ``lowtf run``: TF 1.x scripts run unedited
     lowtf.lesson       the step-through lesson runner
     lowtf.nn           layers and losses written from raw ops
     lowtf.models       softmax regression, MLP, LeNet-5, the seed ConvNet
