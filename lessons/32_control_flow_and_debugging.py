@@ -1,6 +1,10 @@
 """Control flow in the graph (tf.cond, tf.while_loop, tf.scan, and why Python if/for mislead) and debugging a graph."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
+import os
+import sys
+import tempfile
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 
@@ -221,6 +225,23 @@ def scan(ctx):
     }
 
 
+def stderr_of(run) -> str:
+    """Call ``run()`` and return what was written to the process's
+    stderr meanwhile: tf.Print writes there from C++, past Python's
+    sys.stderr, so file descriptor 2 itself is redirected."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            run()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        return caught.read().decode(errors="replace")
+
+
 @lesson.step("tf.print is an op: it prints only when something needs it")
 def printing(ctx):
     """Python's print in graph code prints the Tensor's description once, at build time.
@@ -229,7 +250,8 @@ def printing(ctx):
     tf.control_dependencies and it prints on every run. It writes to stderr unless told
     otherwise; here it writes to a file (output_stream="file://...") so the lesson can
     show the lines. The TF 1.x form, tf.Print(x, [x], "x: "), is an identity op placed in
-    the data path: use its output instead of x and it logs x (to stderr) as it passes."""
+    the data path: use its output instead of x and it logs x as it passes, to stderr
+    (caught here to show it; in a notebook it goes to the Jupyter server's log)."""
     log = ctx.logdir / "tf_print.txt"
     x = tf.placeholder(tf.float32, [3], name="x")
     shout = tf.print(
@@ -243,15 +265,20 @@ def printing(ctx):
         sess.run(total, {x: [1.0, 2.0, 3.0]})
         silent = log.read_text() if log.exists() else ""
         sess.run(total_printed, {x: [4.0, 5.0, 6.0]})
-        sess.run(tf.reduce_sum(legacy), {x: [7.0, 8.0, 9.0]})
+        logged = stderr_of(
+            lambda: sess.run(tf.reduce_sum(legacy), {x: [7.0, 8.0, 9.0]})
+        )
     printed = log.read_text().strip()
     ctx.record(
-        print_without_dependency=silent, print_with_dependency=printed
+        print_without_dependency=silent,
+        print_with_dependency=printed,
+        tf_Print_logged=logged.strip(),
     )
     return {
         "Python print(x)": str(x),
         "tf.print, nothing depends on it": repr(silent),
         "tf.print under control_dependencies": printed,
+        "tf.Print in the data path, on stderr": logged.strip(),
     }
 
 

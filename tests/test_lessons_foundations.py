@@ -73,6 +73,7 @@ def test_32_control_flow_and_debugging(run_lesson):
     assert summary["print_without_dependency"] == ""
     assert summary["print_with_dependency"].startswith("x = [4 5 6] sum = 15")
     assert (logdir / "tf_print.txt").read_text().strip() == summary["print_with_dependency"]
+    assert "tf.Print says x = [7 8 9]" in summary["tf_Print_logged"]           # caught on file descriptor 2
     found = summary["numerics"]
     assert found["naive, the loss alone"] == {"loss": 1000.0}          # Grappler's log_softmax rewrite
     assert math.isnan(found["naive, loss and gradient"]["loss"])
