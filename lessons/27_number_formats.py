@@ -257,13 +257,11 @@ def time_the_fallback(ctx):
     """bfloat16 on Eigen's fallback: timed, not trained."""
     # float32 here on oneDNN; the rewritten graph on Eigen in a helper
     # process; a round of each in turn
-    found = timed_rounds(**FALLBACK)
+    def say(line):  # each part as it starts, each round as it ends
+        print("   " + line, flush=True)
+
+    found = timed_rounds(**FALLBACK, say=say)
     fp32_rates, eigen_rates = found["float32"], found["bfloat16 on Eigen"]
-    print(
-        f"   images/s by round: float32 {fp32_rates}\n"
-        f"             bfloat16 on Eigen {eigen_rates}",
-        flush=True,
-    )
     speed = ctx.verdict(
         verdicts.speeds(
             "training images/s, bfloat16 on Eigen vs float32",

@@ -86,12 +86,13 @@ class Helper:
         self.close()
 
 
-def timed_rounds(rounds: int = 4, steps: int = 2, batch: int = 32) -> dict:
+def timed_rounds(rounds: int = 4, steps: int = 2, batch: int = 32, say=lambda line: None) -> dict:
     """Images/s of a LeNet-5 training step, float32 on oneDNN here and its bfloat16 rewrite on Eigen
     in the helper, taking turns for ``rounds``: {"float32": [...], "bfloat16 on Eigen": [...],
     "bfloat16 ops": {op type: count}}. Each round runs ``steps`` on Eigen and ``FLOAT32_STEPS_PER``
     times as many in float32, so both last long enough for a busy machine's bursts to average out.
-    ~1 s a round plus the helper's start (~4 s) on 2 AVX2 cores."""
+    ~1 s a round plus the helper's start (~4 s) on 2 AVX2 cores. ``say`` is given a line as each
+    part starts and as each round ends, so the wait is never silent."""
     import tensorflow.compat.v1 as tf
 
     from lowtf.train.precision import bfloat16_ops, rewritten_graph, session_config
@@ -102,17 +103,20 @@ def timed_rounds(rounds: int = 4, steps: int = 2, batch: int = 32) -> dict:
         graph_file = Path(scratch) / "bfloat16_step.pb"
         optimized = rewritten_graph(graph, [train_op, init])
         graph_file.write_bytes(optimized.SerializeToString())
+        say("starting the helper (oneDNN off): it loads TensorFlow and runs a first step")
         with Helper(graph_file, Path(scratch) / "helper.log", init.name, train_op.name) as helper, \
                 tf.Session(config=session_config("float32")) as sess:
             sess.run(init)
             sess.run(train_op)                      # the first run optimises the graph and picks kernels
             helper.ask("", HELPER_START_TIMEOUT_S)  # "ready": imported, initialised, one step run
-            for _ in range(rounds):
+            for r in range(rounds):
                 t0 = time.perf_counter()
                 for _ in range(steps * FLOAT32_STEPS_PER):
                     sess.run(train_op)
                 rates["float32"].append(round(steps * FLOAT32_STEPS_PER * batch / (time.perf_counter() - t0), 1))
                 rates["bfloat16 on Eigen"].append(float(helper.ask(str(steps), ROUND_TIMEOUT_S)) * batch)
+                say(f"round {r + 1}/{rounds}: float32 {rates['float32'][-1]:,.0f} img/s, "
+                    f"bfloat16 on Eigen {rates['bfloat16 on Eigen'][-1]:,.0f} img/s")
     rates["bfloat16 on Eigen"] = [round(r, 1) for r in rates["bfloat16 on Eigen"]]
     return {**rates, "bfloat16 ops": bfloat16_ops(optimized)}
 
