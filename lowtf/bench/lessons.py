@@ -69,14 +69,15 @@ def time_lesson(number: str, logdir: Path, timeout: float = 600.0, step: bool = 
                     if line.strip()][-1].strip()[:60]
     else:
         os.kill(pid, 9)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)     # usage: the lesson's CPU time, and its waited-for children's
     wall = time.perf_counter() - started
     # What the terminal shows: lines, and within a line each carriage return's redraw (a progress bar)
     shown = everything.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     wide = [line for line in shown if len(line) > COLUMNS]
     # TensorFlow's C++ log lines (E0000 ..., W0000 ..., I0000 ...): none should reach a learner
     tf_log = [line for line in shown if re.match(r"^[EWIF]\d{4} \d\d:\d\d:\d\d", line)]
-    return {"lesson": number, "wall_s": round(wall, 1), "first_output_s": round(first or wall, 1),
+    return {"lesson": number, "wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "first_output_s": round(first or wall, 1),
             "longest_silence_s": round(longest, 1), "silent_after": after, "exit_code": os.waitstatus_to_exitcode(status),
             "lines": len(shown), "too_wide": wide, "tf_log_lines": tf_log, "text": "\n".join(shown)}
 
@@ -117,11 +118,14 @@ def main(argv: list[str] | None = None) -> int:
                 if isa:
                     row["isa"] = isa
                     row["ratio_to_uncapped"] = round(row["wall_s"] / rows[-1]["wall_s"], 2)
+                    # CPU seconds change less than wall time when other work shares the cores
+                    row["cpu_ratio_to_uncapped"] = round(row["cpu_s"] / max(rows[-1]["cpu_s"], 0.1), 2)
                 rows.append(row)
                 flags = ("  over 20 s" if row["wall_s"] > WALL_TARGET_S else "") + \
                         ("  silent too long" if row["longest_silence_s"] > SILENCE_TARGET_S else "")
                 label = f"{number}{' ' + isa if isa else ''}"
-                ratio = f"  {row['ratio_to_uncapped']}x uncapped" if isa else ""
+                ratio = (f"  {row['ratio_to_uncapped']}x uncapped (CPU s {row['cpu_s']}, "
+                         f"{row['cpu_ratio_to_uncapped']}x)") if isa else f"  (CPU s {row['cpu_s']})"
                 print(f"{label:>6} {row['wall_s']:>7} {row['first_output_s']:>12} {row['longest_silence_s']:>17}  "
                       f"{row['exit_code']}{flags}{ratio}", flush=True)
                 if row["longest_silence_s"] > SILENCE_TARGET_S:
