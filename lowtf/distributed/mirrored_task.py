@@ -56,13 +56,15 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def make_strategy(timeout: float) -> tf.distribute.MultiWorkerMirroredStrategy:
-    """MultiWorkerMirroredStrategy from TF_CONFIG, its all-reduce a RING (the implementation for CPUs),
-    every collective bounded by ``timeout`` seconds so a lost worker is an error, not a hang."""
+def make_strategy(timeout: float):
+    """MultiWorkerMirroredStrategy from TF_CONFIG. Its all-reduce is a
+    RING (the implementation for CPUs); every collective waits at most
+    ``timeout`` seconds, so a lost worker is an error, not a hang."""
+    ring = tf.distribute.experimental.CommunicationImplementation.RING
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.RING,
-        timeout_seconds=timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        implementation=ring, timeout_seconds=timeout)
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=options)
 
 
 class MLP(tf.Module):
@@ -81,26 +83,33 @@ class MLP(tf.Module):
         return tf.nn.relu(x @ self.w1 + self.b1) @ self.w2 + self.b2
 
 
-def dataset_fn(images: np.ndarray, labels: np.ndarray, global_batch: int):
-    """The input function each worker calls with its InputContext: its shard, in batches of its share."""
+def dataset_fn(images, labels, global_batch: int):
+    """The input function each worker calls with its InputContext:
+    its shard of the images, in batches of its share of the global
+    batch. images [N, 784] float32, labels [N] int64."""
     def fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
         per_worker = context.get_per_replica_batch_size(global_batch)
         data = tf.data.Dataset.from_tensor_slices((images, labels))
-        data = data.shard(context.num_input_pipelines, context.input_pipeline_id)
+        data = data.shard(context.num_input_pipelines,
+                          context.input_pipeline_id)
         return data.batch(per_worker, drop_remainder=True).repeat()
     return fn
 
 
-def make_train_step(strategy, model: MLP, rate: float, global_batch: int):
-    """One synchronous step: forward and gradient on each worker's batch, the gradients summed by an
-    all-reduce across workers, the same update applied everywhere; returns the global batch's mean loss."""
+def make_train_step(strategy, model, rate: float, global_batch: int):
+    """One synchronous step: on each worker, the loss and gradient of its
+    batch; an all-reduce sums the gradients across workers; every worker
+    applies the same sum. Returns the global batch's mean loss."""
     @tf.function
     def train_step(iterator):
         def step_fn(x, y):
             with tf.GradientTape() as tape:
-                per_image = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x))
-                # divided by the GLOBAL batch: the workers' losses then sum to the mean over all of it
-                loss = tf.nn.compute_average_loss(per_image, global_batch_size=global_batch)
+                xent = tf.nn.sparse_softmax_cross_entropy_with_logits
+                per_image = xent(y, model(x))
+                # over the GLOBAL batch: the workers' losses sum to the
+                # mean over all of it
+                loss = tf.nn.compute_average_loss(
+                    per_image, global_batch_size=global_batch)
             grads = tape.gradient(loss, model.trainable_variables)
             replica = tf.distribute.get_replica_context()
             grads = replica.all_reduce(tf.distribute.ReduceOp.SUM, grads)
@@ -109,7 +118,8 @@ def make_train_step(strategy, model: MLP, rate: float, global_batch: int):
             return loss
 
         losses = strategy.run(step_fn, args=next(iterator))
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses,
+                               axis=None)
     return train_step
 
 

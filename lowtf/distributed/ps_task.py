@@ -57,36 +57,43 @@ def serve(resolver) -> None:
 
 
 def make_coordinator(resolver, workers: int):
-    """ParameterServerStrategy (Variables on the ps tasks) and the ClusterCoordinator that schedules
-    functions on the workers; TensorFlow's guide asks for workers + 1 inter-op threads on the coordinator
-    when the machine has fewer cores than that."""
+    """ParameterServerStrategy (Variables on the ps tasks) and the
+    ClusterCoordinator that sends functions to the workers. TensorFlow's
+    guide asks for workers + 1 inter-op threads on the coordinator when
+    the machine has fewer cores than that."""
     tf.config.threading.set_inter_op_parallelism_threads(workers + 1)
     strategy = tf.distribute.ParameterServerStrategy(resolver)
-    return strategy, tf.distribute.coordinator.ClusterCoordinator(strategy)
+    coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
+    return strategy, coordinator
 
 
-def dataset_fn(images: np.ndarray, labels: np.ndarray, batch: int, seed: int):
-    """What each worker builds for itself, given its InputContext: its own shard of the images,
-    shuffled and batched, forever."""
+def dataset_fn(images, labels, batch: int, seed: int):
+    """What each worker builds for itself, given its InputContext: its
+    own shard of the images (uint8 [N, 784]), shuffled and batched,
+    forever."""
     def fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
         data = tf.data.Dataset.from_tensor_slices((images, labels))
-        data = data.shard(context.num_input_pipelines, context.input_pipeline_id)
+        data = data.shard(context.num_input_pipelines,
+                          context.input_pipeline_id)
         data = data.repeat().shuffle(1000, seed=seed).batch(batch)
-        return data.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+        return data.map(lambda x, y: (tf.cast(x, tf.float32) / 255, y))
     return fn
 
 
 def make_step(model: MLP, runs: tf.Variable, rate: float, pause: float):
-    """One training step as a tf.function a worker runs: a batch from the worker's own iterator,
-    the gradient, the update sent to the ps Variables at once (no waiting for other workers:
-    asynchronous), and a count of this step's runs kept on the ps."""
+    """One training step, a tf.function a worker runs: a batch from its
+    own iterator, the gradient, the update sent to the ps Variables at
+    once (asynchronous: no waiting for the other workers), and a count
+    of this step's runs kept on the ps."""
     @tf.function
     def step(iterator, step_id):
         x, y = next(iterator)
+        xent = tf.nn.sparse_softmax_cross_entropy_with_logits
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x)))
+            loss = tf.reduce_mean(xent(y, model(x)))
         grads = tape.gradient(loss, model.trainable_variables)
-        runs.scatter_add(tf.IndexedSlices(tf.ones([1]), tf.reshape(step_id, [1])))
+        once = tf.IndexedSlices(tf.ones([1]), tf.reshape(step_id, [1]))
+        runs.scatter_add(once)
         if pause:
             tf.py_function(lambda: time.sleep(pause), [], [])
         for v, g in zip(model.trainable_variables, grads):
@@ -96,6 +103,7 @@ def make_step(model: MLP, runs: tf.Variable, rate: float, pause: float):
 
 
 def coordinate(resolver, args) -> dict:
+    """The chief's whole job: build, schedule every step, fetch."""
     workers = len(resolver.cluster_spec().as_dict().get("worker", []))
     strategy, coordinator = make_coordinator(resolver, workers)
     splits = load_splits("mnist", train_size=IMAGES)
@@ -109,18 +117,19 @@ def coordinate(resolver, args) -> dict:
     iterator = iter(datasets)
     step = make_step(model, runs, args.rate, args.step_seconds)
     began = time.perf_counter()
-    remote = [coordinator.schedule(step, args=(iterator, tf.constant(i, tf.int64)))
+    remote = [coordinator.schedule(step, args=(iterator, tf.constant(i)))
               for i in range(args.steps)]
-    print(f"scheduled {len(remote)} steps on {workers} workers", flush=True)
+    print(f"scheduled {len(remote)} steps on {workers} workers",
+          flush=True)
     for i, value in enumerate(remote):
-        value.fetch()      # waits for that step (on whichever worker ran it)
+        value.fetch()  # waits for that step, on whichever worker ran it
         if (i + 1) % max(1, args.steps // 4) == 0:
             print(f"step {i + 1} done", flush=True)
     coordinator.join()
     seconds = time.perf_counter() - began
-    counts = runs.numpy().astype(int).tolist()
     losses = [float(v.fetch()) for v in remote]
-    return {"worker": "chief", "workers": workers, "losses": losses, "runs_per_step": counts,
+    return {"worker": "chief", "workers": workers, "losses": losses,
+            "runs_per_step": runs.numpy().astype(int).tolist(),
             "seconds": seconds, "images": args.steps * args.batch}
 
 
