@@ -90,7 +90,7 @@ def count(ctx):
         "mean loss, first 10 steps vs last 10 steps",
         statistics.mean(first), statistics.stdev(first) / 10 ** 0.5,
         statistics.mean(last), statistics.stdev(last) / 10 ** 0.5,
-        names=("first 10", "last 10")))
+        names=("first 10", "last 10")), expects="first 10")
     ctx.record(steps=len(runs), steps_never_run=runs.count(0),
                steps_run_twice=again)
     return {"steps scheduled": len(runs),
