@@ -114,8 +114,7 @@ def old_script(ctx):
     ctx.data = str(mnist.folder())
     mnist.fetch(log=lambda message: None)
     try:
-        tf.layers.dense
-        layers = "present"
+        layers = tf.layers.dense.__name__
     except AttributeError as e:
         layers = str(e)
     return {
@@ -142,7 +141,7 @@ def edited(ctx):
     diff = difflib.unified_diff(
         OLD_SCRIPT.splitlines(), text.splitlines(), lineterm="", n=0
     )
-    code, out, err = run_script(
+    code, _, err = run_script(
         [sys.executable, str(ctx.edited), ctx.data, str(STEPS[ctx.mode])],
         f"python {ctx.edited.name} DATA {STEPS[ctx.mode]}",
     )
