@@ -15,16 +15,39 @@ from lowtf.serve.json_numbers import MAX_DIMS, numeric_body
 from lowtf.serve.process import start_server
 
 
+def export_kinds(base) -> None:
+    """A model with a string, an int64, a bfloat16 and a float16 input, and a scalar output beside the
+    per-example ones (so the row format cannot split it)."""
+    import tensorflow.compat.v1 as tf
+
+    with tf.Graph().as_default():
+        s = tf.placeholder(tf.string, [None], name="s")
+        i = tf.placeholder(tf.int64, [None], name="i")
+        h = tf.placeholder(tf.bfloat16, [None], name="h")
+        f16 = tf.placeholder(tf.float16, [None], name="f16")
+        outputs = {"n": tf.strings.length(s), "i": tf.identity(i), "h": tf.cast(h, tf.float32),
+                   "f16": tf.cast(f16, tf.float32), "count": tf.size(s)}
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, str(base / "1"), inputs={"s": s, "i": i, "h": h, "f16": f16},
+                                       outputs=outputs)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A `lowtf serve` process for y = x + 1 (REST and gRPC); yields (REST URL, gRPC port, base path)."""
-    base = tmp_path_factory.mktemp("reliability") / "affine"
-    export_affine(base, 1, 1.0)
+    """A `lowtf serve` process (REST and gRPC) for y = x + 1 ("affine") and ``export_kinds``
+    ("kinds"), polling every second; yields (affine's REST URL, gRPC port, affine's base path)."""
+    root = tmp_path_factory.mktemp("reliability")
+    export_affine(root / "affine", 1, 1.0)
+    export_kinds(root / "kinds")
+    config = root / "models.config"
+    config.write_text("model_config_list {\n" + "".join(
+        f'  config {{ name: "{name}" base_path: "{root / name}" model_platform: "tensorflow" }}\n'
+        for name in ("affine", "kinds")) + "}\n")
     rest, grpc_port = free_port(), free_port()
-    flags = ["--model_name", "affine", "--model_base_path", str(base), "--rest_api_port", str(rest),
-             "--port", str(grpc_port), "--file_system_poll_wait_seconds", "1"]
+    flags = ["--model_config_file", str(config), "--rest_api_port", str(rest), "--port", str(grpc_port),
+             "--file_system_poll_wait_seconds", "1"]
     with start_server(flags, rest, "affine") as process:
-        yield process.url("affine"), grpc_port, base
+        yield process.url("affine"), grpc_port, root / "affine"
 
 
 def deep(depth: int, inner: bytes = b"1") -> bytes:
@@ -191,3 +214,127 @@ def test_too_many_examples_is_resource_exhausted_over_both_wires(server):
             prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=30)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "send at most" in refused.value.details()
     assert requests.post(url + ":predict", json={"instances": [1.0]}, timeout=30).json()["predictions"] == [2.0]
+
+
+KINDS = {"s": ["ab"], "i": [1], "h": [1.0], "f16": [1.0]}
+BAD_REST = {   # (model, body): each a 500 before; now 400 with a message naming the problem
+    "65-deep brackets": ("affine", deep(MAX_DIMS + 1)),
+    "65-deep brackets around a string": ("kinds", b'{"inputs": {"s": ' + b"[" * 65 + b'"a"' + b"]" * 65 + b"}}"),
+    "a 1,000-deep string nest": ("kinds", b'{"inputs": {"s": ' + b"[" * 1000 + b'"a"' + b"]" * 1000 + b"}}"),
+    "invalid UTF-8 in a signature name": ("affine", b'{"signature_name": "\xff\xfe", "instances": [1.0]}'),
+    "bad base64": ("kinds", {"s": [{"b64": "abc"}]}),
+    "a number for a string input": ("kinds", {"s": [5]}),
+    "null for a string input": ("kinds", {"s": [None]}),
+    "a float for a string input": ("kinds", {"s": [1.5]}),
+    "an int64 one past its range": ("kinds", {"i": [2 ** 63]}),
+    "an int64 written as a float at 2^63": ("kinds", b'{"inputs": {"s": ["a"], "i": [9.223372036854775807e18], '
+                                                     b'"h": [1.0], "f16": [1.0]}}'),
+    "an int64 below its range": ("kinds", {"i": [-2 ** 63 - 1]}),
+    "a bfloat16 past its range": ("kinds", {"h": [1e39]}),
+    "a float16 past its range": ("kinds", {"f16": [70000.0]}),
+    "a row-format output without a batch axis": ("kinds", b'{"instances": [{"s": "a", "i": 1, "h": 1, "f16": 1}]}'),
+}
+
+
+def rest_body(value) -> bytes:
+    return value if isinstance(value, bytes) else json.dumps({"inputs": {**KINDS, **value}}).encode()
+
+
+@pytest.mark.parametrize("model, body", BAD_REST.values(), ids=BAD_REST.keys())
+def test_bad_rest_input_is_400_never_500(server, model, body):
+    url, _, _ = server
+    r = requests.post(url.replace("affine", model) + ":predict", data=rest_body(body), timeout=30)
+    assert r.status_code == 400, r.text[:300]
+    assert "error" in r.json() and "while serving" not in r.json()["error"]
+
+
+def test_the_edges_of_each_range_are_served_exactly(server):
+    url, _, _ = server
+    edges = {"s": ["", "ab"], "i": [2 ** 63 - 1, -2 ** 63], "h": [3.0e38, -1.0], "f16": [65504.0, 0.5]}
+    r = requests.post(url.replace("affine", "kinds") + ":predict", data=json.dumps({"inputs": edges}), timeout=30)
+    assert r.status_code == 200, r.text
+    outputs = r.json()["outputs"]
+    assert outputs["i"] == [2 ** 63 - 1, -2 ** 63] and outputs["n"] == [0, 2] and outputs["f16"] == [65504.0, 0.5]
+    assert outputs["count"] == 2 and abs(outputs["h"][0] - 3.0e38) < 0.01 * 3.0e38
+
+
+def grpc_predict(grpc_port: int, model: str, inputs: dict, signature: str = ""):
+    """Predict over gRPC with TensorProtos as given; returns (status code, details)."""
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    for name, proto in inputs.items():
+        request.inputs[name].CopyFrom(proto)
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        try:
+            prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=30)
+            return grpc.StatusCode.OK, ""
+        except grpc.RpcError as e:
+            return e.code(), e.details()
+
+
+def tensor(dtype: int, **fields):
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
+
+    proto = tensor_pb2.TensorProto(dtype=dtype, **fields)
+    proto.tensor_shape.CopyFrom(tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=1)]))
+    return proto
+
+
+@pytest.mark.parametrize("model, inputs", [
+    ("affine", {"x": tensor(0, float_val=[1.0])}),            # DT_INVALID
+    ("affine", {"x": tensor(999, float_val=[1.0])}),          # no DataType
+    ("affine", {"x": tensor(101, float_val=[1.0])}),          # DT_FLOAT_REF
+    ("kinds", {"s": tensor(1, float_val=[1.5]), "i": tensor(9, int64_val=[1]),
+               "h": tensor(1, float_val=[1.0]), "f16": tensor(1, float_val=[1.0])}),   # a float for a string
+], ids=["dtype 0", "dtype 999", "dtype 101", "a float for a string"])
+def test_bad_grpc_input_is_invalid_argument_never_unknown(server, model, inputs):
+    import grpc
+
+    _, grpc_port, _ = server
+    code, details = grpc_predict(grpc_port, model, inputs)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, (code, details)
+
+
+def test_version_folders_are_ascii_digits_within_int64(server):
+    """A folder named '²' (isdigit, not a number int() reads) once ended the polling thread for
+    good; one beyond int64 once broke every gRPC call. Both are ignored: version 2 is still picked
+    up, and gRPC answers."""
+    import shutil
+    import time
+
+    import grpc
+    import tensorflow as tf2
+
+    url, grpc_port, base = server
+    for name in ("²", "99999999999999999999", "\u0663"):
+        shutil.copytree(base / "1", base / name)
+    export_affine(base, 2, 2.0)
+    deadline = time.monotonic() + 20
+    while requests.post(url + ":predict", json={"instances": [1.0]}, timeout=10).json()["predictions"] != [3.0]:
+        assert time.monotonic() < deadline, "version 2 was not picked up"
+        time.sleep(0.2)
+    code, details = grpc_predict(grpc_port, "affine", {"x": tf2.make_tensor_proto(np.ones(2, np.float32))})
+    assert code == grpc.StatusCode.OK, details
+    assert requests.get(url, timeout=10).json()["model_version_status"][0]["version"] == "2"
+
+
+def test_invalid_utf8_in_a_grpc_signature_name_is_invalid_argument(server):
+    """A PredictRequest written byte by byte (no client library sends bad UTF-8): gRPC's own
+    decoding failure was INTERNAL."""
+    import grpc
+
+    _, grpc_port, _ = server
+
+    def field(number: int, data: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(data)]) + data
+
+    request = field(1, field(1, b"affine") + field(3, b"\xff\xfe"))      # model_spec {name, signature_name}
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        predict = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
+        with pytest.raises(grpc.RpcError) as refused:
+            predict(request, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "UTF-8" in refused.value.details()

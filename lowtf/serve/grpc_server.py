@@ -16,7 +16,9 @@ from typing import Optional
 
 import grpc
 import numpy as np
+from google.protobuf.message import DecodeError
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc,
                                      regression_pb2)
@@ -27,12 +29,22 @@ from lowtf.serve.export import DEFAULT_SIGNATURE
 from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
 
+# every DataType a request may carry: not DT_INVALID (0), not a reference type (101 and up)
+_DTYPES = frozenset(v for v in types_pb2.DataType.values() if 0 < v < 100)
+
+
 def tensor_values(proto, name: str) -> np.ndarray:
     """A request tensor as numpy, refused when its shape claims more values than it carries.
 
     A TensorProto may give one value and a large shape, and ``tf.make_ndarray`` fills the shape
     with it: a 49-byte request could make the server allocate gigabytes. lowtf serve needs
     every value sent (TF Serving fills; no client that sends real data is affected)."""
+    if proto.dtype not in _DTYPES:
+        raise InvalidArgument(f"input '{name}': dtype {proto.dtype} is no TensorFlow DataType a request "
+                              "can carry (DT_FLOAT is 1, DT_STRING 7; reference types are 101 and up)")
+    if any(d.size < 0 for d in proto.tensor_shape.dim):
+        raise InvalidArgument(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} has a "
+                              "negative dimension; a request's tensor has every size known")
     claimed = int(np.prod([d.size for d in proto.tensor_shape.dim], dtype=np.int64)) if proto.tensor_shape.dim else 1
     dtype = tf.dtypes.as_dtype(proto.dtype)
     if proto.tensor_content:
@@ -185,13 +197,72 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return response
 
 
-def make_grpc_server(models: Models, host: str, port: int, threads: int = 8) -> grpc.Server:
-    """A started gRPC server on host:port; raises OSError if the port cannot be bound."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads),
-                         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                                  ("grpc.so_reuseport", 0)])
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(models), server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(models), server)
+class _Undecodable:
+    """What a request that is no valid protobuf (invalid UTF-8 in a string field, a cut message)
+    decodes to, so the method answers INVALID_ARGUMENT instead of gRPC's INTERNAL."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _lenient(parse):
+    def decode(data: bytes):
+        try:
+            return parse(data)
+        except DecodeError as e:
+            return _Undecodable(str(e) or "the message cannot be parsed")
+    return decode
+
+
+def _refusing_undecodable(method):
+    def answer(request, context):
+        if isinstance(request, _Undecodable):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is no valid protobuf ({request.reason}); "
+                                                            "string fields must be UTF-8")
+        return method(request, context)
+    return answer
+
+
+class _CheckedHandler(grpc.GenericRpcHandler):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def service(self, handler_call_details):
+        handler = self.inner.service(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return handler._replace(request_deserializer=_lenient(handler.request_deserializer),
+                                unary_unary=_refusing_undecodable(handler.unary_unary))
+
+
+class _DecodingChecked:
+    """The server as the generated ``add_*_to_server`` functions see it: each service's handlers
+    decode requests leniently (see ``_Undecodable``)."""
+
+    def __init__(self, server: grpc.Server):
+        self.server = server
+
+    def add_generic_rpc_handlers(self, handlers) -> None:
+        self.server.add_generic_rpc_handlers(tuple(_CheckedHandler(h) for h in handlers))
+
+    def __getattr__(self, name):
+        return getattr(self.server, name)
+
+
+def make_grpc_server(models: Models, host: str, port: int, threads: Optional[int] = None,
+                     channel_arguments: str = "", metrics=None) -> grpc.Server:
+    """A started gRPC server on host:port; raises OSError if the port cannot be bound. ``threads``
+    is --grpc_max_threads (None: TF Serving's default), ``channel_arguments`` --grpc_channel_arguments
+    (lowtf.serve.limits); with ``metrics``, every call is counted (metrics.Metrics)."""
+    from lowtf.serve.grpc_metrics import MetricsInterceptor
+    from lowtf.serve.limits import default_threads, grpc_server_options
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads or default_threads()),
+                         options=grpc_server_options(channel_arguments),
+                         interceptors=[MetricsInterceptor(metrics, models)] if metrics is not None else None)
+    checked = _DecodingChecked(server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(models), checked)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(models), checked)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as e:

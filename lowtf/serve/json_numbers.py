@@ -128,5 +128,8 @@ def numeric_body(raw: bytes, check: Callable[[], None] = no_check) -> Optional[N
     if values.size and np.abs(values).max() >= 2 ** 53:
         return None                                       # float64 would round a whole number this large
     signature = match["sig1"] if match["sig1"] is not None else match["sig2"]
-    return NumericBody(match["key"].decode(), values.reshape(shape),
-                       signature.decode("utf-8") if signature is not None else None)
+    try:
+        signature = signature.decode("utf-8") if signature is not None else None
+    except UnicodeDecodeError:
+        raise InvalidArgument("Malformed request: signature_name is not UTF-8 text") from None
+    return NumericBody(match["key"].decode(), values.reshape(shape), signature)

@@ -25,6 +25,7 @@ from lowtf.serve.errors import InvalidArgument
 from lowtf.serve.export import DEFAULT_SIGNATURE
 from lowtf.serve.json_numbers import no_check, numeric_body, numeric_match
 from lowtf.serve.predictor import ONLY_INPUT
+from lowtf.serve.tensors import b64
 
 # Peak memory while decoding, as a multiple of the body's size (measured, see the tests): orjson
 # makes Python objects, up to 76x for nested lists of one number each; the numeric reader holds
@@ -118,6 +119,11 @@ def format_predict(outputs: dict, row_format: bool) -> bytes:
         if len(outputs) == 1:
             reply = {"predictions": next(iter(outputs.values()))}
         else:
+            sizes = {k: (len(v) if np.ndim(v) else None) for k, v in outputs.items()}
+            if None in sizes.values() or len(set(sizes.values())) > 1:
+                raise InvalidArgument(f"the outputs' first dimensions {sizes} (None: no batch axis) differ, so "
+                                      "they cannot be split into one prediction per instance; send the "
+                                      "columnar format ({\"inputs\": ...}) to get them as they are")
             n = len(next(iter(outputs.values())))
             reply = {"predictions": [{k: v[i] for k, v in outputs.items()} for i in range(n)]}
     else:
@@ -134,7 +140,7 @@ def _feature(value, name: str) -> tf.train.Feature:
     values = value if isinstance(value, list) else [value]
     if all(isinstance(v, str) or (isinstance(v, dict) and set(v) == {"b64"}) for v in values):
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[
-            base64.b64decode(v["b64"]) if isinstance(v, dict) else v.encode("utf-8") for v in values]))
+            b64(v["b64"], name) if isinstance(v, dict) else v.encode("utf-8", "surrogatepass") for v in values]))
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         if any(not -2 ** 63 <= v < 2 ** 63 for v in values):
             raise InvalidArgument(f"feature '{name}': a whole number outside int64")

@@ -9,27 +9,58 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+from tensorflow.python.framework.dtypes import string as tf_string
 
 from lowtf.serve.core.servable import TensorSpec
 from lowtf.serve.errors import InvalidArgument
 from lowtf.serve.json_numbers import MAX_DIMS, too_deep
 
 
-def _decode_b64(value):
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        return base64.b64decode(value["b64"])
+def b64(text, name: str) -> bytes:
+    """``{"b64": text}``'s bytes; InvalidArgument when the text is not base64."""
+    try:
+        return base64.b64decode(text)
+    except (TypeError, ValueError):       # binascii.Error is a ValueError
+        raise InvalidArgument(f"input '{name}': {{\"b64\": ...}} holds no valid base64 "
+                              "(A-Z, a-z, 0-9, + and /, padded with =)") from None
+
+
+def _strings(value, name: str):
+    """A JSON value for a string input, with each leaf as bytes: text as UTF-8, {"b64": ...} decoded;
+    InvalidArgument for a number, null, true or an object."""
     if isinstance(value, list):
-        return [_decode_b64(v) for v in value]
-    return value
+        return [_strings(v, name) for v in value]
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return b64(value["b64"], name)
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    shown = "null" if value is None else type(value).__name__
+    raise InvalidArgument(f"input '{name}' takes strings (or {{\"b64\": ...}} for bytes), got {shown}")
+
+
+def _limits(dtype: np.dtype):
+    """iinfo or finfo of a numeric dtype, bfloat16 and the other ml_dtypes included; None otherwise."""
+    if dtype.kind in "iu":
+        return np.iinfo(dtype)
+    if dtype.kind == "f":
+        return np.finfo(dtype)
+    try:
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
+    except (ImportError, TypeError, ValueError):
+        return None
 
 
 def check_range(values: np.ndarray, dtype, name: str) -> None:
     """InvalidArgument if ``values`` do not fit ``dtype`` (3000000000 in an int32 would wrap to
     -1294967296; 1e300 in a float32 would become inf). Infinities and NaN pass: they are values."""
     dtype = np.dtype(dtype)
-    if values.size == 0 or values.dtype.kind == "b" or dtype.kind not in "iuf":
+    info = _limits(dtype)
+    if values.size == 0 or values.dtype.kind == "b" or info is None:
         return
-    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
     if values.dtype.kind == "f":
         finite = np.isfinite(values)                 # a mask, not a copy of the values
         if not finite.any():
@@ -37,7 +68,13 @@ def check_range(values: np.ndarray, dtype, name: str) -> None:
         low, high = np.min(values, where=finite, initial=np.inf), np.max(values, where=finite, initial=-np.inf)
     else:
         low, high = values.min(), values.max()
-    if low < info.min or high > info.max:
+    if dtype.kind in "iu" and values.dtype.kind == "f":
+        # compared in float64, int64's max (2^63 - 1) rounds to 2^63 and 2^63 would pass, then wrap
+        # to -2^63: compare against the exact powers of two around the range instead
+        too_large = high >= float(int(info.max) + 1)
+    else:
+        too_large = high > info.max
+    if low < info.min or too_large:
         raise InvalidArgument(f"input '{name}': values from {low} to {high} do not fit "
                               f"{dtype.name} ({info.min} to {info.max})")
 
@@ -68,10 +105,29 @@ def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
                                   f"got {inferred.dtype.kind == 'U' and 'strings' or inferred.dtype}")
         if spec.dtype.is_integer and inferred.dtype.kind == "f" and not np.all(np.mod(inferred, 1) == 0):
             raise InvalidArgument(f"input '{name}': expected integers ({spec.dtype.name}), got fractional numbers")
+        if spec.dtype.is_integer and inferred.dtype.kind == "f" and inferred.size and np.nanmax(np.abs(inferred)) > 2 ** 53:
+            # past 2^53 a float is no exact integer, and the JSON reader makes a float of any integer
+            # beyond 64 bits (-2^63 - 1 arrives as -2^63): refuse rather than guess
+            raise InvalidArgument(f"input '{name}': whole numbers beyond 2^53 for {spec.dtype.name} must be written "
+                                  "as integers (no '.' or exponent) within the type's range")
         check_range(inferred, spec.dtype.as_numpy_dtype, name)
         array = inferred.astype(spec.dtype.as_numpy_dtype, copy=False)
+    elif spec.dtype == tf_string:
+        if isinstance(value, np.ndarray):  # gRPC's string tensor: an object array of bytes
+            if value.dtype.kind not in "OSU":
+                raise InvalidArgument(f"input '{name}' takes strings, got {value.dtype.name}")
+            value = value.tolist()
+        strings = _strings(value, name)
+        try:
+            array = np.empty(np.shape(strings), dtype=object)
+            array[...] = strings
+        except ValueError as e:            # ragged lists of strings
+            raise InvalidArgument(f"input '{name}': {str(e).splitlines()[0][:300]}") from None
     else:
-        array = np.asarray(_decode_b64(value), dtype=object)
+        try:
+            array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgument(f"input '{name}' ({spec.dtype.name}): {str(e).splitlines()[0][:300]}") from None
     if spec.shape is not None:
         expected = spec.shape
         fits = array.ndim == len(expected) and all(e == -1 or e == a for e, a in zip(expected, array.shape))

@@ -18,9 +18,18 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from lowtf.serve.core.admission import Admission, Limits
-from lowtf.serve.core.servable import LoadedModel, ServingOptions, load_version
+from lowtf.serve.core.servable import LoadedModel, ServingOptions
 from lowtf.serve.core.version_policy import VersionPolicy
 from lowtf.serve.errors import NotFound
+from lowtf.serve.warmup import load_warmed
+
+
+MAX_VERSION = 2 ** 63 - 1      # versions are int64 on the wire (gRPC's model_spec.version)
+
+
+def is_version_name(name: str) -> bool:
+    """True for a folder name TF Serving reads as a version: ASCII decimal digits, within int64."""
+    return name.isascii() and name.isdigit() and len(name) <= 19 and int(name) <= MAX_VERSION
 
 
 def _fingerprint(folder: Path) -> tuple:
@@ -71,8 +80,11 @@ class ModelStore:
         return sorted(self._serving)
 
     def versions_on_disk(self) -> list[int]:
+        """The version folders under the base path: names of ASCII digits only (``isdigit`` alone
+        takes '²' and '٣', which ``int`` then refuses or reads) within int64, as TF Serving's
+        versions are; any other folder is ignored."""
         return sorted(int(p.name) for p in self.base_path.iterdir()
-                      if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").exists())
+                      if is_version_name(p.name) and p.is_dir() and (p / "saved_model.pb").exists())
 
     def _load(self, version: int) -> Optional[LoadedModel]:
         """The loaded version, or None when it failed (now, or before and unchanged since)."""
@@ -85,7 +97,7 @@ class ModelStore:
         if self._failed.get(version) == fingerprint:
             return None   # failed before, and no file of it has changed since
         try:
-            return load_version(self.base_path / str(version), version, self.options)
+            return load_warmed(self.base_path / str(version), version, self.options, self.log)
         except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
             self._failed[version] = fingerprint
             reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
@@ -178,3 +190,6 @@ class Models:
                     store.refresh()
                 except OSError as e:   # the base folder itself vanished: keep serving what is loaded
                     store.log(f"lowtf serve: cannot read {store.base_path} ({e.strerror}); still serving")
+                except Exception as e:  # never let one bad poll end the polling for good
+                    store.log(f"lowtf serve: reading {store.base_path} failed ({type(e).__name__}: {e}); "
+                              "still serving, trying again")
