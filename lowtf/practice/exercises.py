@@ -91,13 +91,18 @@ def run_checks(exercise: Exercise, file: Path, include_slow: bool = True, show_h
     ``show_hints``)."""
     import pytest
 
-    collector = _Collector(show_hints)
+    from lowtf.practice.integrity import TAMPERED, Guard
+
+    collector, guard = _Collector(show_hints), Guard(exercise.checks.parent)
     args = [str(exercise.checks), "--exercise-file", str(file), "-p", "no:cacheprovider",
             "--rootdir", str(exercise.checks.parent), "-o", "addopts=", "-W", "ignore::DeprecationWarning",
-            "-p", "no:terminal"]
+            "-p", "no:terminal", "--capture=no"]   # the file's prints: to the checker's bounded tail
     if not include_slow:
         args += ["-m", "not slow"]
-    pytest.main(args, plugins=[collector])
+    pytest.main(args, plugins=[collector, guard])
+    if guard.verify():    # the learner's file changed the checker: no result of this run counts
+        said = TAMPERED.format(names=", ".join(guard.tampered[:5]))
+        return [Result(r.name, False, said) for r in collector.results] or [Result("your file", False, said)]
     return collector.results
 
 
@@ -106,32 +111,17 @@ CHECK_SECONDS = {"quick": 180, "all": 600}   # for all of an exercise's checks; 
 
 def run_checks_in_a_process(exercise: Exercise, file: Path, include_slow: bool = True,
                             limit: float | None = None, show_hints: bool = False) -> list[Result]:
-    """``run_checks`` in a child process with a time limit: a learner's file that loops forever, or ends
-    the process (``os._exit``, ``sys.exit``), is reported as such instead of hanging ``lowtf check`` or
-    passing with nothing said."""
-    import json
-    import subprocess
-    import sys
-
-    from lowtf import child
+    """``run_checks`` in a child process with a time limit (``checker_process``): a learner's file that
+    loops forever, or ends the process (``os._exit``, ``sys.exit``), is reported as such instead of hanging
+    ``lowtf check`` or passing with nothing said; its results come back signed, on a pipe of their own."""
+    from lowtf.practice import checker_process
 
     limit = limit or CHECK_SECONDS["all" if include_slow else "quick"]
-    command = [sys.executable, "-m", "lowtf.practice.exercises", exercise.number, str(file)]
     flags = ([] if include_slow else ["--quick"]) + (["--hint"] if show_hints else [])
-    with child.start(command + flags) as running:
-        try:
-            code = running.process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            return [Result("your file", False, f"the checks did not finish within {limit:.0f} s: does your file loop "
-                                               "forever (at import, or in a loop that never ends)?")]
-        said = running.output(tail=10 ** 6)
-    lines = [line for line in said.splitlines() if line.startswith('{"results":')]
-    if not lines:
-        last = said.strip().splitlines()[-1:] or ["nothing"]
-        return [Result("your file", False, f"the checking process ended (status {code}) before any check "
-                                           f"reported: does your file call os._exit() or sys.exit()? "
-                                           f"It printed: {last[0][:200]}")]
-    return [Result(**r) for r in json.loads(lines[-1])["results"]]
+    results, why_none, _ = checker_process.run(exercise.number, file, flags, limit)
+    if results is None:
+        return [Result("your file", False, why_none)]
+    return [Result(**r) for r in results]
 
 
 def report(exercise: Exercise, results: list[Result], out: Callable[[str], None] = print) -> bool:
@@ -171,19 +161,3 @@ def wrapped(report: str, indent: int = 8, width: int = FEEDBACK_WIDTH) -> str:
 
 def _checks(n: int) -> str:
     return f"{n} check" + ("" if n == 1 else "s")
-
-
-if __name__ == "__main__":
-    # ``python -m lowtf.practice.exercises NN FILE [--quick]``: the checks, run in this process, their
-    # results printed as one JSON line (what ``run_checks_in_a_process`` reads back)
-    import json
-    import sys
-    from dataclasses import asdict
-
-    from lowtf import console
-
-    console.load_tensorflow()
-    number, file = sys.argv[1], Path(sys.argv[2])
-    found = run_checks(find_exercises()[number], file, include_slow="--quick" not in sys.argv[3:],
-                       show_hints="--hint" in sys.argv[3:])
-    print(json.dumps({"results": [asdict(r) for r in found]}), flush=True)
