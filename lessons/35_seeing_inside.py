@@ -1,9 +1,6 @@
 """Seeing inside: TensorBoard's other dashboards (images of the errors, PR curves, projector, HParams, profile, debugger) fed from a graph."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
-import time
-from pathlib import Path
-
 import imageio.v3 as imageio
 import numpy as np
 import tensorflow as tf2
@@ -12,10 +9,11 @@ from tensorboard.plugins import projector
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.pr_curve import summary as pr_summary
 from tensorflow.python.debug.lib import debug_events_reader
-from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from lowtf import verdicts
+from lowtf.bench.profile import op_times
 from lowtf.data import mnist as mnist_store
+from lowtf.lesson.presentation import source
 from lowtf.nn.layers import dense
 from lowtf.tutorials.mnist import input_data
 
@@ -275,24 +273,6 @@ def sweep(ctx):
     return {**table, "best vs runner-up": said, "hparams": URL + "#hparams"}
 
 
-def op_times(profile_dir):
-    """Total microseconds per TensorFlow op type in a profile: the host
-    plane of the XSpace file the profiler wrote holds one event per op run,
-    named "name:Type" (MatMul:_MklMatMul), with its duration."""
-    path = next(Path(profile_dir).glob("plugins/profile/*/*.xplane.pb"))
-    space = xplane_pb2.XSpace.FromString(path.read_bytes())
-    totals = {}
-    for plane in space.planes:
-        names = {k: m.name for k, m in plane.event_metadata.items()}
-        for line in plane.lines:
-            for event in line.events:
-                name = names.get(event.metadata_id, "")
-                if ":" in name and "::" not in name:
-                    kind = name.split(":")[1]
-                    totals[kind] = totals.get(kind, 0) + event.duration_ps
-    return {k: v / 1e6 for k, v in totals.items()}
-
-
 @lesson.step("the profiler: where a training step's time goes, op by op")
 def profile(ctx):
     """tf.profiler.experimental.start records what the runtime does while
@@ -302,8 +282,9 @@ def profile(ctx):
     steps are recorded, each marked as a step (Trace with step_num), and
     the same file is read back to total the time by op type: the matrix
     multiplies of the forward and backward pass, Adam's updates and the
-    rest (lowtf bench times whole steps; this says which ops). In the
-    dashboard, Tools -> trace_viewer shows the timeline."""
+    rest. op_times, which reads the file, is shown below; `lowtf bench
+    --profile DIR` runs it on LeNet-5's training steps. In the dashboard,
+    Tools -> trace_viewer shows the timeline."""
     tf2.profiler.experimental.start(str(ctx.logdir))
     try:
         for step in range(PROFILED_STEPS):
@@ -319,7 +300,8 @@ def profile(ctx):
     top = sorted(totals, key=totals.get, reverse=True)[:5]
     ctx.record(profiled_op_types=len(totals))
     shares = [f"{totals[k] / whole:4.0%}  {k}" for k in top]
-    return {"share of op time": shares, "op types seen": len(totals),
+    return {"op_times (lowtf.bench.profile)": "\n" + source(op_times),
+            "share of op time": shares, "op types seen": len(totals),
             "profile": URL + "#profile"}
 
 

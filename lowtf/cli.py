@@ -153,11 +153,17 @@ def _serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"error: cannot listen on {args.host}:{port}: {problem}; choose another {flag}", file=sys.stderr)
             return 2
+    from lowtf.serve.limits import grpc_channel_arguments
+    from lowtf.serve.metrics import read_monitoring_config
+
+    grpc_channel_arguments(args.grpc_channel_arguments)      # CourseErrors, named for the flag
+    metrics_path = read_monitoring_config(args.monitoring_config_file) if args.monitoring_config_file else None
     from lowtf import console
 
     console.load_tensorflow()
     from lowtf.serve.core.servable import Batching, ServingOptions
     from lowtf.serve.core.version_policy import VersionPolicy
+    from lowtf.serve.limits import FrontOptions
     from lowtf.serve.main import serve
     from lowtf.serve.model_config import ModelConfig, read_batching_parameters, read_model_config
 
@@ -172,9 +178,12 @@ def _serve(args: argparse.Namespace) -> int:
             batching, ignored = read_batching_parameters(args.batching_parameters_file)
             if ignored:
                 print(f"lowtf serve: batching fields not used here: {', '.join(ignored)}", file=sys.stderr)
-    options = ServingOptions(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism, batching)
+    options = ServingOptions(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism, batching,
+                             warmup=args.enable_model_warmup)
+    fronts = FrontOptions(args.rest_api_num_threads, args.grpc_max_threads, args.grpc_channel_arguments,
+                          metrics_path, args.grpc_server)
     return serve(configs, args.rest_api_port, args.host, args.max_body_bytes, args.file_system_poll_wait_seconds,
-                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, options=options)
+                 grpc_port=args.port, timeout_ms=args.rest_api_timeout_in_ms, options=options, fronts=fronts)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -191,6 +200,12 @@ def _bench(args: argparse.Namespace) -> int:
         print("bfloat16 left out: it needs AVX-512 here (lesson 27 times the fallback); float32 only",
               flush=True)
         args.precision = "float32"
+    if args.profile:
+        from lowtf.bench.profile import print_profile, profile_lenet5
+
+        make_folder(Path(args.profile), "--profile's folder")
+        print_profile(profile_lenet5(Path(args.profile), batch=args.batch[-1]), Path(args.profile))
+        return 0
     if args.to_accuracy is not None:
         from lowtf.bench.time_to_accuracy import measure_time_to_accuracy
 
@@ -284,6 +299,14 @@ def _run(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "lowtf.legacy", *(["--verbose"] if args.verbose else []),
                               args.script, *args.args])
+
+
+def _true_or_false(text: str) -> bool:
+    """An argparse type for TF Serving's boolean flags: --flag=true or --flag=false."""
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
 
 
 def _at_least(low: int):
@@ -437,6 +460,20 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=_port, default=None,
                      help="the gRPC API's port, as in TF Serving (TF Serving always opens it, on 8500 by default; "
                           "lowtf serve opens it when this is given)")
+    srv.add_argument("--rest_api_num_threads", type=_at_least(1), default=None,
+                     help="REST requests handled at once, as in TF Serving (default 4 per CPU)")
+    srv.add_argument("--grpc_max_threads", type=_at_least(1), default=None,
+                     help="gRPC worker threads, as in TF Serving (default 4 per CPU)")
+    srv.add_argument("--grpc_channel_arguments", default="",
+                     help="gRPC server arguments key=value,... as in TF Serving, e.g. "
+                          "grpc.max_receive_message_length=134217728 (lowtf's default maximum: 64 MiB)")
+    srv.add_argument("--grpc_server", choices=["threads", "aio"], default="threads",
+                     help="lowtf's choice of gRPC server: grpcio's thread pool (default) or grpc.aio "
+                          "(measured against each other by python -m lowtf.bench.serving)")
+    srv.add_argument("--enable_model_warmup", type=_true_or_false, default=True, metavar="true|false",
+                     help="replay assets.extra/tf_serving_warmup_requests when a version loads (default true)")
+    srv.add_argument("--monitoring_config_file", help="TF Serving's monitoring config: prometheus_config { "
+                     "enable: true path: '/monitoring/prometheus/metrics' } serves metrics on the REST port")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     srv.add_argument("--max_body_bytes", type=_at_least(1), default=16 * 1024 * 1024)
     srv.set_defaults(func=_serve)
@@ -446,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=_at_least(1), default=40)
     bench.add_argument("--rounds", type=_at_least(1), default=3)
     bench.add_argument("--out", default="runs/bench/throughput.json")
+    bench.add_argument("--profile", metavar="DIR", help="instead: profile 20 training steps of LeNet-5 into DIR "
+                                                        "(TensorBoard's PROFILE dashboard) and print the time by op type")
     bench.add_argument("--to-accuracy", type=_number_above(0, 1, "an accuracy"), default=None, metavar="ACC",
                        help="instead: time LeNet-5 (lesson 10's recipe) until the test accuracy reaches ACC")
     bench.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",

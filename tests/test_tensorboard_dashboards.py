@@ -213,3 +213,22 @@ def test_dashboards_in_a_browser(lesson35, board, tmp_path):
     finally:
         driver.quit()
     assert not any(missing.values()), missing
+
+
+def test_bench_profile_says_where_lenet5_step_time_goes(tmp_path):
+    """`lowtf bench --profile DIR` records LeNet-5's training steps for the PROFILE dashboard and prints the
+    time by op type, read back from the same file: the convolutions' backward kernels are among them."""
+    import subprocess
+
+    from conftest import PYTHON, REPO
+    from lowtf.bench.profile import op_times
+
+    run = subprocess.run([PYTHON, "-m", "lowtf", "bench", "--profile", str(tmp_path), "--batch", "50"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    shares = [line.split() for line in run.stdout.splitlines() if line.startswith("  ") and "%" in line]
+    assert len(shares) == 8
+    assert any("Conv2DBackpropFilter" in kind for _, kind in shares)
+    printed = sum(float(share.rstrip("%")) for share, _ in shares)
+    assert 50 < printed <= 100.1                        # the top 8 of all op time, as shares of it
+    assert op_times(tmp_path)                           # the file TensorBoard's PROFILE dashboard reads
