@@ -94,6 +94,26 @@ def predict_over_rest(url, images):
     return np.array(requests.post(url, json={"instances": images.tolist()}, timeout=30).json()["predictions"])
 ''',
     },
+    "27": {
+        "a mirror as well as the shift": '''
+import keras
+def augmenter(shift, seed=0):
+    return keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
+                             keras.layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed)])
+''',
+        "a fixed shift in the model, at inference too": '''
+import keras
+from keras import ops
+def augmenter(shift, seed=0):
+    pixels = max(1, int(28 * shift))
+    return keras.Sequential([keras.layers.Lambda(lambda x: ops.roll(x, pixels, axis=1))])
+''',
+        "a zoom in place of a shift": '''
+import keras
+def augmenter(shift, seed=0):
+    return keras.Sequential([keras.layers.RandomZoom(shift, fill_mode="constant", seed=seed)])
+''',
+    },
 }
 
 
