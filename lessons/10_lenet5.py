@@ -21,6 +21,7 @@ from lowtf.train.pipeline import make_inputs
 from lowtf.train.precision import bfloat16_ops, choose, session_config
 from lowtf.train.predict import predict
 from lowtf.train.recipes import EXPERTS, RECIPES
+from lowtf.train.resume import restore_newest_good
 from lowtf.train.schedules import one_cycle
 from lowtf.viz.filters import filter_gif, relative_change
 from lowtf.viz.plots import (
@@ -262,16 +263,13 @@ def fit(ctx):
     )
     ctx.on_exit(sess.close)
     sess.run(tf.global_variables_initializer())
+    # --resume: the newest checkpoint that restores (a damaged one is skipped,
+    # with a line saying why), the older ones told to the Saver for max_to_keep
     latest = (
-        tf.train.get_checkpoint_state(str(ctx.logdir / "checkpoints"))
+        restore_newest_good(sess, ctx.saver, ctx.logdir / "checkpoints")
         if ctx.resume
         else None
     )
-    if latest:
-        ctx.saver.recover_last_checkpoints(
-            list(latest.all_model_checkpoint_paths)
-        )  # so max_to_keep still holds
-        ctx.saver.restore(sess, latest.model_checkpoint_path)
     start = int(sess.run(ctx.global_step))
     if start >= ctx.steps:
         raise LogdirError(
@@ -322,7 +320,7 @@ def fit(ctx):
         train_writer.add_summary(sess.run(ctx.histograms), 0)
     else:
         print(
-            f"   resuming at step {start} from {latest.model_checkpoint_path}"
+            f"   resuming at step {start} from {latest}"
         )
         for writer in (train_writer, test_writer):
             writer.add_session_log(
@@ -427,8 +425,10 @@ def fit(ctx):
         ctx.steps,
     )
     ctx.filters = filters
-    images_per_second = (
+    images_per_second = (  # 0: resumed at the last step, no step was timed
         (ctx.steps - start - 1) * ctx.recipe.batch_size / train_seconds
+        if train_seconds > 0
+        else 0.0
     )
     ctx.record(
         test_accuracy=round(accuracy, 4),

@@ -41,9 +41,10 @@ from lowtf.nn import training_flag
 from lowtf.train import hooks as policy
 from lowtf.train import precision as number_format
 from lowtf.train.evaluation import Scorer, Writers
-from lowtf.train.config import CheckpointMismatch, History, TrainConfig
+from lowtf.train.config import CheckpointMismatch, History, TrainConfig  # noqa: F401 (raised by resume; imported from here)
 from lowtf.train.objectives import ObjectiveFn, classification
 from lowtf.train.pipeline import Inputs, make_inputs
+from lowtf.train.resume import restore_newest_good
 
 ModelFn = Callable[[tf.Tensor, tf.Tensor], tuple]
 OptimizerFn = Callable[[tf.Tensor], tf.train.Optimizer]     # global_step -> optimizer
@@ -289,19 +290,10 @@ def _loop(sess: tf.Session, train_op: tf.Operation, feed: dict, hooks: list, clo
 def _start(sess: tf.Session, g: _Graph, config: TrainConfig, ckpt_dir: Path) -> int:
     """Initialise the Variables, then restore them (only when asked) or warm-start them; return the step."""
     sess.run(g.initializer)
-    state = tf.train.get_checkpoint_state(str(ckpt_dir)) if config.resume else None
-    if state and state.model_checkpoint_path:
-        # The Saver forgets older checkpoints when a process ends; telling it about them keeps
-        # max_to_keep true across restarts (otherwise each restart leaves its checkpoints behind).
-        g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
-        try:
-            g.saver.restore(sess, state.model_checkpoint_path)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
-            first = str(e).strip().splitlines()[0][:300]
-            raise CheckpointMismatch(
-                f"cannot resume from {state.model_checkpoint_path}: it was written by a different model "
-                f"({first}). Train into a new logdir, or leave resume off to start afresh.") from None
-    elif g.warm_saver is not None:
+    # The newest checkpoint that restores (a damaged one is skipped, with a line saying why); the Saver
+    # is told about the older ones, so max_to_keep holds across restarts.
+    restored = restore_newest_good(sess, g.saver, ckpt_dir) if config.resume else None
+    if restored is None and g.warm_saver is not None:
         g.warm_saver.restore(sess, config.warm_start)
     return int(sess.run(g.global_step))
 
