@@ -160,9 +160,11 @@ def recipe(ctx):
     "the graph: input pipeline, model, loss, accuracy, Adam, summaries, Saver"
 )
 def build(ctx):
-    """Everything the loop will run, built once, in order. The input pipeline is tf.data
-    (lesson 17 takes it apart): an endless shuffled stream of training batches and a
-    one-pass reader for evaluation, chosen per run by feeding an iterator handle. The
+    """Everything the loop will run, built once, in order. The input pipeline is tf.data:
+    two iterators, an endless shuffled stream of training batches and a one-pass reader
+    for evaluation, behind one get_next(). Each iterator has a handle, a string; the
+    model reads from whichever iterator's handle is fed to a placeholder on that run
+    (make_inputs builds this; lesson 17 takes tf.data itself apart). The
     loss is the sparse softmax cross-entropy (labels as integers, not one-hot), averaged.
     The learning rate comes from the global step, so the schedule survives a restart.
     merge_all collects every summary defined so far, the schedule's learning_rate too."""
