@@ -22,6 +22,28 @@ def lessons_dir() -> Path:
     return folder
 
 
+# The order to take the lessons in, part by part. Lessons are numbered in the order they were written;
+# 30-38 came later and belong earlier: linear regression (30) before MNIST's softmax (07), variable
+# sharing (31) beside name scopes, control flow and debugging (32) before the first long training (10),
+# sequences and tuning (33-35) after convolutions, TensorFlow 2's strategies (36-37) after TensorFlow 1's
+# clusters, old scripts (38) once the graph-mode pieces they use have been taught.
+COURSE = (
+    ("reading a measurement", ("00",)),
+    ("graphs and sessions", ("01", "02", "03", "04", "05", "06")),
+    ("first models, by hand", ("30", "31", "07", "32", "08")),
+    ("convolutions", ("09", "10", "11", "12", "13")),
+    ("sequences, tuning, and seeing inside", ("33", "34", "35")),
+    ("many processes", ("14", "15", "16", "36", "37")),
+    ("data, export and serving, old code", ("17", "18", "19", "20", "21", "38")),
+    ("Keras 3, on image files", ("22", "23", "24", "25", "26", "27", "28", "29")),
+)
+
+
+def course_order() -> list[str]:
+    """Every lesson number in the order to take them (``COURSE`` flattened)."""
+    return [number for _, numbers in COURSE for number in numbers]
+
+
 def find_lessons() -> dict[str, Path]:
     """``{"01": lessons/01_graphs_and_sessions.py, ...}`` in order."""
     return {p.name[:2]: p for p in sorted(lessons_dir().glob("[0-9][0-9]_*.py"))}

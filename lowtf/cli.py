@@ -34,10 +34,19 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from lowtf.catalog import describe, find_lessons
+    import shutil
+    import textwrap
 
-    for number, path in find_lessons().items():
-        print(f"{number}  {path.name:<40} {describe(path)}")
+    from lowtf.catalog import COURSE, describe, find_lessons
+
+    lessons = find_lessons()
+    width = min(shutil.get_terminal_size().columns - 1, 100)
+    print("In the order to take them (numbered in the order they were written):")
+    for part, numbers in COURSE:
+        print(f"\n{part}")
+        for number in (n for n in numbers if n in lessons):
+            print(textwrap.fill(describe(lessons[number]), width, initial_indent=f"  {number}  ",
+                                subsequent_indent=" " * 6))
     print("\nRun one: lowtf lesson NN [--step] [--fast] [--quiet] [--logdir DIR]")
     return 0
 
