@@ -159,3 +159,18 @@ def test_lowtf_bench_says_the_host_and_never_trains_bfloat16_on_the_fallback(nam
     out = capsys.readouterr().out
     assert out.splitlines()[0] == host.line() and asked["precisions"] == measured
     assert ("bfloat16 left out" in out) == (measured == ("float32",))
+
+
+def test_a_lesson_says_its_host_in_one_line_under_its_title(tmp_path):
+    from lowtf.lesson import Lesson
+
+    lesson = Lesson("99", "host line")
+
+    @lesson.step("nothing")
+    def nothing(ctx):
+        """Nothing to explain."""
+        return {}
+
+    shown = []
+    lesson.run(fast=True, logdir=tmp_path / "run", out=shown.append)
+    assert shown[0].startswith("Lesson 99: host line") and shown[1] == hosts.this_host().line()
