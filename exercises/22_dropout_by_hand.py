@@ -5,7 +5,7 @@ Write dropout from raw ops: a random mask that keeps each unit with probability
 the graph is training is a tensor fed at run time, so the choice is made in the graph.
 
 Complete the functions marked TODO, then check your work: lowtf check 22
-Re-read: lesson 11, step "dropout by hand".
+Re-read: lesson 11, step "dropout by hand" and lesson 32, step "tf.cond".
 """
 import tensorflow.compat.v1 as tf
 

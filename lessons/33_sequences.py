@@ -48,7 +48,7 @@ def no_rnn_cell(ctx):
     names, but using one raises the error below. Keras 3's own GRU and LSTM layers run
     eagerly (lesson 23's world) and do not mix with a Session. In graph mode the way that
     is left is the one that shows everything: the cell's few matrix products written
-    out, and a graph op that loops over time (tf.scan or tf.while_loop, lesson 31).
+    out, and a graph op that loops over time (tf.scan or tf.while_loop, lesson 32).
     (pip install tf-keras and TF_USE_LEGACY_KERAS=1 bring the old classes back for old
     code; the course does not use them.)"""
     try:
@@ -124,7 +124,7 @@ def cell(ctx):
     step almost untouched, and so does its gradient: that is how a GRU remembers the top
     of a digit 28 steps later, where a plain tanh RNN's gradient fades. (An LSTM does the
     same with a separate memory cell and three gates.) The weights are made once with
-    tf.get_variable inside tf.variable_scope("gru") (lesson 30), so their names read
+    tf.get_variable inside tf.variable_scope("gru") (lesson 31), so their names read
     gru/Wz ..., and every time step uses the same ones: a recurrent network shares its
     weights across time as a convolution shares them across space."""
     tf.set_random_seed(SEED)

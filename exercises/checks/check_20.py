@@ -9,7 +9,7 @@ HINT = ("both = tf.concat([x_t, h], axis=1); z = tf.sigmoid(tf.matmul(both, v[\"
 SCAN_HINT = ("h0 = tf.zeros([tf.shape(xs)[1], H]); return tf.scan(lambda h, x_t: gru_step(v, h, x_t), xs, "
              "initializer=h0)")
 CELL = ("33", "a GRU cell from raw ops")
-OVER_TIME = ("33", "over time: tf.scan")
+OVER_TIME = [("33", "over time: tf.scan"), ("32", "tf.scan: a loop that keeps")]
 D, H = 3, 4
 
 

@@ -9,6 +9,7 @@ from lowtf.practice.checking import check, expect
 HINT = ("def dropped(): keep = tf.cast(tf.random_uniform(tf.shape(x)) >= rate, x.dtype); "
         "return x * keep / (1 - rate); then tf.cond(training, dropped, lambda: tf.identity(x))")
 DROPOUT = ("11", "dropout by hand")
+COND = [DROPOUT, ("32", "tf.cond")]
 UNITS = 200_000
 
 
@@ -39,7 +40,7 @@ def test_while_training_a_fraction_rate_is_dropped_and_the_rest_scaled(ex):
                      "Python or numpy")
 
 
-@check(HINT, DROPOUT)
+@check(HINT, COND)
 def test_at_test_time_nothing_changes(ex):
     training = tf.placeholder(tf.bool, [])
     values = np.random.RandomState(0).randn(3, 50).astype(np.float32)

@@ -4,7 +4,8 @@ Write one step of a GRU from raw ops, then run it over a whole sequence with tf.
 loop inside the graph, not a Python loop that copies the cell once per time step.
 
 Checked as a learner file would be: lowtf check 20 --file exercises/solutions/20_gru_over_time.py
-Re-read: lesson 33, step "a GRU cell from raw ops" and step "over time: tf.scan".
+Re-read: lesson 33, step "a GRU cell from raw ops" and step "over time: tf.scan"; lesson 32,
+step "tf.scan: a loop that keeps every step's result".
 """
 import tensorflow.compat.v1 as tf
 
