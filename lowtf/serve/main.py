@@ -9,6 +9,8 @@ from typing import Optional
 from lowtf.serve.core.manager import Models, ModelStore
 from lowtf.serve.core.servable import ServingOptions
 from lowtf.serve.model_config import ModelConfig
+from lowtf.serve.limits import FrontOptions
+from lowtf.serve.metrics import Metrics
 from lowtf.serve.rest_server import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS, make_server
 
 
@@ -33,7 +35,8 @@ class StartError(RuntimeError):
 
 def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
           max_body_bytes: int = DEFAULT_MAX_BODY, poll_seconds: float = 1.0, grpc_port: Optional[int] = None,
-          timeout_ms: int = DEFAULT_TIMEOUT_MS, options: ServingOptions = ServingOptions()) -> int:
+          timeout_ms: int = DEFAULT_TIMEOUT_MS, options: ServingOptions = ServingOptions(),
+          fronts: FrontOptions = FrontOptions()) -> int:
     """Run until interrupted; prints each model's address once it is listening."""
     try:
         models = load_models(configs, poll_seconds, options)
@@ -41,7 +44,9 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        server = make_server(models, host, port, max_body_bytes, timeout_ms=timeout_ms)
+        metrics = Metrics(fronts.metrics_path) if fronts.metrics_path else None
+        server = make_server(models, host, port, max_body_bytes, timeout_ms=timeout_ms,
+                             num_threads=fronts.rest_threads, metrics=metrics)
     except OSError as e:
         print(f"error: cannot listen on {host}:{port}: {e.strerror}; choose another --rest_api_port", file=sys.stderr)
         return 2
@@ -50,7 +55,10 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
         from lowtf.serve.grpc_server import make_grpc_server
 
         try:
-            grpc_server = make_grpc_server(models, host, grpc_port)
+            if fronts.grpc_server == "aio":
+                from lowtf.serve.grpc_aio import AioServer as make_grpc_server    # noqa: F811
+            grpc_server = make_grpc_server(models, host, grpc_port, fronts.grpc_threads,
+                                           fronts.grpc_channel_arguments, metrics)
         except OSError:
             server.server_close()
             print(f"error: cannot listen on {host}:{grpc_port} for gRPC; choose another --port", file=sys.stderr)
@@ -59,6 +67,8 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
         version = store.current_version if store.current_version is not None else "none yet (waiting for one)"
         print(f"lowtf serve: model {name} version {version} at http://{host}:{port}/v1/models/{name}"
               + (f" and gRPC {host}:{grpc_port}" if grpc_server else ""), flush=True)
+    if metrics is not None:
+        print(f"lowtf serve: Prometheus metrics at http://{host}:{port}{metrics.path}", flush=True)
     stop = threading.Event()
     threading.Thread(target=models.poll_forever, args=(stop,), daemon=True).start()
     try:

@@ -29,6 +29,8 @@ from lowtf.serve import http_head, rest_json
 from lowtf.serve.core.admission import MemoryBudget  # noqa: F401  (the budget's class, once defined here)
 from lowtf.serve.core.manager import Models
 from lowtf.serve.errors import HTTP_STATUS, DeadlineExceeded, ServingError, Unavailable
+from lowtf.serve.limits import RequestSlots, default_threads
+from lowtf.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics, record_rest
 from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -177,10 +179,10 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _reply(self, status: int, payload: dict | bytes) -> None:
+    def _reply(self, status: int, payload: dict | bytes, content_type: str = "application/json") -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -200,6 +202,7 @@ class Handler(BaseHTTPRequestHandler):
         self._status = 500
         self._body_read = False
         self._started = started
+        self._slot = False
         try:
             self._check_framing()
             action()
@@ -219,7 +222,11 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(500, {"error": f"{type(e).__name__} while serving the request"})
             self.server.log(f"lowtf serve: {type(e).__name__}: {e}")
         finally:
+            if self._slot:
+                self.server.request_slots.release()
             ms = (time.perf_counter() - started) * 1000
+            if self.server.metrics is not None:
+                record_rest(self.server.metrics, self.server.models, self.path, self._status, ms / 1000)
             path = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in self.path)   # no raw control bytes
             self.server.log(f"{self.address_string()} {self.command} {path} {self._status} {ms:.1f}ms")
 
@@ -228,13 +235,23 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- endpoints ------------------------------------------------------------------------
     def do_GET(self) -> None:
+        metrics = self.server.metrics
+        if metrics is not None and self.path == metrics.path:     # --monitoring_config_file's Prometheus page
+            self._handle(lambda: self._reply(200, metrics.render(), METRICS_CONTENT_TYPE))
+            return
         self._handle(self._get)
 
     def do_POST(self) -> None:
         self._handle(self._post)
 
+    def _take_slot(self) -> None:
+        """One of ``--rest_api_num_threads`` slots, held until the reply is sent (``_handle``)."""
+        self.server.request_slots.take(self._remaining_ms())
+        self._slot = True
+
     def _get(self) -> None:
         name, version, verb = self._route()
+        self._take_slot()
         predictor = self.server.predictor
         if verb == "":
             self._reply(200, {"model_version_status": [{"version": str(v), "state": "AVAILABLE",
@@ -294,6 +311,7 @@ class Handler(BaseHTTPRequestHandler):
         # until the values are arrays; the predictor then reserves what the run needs (the
         # budget is the one gRPC shares, Models.admission).
         raw = self._read_body()
+        self._take_slot()                 # once the request is here whole: a slow sender holds no slot
         self.server.models[name]          # an unknown model is a 404 before any decoding
         predictor = self.server.predictor
         if verb == ":predict":
@@ -405,7 +423,8 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
                 timeout_ms: int = DEFAULT_TIMEOUT_MS, request_seconds: float = REQUEST_SECONDS,
                 max_connections: int = MAX_CONNECTIONS,
                 decode_budget_bytes: Optional[int] = None,
-                log: Optional[Callable[[str], None]] = None) -> ThreadingHTTPServer:
+                log: Optional[Callable[[str], None]] = None, num_threads: Optional[int] = None,
+                metrics: Optional[Metrics] = None) -> ThreadingHTTPServer:
     """A REST server for ``models`` (not yet serving: call ``serve_forever``); ``timeout_ms`` 0: no limit.
     ``log`` takes the access log, a line per request (default: standard error)."""
     handler = type("Handler", (Handler,), {"timeout": idle_seconds, "request_seconds": request_seconds})
@@ -414,6 +433,8 @@ def make_server(models: Models, host: str = "127.0.0.1", port: int = 8501,
     server.daemon_threads = True
     server.models, server.max_body_bytes, server.timeout_ms = models, max_body_bytes, timeout_ms
     server.predictor = Predictor(models)
+    server.request_slots = RequestSlots(num_threads or default_threads())    # --rest_api_num_threads
+    server.metrics = metrics                                                  # None: no /monitoring page
     # decoding shares the budget the predictor's runs reserve from (one per Models, gRPC's too)
     server.decoding = (models.admission.memory if decode_budget_bytes is None
                        else MemoryBudget(decode_budget_bytes))

@@ -57,6 +57,7 @@ class ServingOptions:
     intra_op_threads: int = 0
     inter_op_threads: int = 0
     batching: Optional[Batching] = None
+    warmup: bool = True             # --enable_model_warmup: replay assets.extra's requests at load (warmup.py)
 
     def session_config(self) -> tf.ConfigProto:
         return tf.ConfigProto(intra_op_parallelism_threads=self.intra_op_threads,
