@@ -63,7 +63,7 @@ def dropout_scaling(ctx):
     keep_prob: the same call, dropout(x, 0.2), drops 20% in one and 80% in the other.
     Name the argument."""
     ones = tf.ones([100_000])
-    v1_keep = tf.nn.dropout(ones, keep_prob=0.2, seed=1)  # compat.v1: keep 20%
+    v1_keep = tf.nn.dropout(ones, keep_prob=0.2, seed=1)  # v1: keep 20%
     v2_rate = tf.nn.dropout(ones, rate=0.2, seed=1)  # rate: drop 20%
     with tf.Session() as sess:
         kept_v1, kept_v2 = sess.run([v1_keep, v2_rate])
@@ -154,7 +154,7 @@ def fit(ctx):
 
 def scores(model, weight_sets: list, split) -> list:
     """Each image's (cross-entropy [N], 1.0 if right else 0.0 [N]) under
-    ``model`` with dropout off, once per set of weights ({name: value})."""
+    ``model`` with dropout off, once per set of weights {name: value}."""
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, (None,) + split.images.shape[1:])
         y = tf.placeholder(tf.int64, [None])
@@ -178,7 +178,8 @@ def scores(model, weight_sets: list, split) -> list:
                     )
                     for i in range(0, len(split.labels), 1000)
                 ]
-                found.append(tuple(np.concatenate(p) for p in zip(*parts)))
+                losses, rights = (np.concatenate(p) for p in zip(*parts))
+                found.append((losses, rights))
         return found
 
 
