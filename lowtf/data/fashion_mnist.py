@@ -6,7 +6,6 @@ upstream ones); the MD5s below are of the uncompressed files, which are the same
 """
 from __future__ import annotations
 
-import gzip
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from lowtf.data.gunzip import gunzip
 from lowtf.data.idx import read_idx
 from lowtf.data.store import DataFile, SourceUnavailable, data_dir, ensure
 
@@ -34,8 +34,12 @@ def folder() -> Path:
 
 
 def _read_gz_dir(d: Path, missing: Sequence[DataFile]) -> dict[str, bytes]:
-    return {s.name: gzip.decompress((d / f"{s.name}.gz").read_bytes())
-            for s in missing if (d / f"{s.name}.gz").exists()}
+    """Each ``NAME.gz`` there, inflated to at most the file's size (a bigger one is refused early)."""
+    try:
+        return {s.name: gunzip((d / f"{s.name}.gz").read_bytes(), s.size, str(d / f"{s.name}.gz"))
+                for s in missing if (d / f"{s.name}.gz").exists()}
+    except ValueError as e:
+        raise SourceUnavailable(str(e)) from None
 
 
 def from_system(missing: Sequence[DataFile]) -> dict[str, bytes]:

