@@ -216,6 +216,42 @@ def _ratios(report: dict, thread_counts: list[int]) -> dict:
     return ratios
 
 
+# The issue's targets (#40): (what, ratio key, at least)
+TARGETS = [("gRPC single images, 4 clients, vs in-process", "grpc_batch_1_t{t} / in_process_batch_1_t{t}", 0.8),
+           ("REST single images, 4 clients, vs in-process", "rest_batch_1_t{t} / in_process_batch_1_t{t}", 0.7),
+           ("REST 100-image images/s vs gRPC's", "rest_batch_100_t{t} / grpc_batch_100_t{t} (images/s)", 0.8),
+           ("16 clients, batching on, vs unbatched in-process",
+            "best_served_batching_t{t16} / in_process_batch_1_t{t16}", 1.0)]
+
+
+def host() -> str:
+    """The machine the numbers were taken on: CPU model, cores, and an ISA cap if one is set."""
+    model = "unknown CPU"
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"{os.cpu_count()} cores of {model}" + (f", ONEDNN_MAX_CPU_ISA={isa}" if isa else "")
+
+
+def targets(report: dict) -> list[dict]:
+    """Each of the issue's targets with the ratio measured in this run, and whether it was met."""
+    counts = report["thread_counts"]
+    t, t16 = counts[0], (16 if 16 in counts else counts[-1])
+    ratios = dict(report["ratios"])
+    alone = report[f"in_process_batch_1_{report['best_threading']}_t{t16}"]["images_per_second"]
+    served = max(report[f"{api}_batch_1_batching_t{t16}"]["images_per_second"] for api in ("grpc", "rest"))
+    ratios[f"best_served_batching_t{t16} / in_process_batch_1_t{t16}"] = round(served / alone, 3)
+    rows = []
+    for what, key, at_least in TARGETS:
+        value = ratios.get(key.format(t=t, t16=t16))
+        rows.append({"target": what, "ratio": value, "at_least": at_least,
+                     "met": value is not None and value >= at_least})
+    return rows
+
+
 def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: Path | None = None,
                     say=print) -> dict:
     """The benchmark described in the module docstring; returns (and writes to ``out``) its report."""
@@ -228,7 +264,8 @@ def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: P
     test = load_splits("mnist", validation_size=0).test.images[:100].astype(np.float32) / 255.0
     images = {1: test[:1], 100: test}
     thread_counts = list(thread_counts)
-    report: dict = {"thread_counts": thread_counts, "seconds_per_case": seconds, "cpu_count": os.cpu_count()}
+    report: dict = {"thread_counts": thread_counts, "seconds_per_case": seconds, "cpu_count": os.cpu_count(),
+                    "host": host()}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "lenet5"
         _export(base)
@@ -273,7 +310,18 @@ def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: P
                         lambda: _rest_case(rest, images[100], expected[100], first, seconds), pid))
                     record(f"grpc_batch_100_t{first}", _with_cpu(
                         lambda: _grpc_case(target, images[100], expected[100], first, seconds), pid))
+        # the candidate gRPC front (grpc.aio), on the same model, in the same run
+        with start_server(flags + ["--grpc_server=aio"], rest, "lenet5") as server:
+            pid, target = server.process.pid, f"127.0.0.1:{grpc_port}"
+            for threads in thread_counts[:1]:
+                record(f"grpc_aio_batch_1_t{threads}", _with_cpu(
+                    lambda: _grpc_case(target, images[1], expected[1], threads, seconds), pid))
         report["ratios"] = _ratios(report, thread_counts)
+        for threads in thread_counts[:1]:
+            alone = report[f"in_process_batch_1_{best}_t{threads}"]["requests_per_second"]
+            report["ratios"][f"grpc_aio_batch_1_t{threads} / in_process_batch_1_t{threads}"] = round(
+                report[f"grpc_aio_batch_1_t{threads}"]["requests_per_second"] / alone, 3)
+        report["targets"] = targets(report)
         report["request_parts_ms"] = _where_the_time_goes(base, images, THREADINGS[best])
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -293,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     from lowtf.console import load_tensorflow
 
     load_tensorflow()
+    print(f"host: {host()} (other work on the machine inflates every number; compare ratios within one run)")
     report = measure_serving(args.seconds, tuple(args.threads), out)
     print("ratios:")
     for name, value in report["ratios"].items():
@@ -300,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     print("server-side parts of one request, ms (one thread):")
     for size, parts in report["request_parts_ms"].items():
         print(f"  {size}: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+    print("the issue's targets, from this run:")
+    for row in report["targets"]:
+        print(f"  {row['target']:50s} {row['ratio']!s:>6} (>= {row['at_least']}) "
+              + ("met" if row["met"] else "MISSED"))
     print(f"written to {args.out}")
     return 0
 
