@@ -218,10 +218,13 @@ def fit(ctx, logits, name: str) -> float:
     rng = np.random.RandomState(SEED)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        for _ in range(STEPS[ctx.mode]):
+        steps = STEPS[ctx.mode]
+        for i in range(1, steps + 1):
             batch = rng.randint(0, len(ctx.train_y), BATCH_SIZE)
             feed = {ctx.x: ctx.train_x[batch], ctx.y: ctx.train_y[batch]}
-            sess.run(train_step, feed)
+            _, value = sess.run([train_step, loss], feed)
+            if i % (steps // 5) == 0:  # a sign of life, five times a run
+                print(f"   {name}: step {i}/{steps}, loss {value:.3f}")
         ctx.correct[name] = sess.run(
             correct, {ctx.x: ctx.test_x, ctx.y: ctx.test_y}
         )
