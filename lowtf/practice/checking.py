@@ -152,10 +152,13 @@ KNOWN_MISTAKES = [
 def _cause(error: Exception) -> str:
     """The informative line of an error: TensorFlow's messages start with "Graph execution error:" and
     put the cause ("Attempting to use uninitialized value ...") further down."""
+    from lowtf.error_text import is_boilerplate, what_tf_stopped_at
+
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File ",
-                                                             "[[", "Node:", "Original stack trace", "Traceback"))]
-    return (useful or lines or [""])[0][:300]
+    useful = [line for line in lines if not is_boilerplate(line)]
+    if not useful and lines:          # "Graph execution error:" and where, nothing on what
+        return what_tf_stopped_at(error)[:300]
+    return (useful or [""])[0][:300]
 
 
 def what_went_wrong(error: Exception, learner_file: str | None) -> str:
