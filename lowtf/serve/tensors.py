@@ -105,7 +105,8 @@ def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
                                   f"got {inferred.dtype.kind == 'U' and 'strings' or inferred.dtype}")
         if spec.dtype.is_integer and inferred.dtype.kind == "f" and not np.all(np.mod(inferred, 1) == 0):
             raise InvalidArgument(f"input '{name}': expected integers ({spec.dtype.name}), got fractional numbers")
-        if spec.dtype.is_integer and inferred.dtype.kind == "f" and inferred.size and np.nanmax(np.abs(inferred)) > 2 ** 53:
+        inexact = inferred.dtype.kind == "f" and inferred.size and np.nanmax(np.abs(inferred)) > 2 ** 53
+        if spec.dtype.is_integer and inexact:
             # past 2^53 a float is no exact integer, and the JSON reader makes a float of any integer
             # beyond 64 bits (-2^63 - 1 arrives as -2^63): refuse rather than guess
             raise InvalidArgument(f"input '{name}': whole numbers beyond 2^53 for {spec.dtype.name} must be written "
