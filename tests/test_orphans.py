@@ -215,3 +215,13 @@ def test_lesson_21s_server_dies_with_the_lesson(tmp_path, signum, when):
         proc.kill()
         proc.wait()
         cleanup(token)
+
+
+@pytest.mark.slow    # the reliability tally's processes sections, as `python -m lowtf.bench.reliability` runs them
+def test_the_tallys_processes_sections_count_no_orphans():
+    from lowtf.bench import reliability_processes
+
+    counts = reliability_processes.processes()
+    assert counts["cases"] == 8 and counts["orphans"] == 0, counts
+    limit = reliability_processes.checker_time_limit()
+    assert limit == {"orphans": 0, "stopped_at_limit": 1}

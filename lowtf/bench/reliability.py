@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-ZERO_KEYS = ("smuggled", "wrong_answers", "errors_for_bad_input", "denied", "over_budget")
+ZERO_KEYS = ("smuggled", "wrong_answers", "errors_for_bad_input", "denied", "over_budget", "orphans")
 
 
 @dataclass
@@ -294,10 +294,19 @@ def big_bodies(work: Workspace) -> dict:
     return counts
 
 
+def _register_processes() -> None:
+    """Kills and wrappers, orphans counted: lowtf/bench/reliability_processes.py."""
+    from lowtf.bench import reliability_processes
+
+    for name, run, slow in reliability_processes.SECTIONS:
+        add_section(Section(name, run, slow))
+
+
 for _section in (Section("bad inputs", bad_inputs), Section("smuggling", smuggling),
                  Section("deep brackets", deep_brackets), Section("idle sockets", idle_sockets),
                  Section("big bodies", big_bodies, slow=True)):
     add_section(_section)
+_register_processes()
 
 
 # -- the tally ----------------------------------------------------------------------------------------------
