@@ -3,7 +3,8 @@
 Its output goes to a temporary file, never to a pipe nobody reads (a full pipe stalls the child);
 readiness is polled against a deadline, with the child's own last words in the error when it dies
 or never gets ready; ``stop`` terminates it and kills it after a grace period, and a parent-death
-signal kills it when its parent ends any other way (SIGKILL included), so nothing is left running. Used for ``lowtf serve`` (lessons 21 and 26, exercise 12's check, the tests), the training
+signal kills it when its parent ends any other way (SIGKILL included), so nothing is left running.
+Used for ``lowtf serve`` (lessons 21 and 26, exercise 12's check, the tests), the training
 benchmark's variants and the tests' tensorboard. The cluster launcher keeps its own start: its tasks
 stream their lines live, each in a process group inside a private network namespace.
 """

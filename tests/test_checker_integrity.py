@@ -1,7 +1,6 @@
 """Red team for `lowtf check` itself: a learner's file that fakes a pass (printed, or written to every
 descriptor), or that replaces the checker's functions, fails; a check stopped at its time limit leaves
 nothing running (the checker's `lowtf serve`, the learner's own processes); the output kept is bounded."""
-import os
 import threading
 import time
 import uuid
@@ -9,7 +8,7 @@ import uuid
 import pytest
 
 from lowtf.practice.exercises import find_exercises, run_checks_in_a_process
-from test_orphans import cleanup, marked, serving, settle
+from test_orphans import cleanup, serving, settle
 
 EXERCISES = find_exercises()
 SOLUTION_01 = EXERCISES["01"].solution.read_text()

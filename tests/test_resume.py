@@ -3,7 +3,6 @@ missing index) is skipped for the one before, with a line saying why; none usabl
 lesson 10 resumed at its last step finishes (it divided by zero timing no step)."""
 import os
 import subprocess
-import sys
 
 import pytest
 import tensorflow.compat.v1 as tf

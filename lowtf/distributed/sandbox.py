@@ -228,8 +228,8 @@ def _contain(command: Sequence[str]) -> int:
 
 def pid_namespaces_available() -> bool:
     """Whether this system lets lowtf give a command a PID namespace of its own (``contain``)."""
-    probe = subprocess.run([sys.executable, "-m", "lowtf.distributed.sandbox", "contain", "--", sys.executable,
-                            "-c", "import os; print(os.getpid(), os.getppid())"], capture_output=True, text=True, timeout=30)
+    probe = subprocess.run(contained([sys.executable, "-c", "import os; print(os.getpid(), os.getppid())"]),
+                           capture_output=True, text=True, timeout=30)
     return probe.stdout.split() == ["2", "1"]     # the command is pid 2, under our pid 1
 
 
