@@ -133,7 +133,7 @@ def cell(ctx):
     batch = tf.shape(ctx.x)[0]
     ctx.h0 = tf.zeros([batch, HIDDEN])  # the state before the first row
     h1 = gru_step(ctx.gru, ctx.h0, ctx.time_major[0])
-    parameters = sum(int(np.prod(v.shape.as_list())) for v in ctx.gru.values())
+    parameters = sum(v.shape.num_elements() for v in ctx.gru.values())
     ctx.record(gru_parameters=parameters)
     return {
         "variables": sorted(v.op.name for v in ctx.gru.values()),
@@ -399,7 +399,8 @@ def learn_embeddings(ctx):
     c_ids = tf.placeholder(tf.int32, [None])
     o_ids = tf.placeholder(tf.int32, [None])
     with tf.variable_scope("words"):
-        w_out = tf.get_variable("W_out", [EMBEDDING_SIZE, len(ctx.vocabulary)])
+        size = [EMBEDDING_SIZE, len(ctx.vocabulary)]
+        w_out = tf.get_variable("W_out", size)
     logits = tf.matmul(tf.nn.embedding_lookup(ctx.E, c_ids), w_out)
     loss = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -411,7 +412,8 @@ def learn_embeddings(ctx):
         sess.run(tf.global_variables_initializer())
         for _ in range(EMBEDDING_STEPS[ctx.mode]):
             batch = rng.randint(0, len(centre), 256)
-            sess.run(train_step, {c_ids: centre[batch], o_ids: context[batch]})
+            feed = {c_ids: centre[batch], o_ids: context[batch]}
+            sess.run(train_step, feed)
         rows = sess.run(ctx.E)
     unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     group_of = {w: g for g, words in GROUPS.items() for w in words}

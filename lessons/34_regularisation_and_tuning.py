@@ -80,7 +80,8 @@ def penalty(ctx):
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             before, half_sum = sess.run([weights[0], l2])
-            by_hand = 0.5 * sum(float((w**2).sum()) for w in sess.run(weights))
+            values = sess.run(weights)
+            by_hand = 0.5 * sum(float((w**2).sum()) for w in values)
             sess.run(step)
             after = sess.run(weights[0])
     shrunk = before * (1 - rate * WEIGHT_DECAY)
@@ -245,7 +246,9 @@ def sweep(ctx):
         config_writer = tf2.summary.create_file_writer(str(root))
         with config_writer.as_default():
             config = hp.hparams_config(
-                hparams=[hp.HParam("learning_rate", hp.Discrete(SWEEP_RATES))],
+                hparams=[
+                    hp.HParam("learning_rate", hp.Discrete(SWEEP_RATES))
+                ],
                 metrics=[
                     hp.Metric("test_accuracy", display_name="test accuracy")
                 ],
