@@ -88,9 +88,10 @@ def data(ctx):
 
 
 def gru_variables(inputs: int, hidden: int) -> dict:
-    """The GRU's weights, made in the current variable scope: for the update gate z, the
-    reset gate r and the candidate state c, a matrix [inputs + hidden, hidden] and a
-    bias [hidden]. Glorot-uniform matrices (tf.get_variable's default), zero biases."""
+    """The GRU's weights, made in the current variable scope: for the
+    update gate z, the reset gate r and the candidate state c, a matrix
+    [inputs + hidden, hidden] and a bias [hidden]. Glorot-uniform matrices
+    (tf.get_variable's default), zero biases."""
     found = {}
     for gate in ("z", "r", "c"):
         found["W" + gate] = tf.get_variable(
@@ -103,8 +104,9 @@ def gru_variables(inputs: int, hidden: int) -> dict:
 
 
 def gru_step(v: dict, h, x_t):
-    """One step of a GRU: state h [N, hidden] and input x_t [N, inputs] -> new h.
-    z says how much of the old state to keep, r how much of it the candidate sees."""
+    """One step of a GRU: state h [N, hidden] and input x_t [N, inputs] ->
+    new h. z says how much of the old state to keep, r how much of it the
+    candidate sees."""
     both = tf.concat([x_t, h], axis=1)
     z = tf.sigmoid(tf.matmul(both, v["Wz"]) + v["bz"])  # update gate
     r = tf.sigmoid(tf.matmul(both, v["Wr"]) + v["br"])  # reset gate
@@ -203,15 +205,17 @@ def over_time(ctx):
 
 
 def fit(ctx, logits, name: str) -> float:
-    """Train ``logits`` (over placeholders ctx.x, ctx.y) with Adam and clipped gradients
-    for STEPS batches; return the test accuracy. The same seed, the same batches."""
+    """Train ``logits`` (over placeholders ctx.x, ctx.y) with Adam and
+    clipped gradients for STEPS batches; return the test accuracy. The same
+    seed, the same batches."""
     loss = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=ctx.y, logits=logits
         )
     )
     params = tf.trainable_variables(scope=name)
-    grads, _ = tf.clip_by_global_norm(tf.gradients(loss, params), CLIP_NORM)
+    grads = tf.gradients(loss, params)
+    grads, _ = tf.clip_by_global_norm(grads, CLIP_NORM)
     optimizer = tf.train.AdamOptimizer(LEARNING_RATE)
     train_step = optimizer.apply_gradients(zip(grads, params))
     correct = tf.equal(tf.argmax(logits, 1), ctx.y)
@@ -328,11 +332,13 @@ def baselines(ctx):
 
 
 def sentences(count: int, rng) -> list:
-    """``count`` sentences from TEMPLATES, each slot filled with a word of its group."""
+    """``count`` sentences from TEMPLATES, each slot filled with a word of
+    its group."""
     made = []
     for _ in range(count):
         template = TEMPLATES[rng.randint(len(TEMPLATES))]
-        words = {group: rng.choice(names) for group, names in GROUPS.items()}
+        words = {group: rng.choice(names)
+                 for group, names in GROUPS.items()}
         made.append(template.format(**words).split())
     return made
 

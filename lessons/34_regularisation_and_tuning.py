@@ -47,12 +47,14 @@ def data(ctx):
 
 
 def mlp(x, seed: int = SEED):
-    """784-HIDDEN-10 from raw ops: returns (logits, the two weight matrices)."""
+    """784-HIDDEN-10 from raw ops: returns (logits, the two weight
+    matrices)."""
     tf.set_random_seed(seed)
     w1 = tf.get_variable("w1", [784, HIDDEN])
-    b1 = tf.get_variable("b1", [HIDDEN], initializer=tf.zeros_initializer())
+    zeros = tf.zeros_initializer()
+    b1 = tf.get_variable("b1", [HIDDEN], initializer=zeros)
     w2 = tf.get_variable("w2", [HIDDEN, 10])
-    b2 = tf.get_variable("b2", [10], initializer=tf.zeros_initializer())
+    b2 = tf.get_variable("b2", [10], initializer=zeros)
     hidden = tf.nn.relu(tf.matmul(x, w1) + b1)
     return tf.matmul(hidden, w2) + b2, [w1, w2]
 
@@ -97,9 +99,10 @@ def penalty(ctx):
 
 
 def decay_run(ctx, weight_decay: float) -> dict:
-    """The MLP trained DECAY_STEPS batches of the small training set with momentum,
-    loss = mean cross-entropy + weight_decay * l2; every test image's correctness and
-    loss, the training accuracy and the weights' sum of squares."""
+    """The MLP trained DECAY_STEPS batches of the small training set with
+    momentum, loss = mean cross-entropy + weight_decay * l2; every test
+    image's correctness and loss, the training accuracy and the weights'
+    sum of squares."""
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
         y = tf.placeholder(tf.int64, [None])
@@ -126,7 +129,8 @@ def decay_run(ctx, weight_decay: float) -> dict:
                     )
             train_correct = sess.run(
                 correct,
-                {x: ctx.train_x[:SMALL_TRAIN], y: ctx.train_y[:SMALL_TRAIN]},
+                {x: ctx.train_x[:SMALL_TRAIN],
+                 y: ctx.train_y[:SMALL_TRAIN]},
             )
             test_correct, test_loss, squares = sess.run(
                 [correct, each, 2 * l2], {x: ctx.test_x, y: ctx.test_y}
@@ -190,9 +194,9 @@ def compare(ctx):
 
 
 def sweep_run(ctx, rate: float, run_dir) -> dict:
-    """The MLP trained with gradient descent at ``rate`` for SWEEP_STEPS batches of
-    100 from the first SWEEP_TRAIN digits; its loss curve, test accuracy and
-    hyperparameters go to ``run_dir`` as TF2 summaries."""
+    """The MLP trained with gradient descent at ``rate`` for SWEEP_STEPS
+    batches of 100 from the first SWEEP_TRAIN digits; its loss curve, test
+    accuracy and hyperparameters go to ``run_dir`` as TF2 summaries."""
     with tf.Graph().as_default():
         writer = tf2.summary.create_file_writer(str(run_dir))
         x = tf.placeholder(tf.float32, [None, 784])
@@ -206,10 +210,12 @@ def sweep_run(ctx, rate: float, run_dir) -> dict:
         train_step = tf.train.GradientDescentOptimizer(rate).minimize(loss)
         correct = tf.equal(tf.argmax(logits, 1), y)
         step = tf.placeholder(tf.int64, [])
-        with writer.as_default():  # TF2 summaries, as graph ops (see below)
+        # TF2 summaries, as graph ops (see below)
+        with writer.as_default():
             logged = tf2.summary.scalar("loss", loss, step=step)
             accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
-            final = tf2.summary.scalar("test_accuracy", accuracy, step=step)
+            final = tf2.summary.scalar("test_accuracy", accuracy,
+                                       step=step)
             hparams = hp.hparams({"learning_rate": rate})
         rng = np.random.RandomState(SEED)
         losses = []
@@ -218,7 +224,8 @@ def sweep_run(ctx, rate: float, run_dir) -> dict:
             sess.run(hparams)
             for i in range(SWEEP_STEPS[ctx.mode]):
                 batch = rng.randint(0, SWEEP_TRAIN, 100)
-                feed = {x: ctx.train_x[batch], y: ctx.train_y[batch], step: i}
+                feed = {x: ctx.train_x[batch], y: ctx.train_y[batch],
+                        step: i}
                 _, value, _ = sess.run([train_step, loss, logged], feed)
                 losses.append(value)
             test = {x: ctx.test_x, y: ctx.test_y, step: i}

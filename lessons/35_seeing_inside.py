@@ -227,8 +227,9 @@ def trial(rate, hidden, steps, mnist):
 
 
 def as_tf_summary(proto):
-    """TensorBoard's own copy of the Summary message, as TensorFlow's class:
-    the hparams API builds the one, FileWriter takes only the other."""
+    """TensorBoard's own copy of the Summary message, as TensorFlow's
+    class: the hparams API builds the one, FileWriter takes only the
+    other."""
     return tf.Summary.FromString(proto.SerializeToString())
 
 

@@ -21,7 +21,8 @@ BLOCK = 10  # steps per round of the speed comparison
 
 
 def task_args(logdir, steps, *extra):
-    """The worker program's arguments (lowtf/distributed/mirrored_task.py)."""
+    """The worker program's arguments
+    (lowtf/distributed/mirrored_task.py)."""
     return ["--logdir", str(logdir), "--steps", str(steps),
             "--global_batch", str(GLOBAL_BATCH), "--timeout", str(TIMEOUT),
             "--print_every", str(steps // 3), *extra]
@@ -62,9 +63,11 @@ def program(ctx):
     worker alone would read. In train_step each worker differentiates its
     share of the loss (divided by the GLOBAL batch), all_reduce sums the
     two gradients, and both apply the same sum."""
-    shown = (mirrored_task.make_strategy, mirrored_task.dataset_fn,
-             mirrored_task.make_train_step)
-    return {f.__name__: "\n" + source(f) for f in shown}
+    return {
+        "make_strategy": "\n" + source(mirrored_task.make_strategy),
+        "dataset_fn": "\n" + source(mirrored_task.dataset_fn),
+        "make_train_step": "\n" + source(mirrored_task.make_train_step),
+    }
 
 
 @lesson.step("one worker with the whole batch of 200: the baseline")

@@ -47,9 +47,12 @@ def program(ctx):
     gradient, the update sent to the ps at once, and a count of this
     step's runs kept on the ps. coordinate schedules every step at once:
     schedule returns a RemoteValue at once, and fetch() waits for it."""
-    shown = (ps_task.make_coordinator, ps_task.dataset_fn,
-             ps_task.make_step, ps_task.coordinate)
-    return {f.__name__: "\n" + source(f) for f in shown}
+    return {
+        "make_coordinator": "\n" + source(ps_task.make_coordinator),
+        "dataset_fn": "\n" + source(ps_task.dataset_fn),
+        "make_step": "\n" + source(ps_task.make_step),
+        "coordinate": "\n" + source(ps_task.coordinate),
+    }
 
 
 @lesson.step("train, and kill a worker in the middle")

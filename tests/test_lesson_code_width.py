@@ -16,7 +16,7 @@ from lowtf.lesson.presentation import shown, source
 from lowtf.lesson.runner import helpers_called
 
 LESSONS = find_lessons()
-SHOWN = 75              # 80 columns less the gutter "   | "
+SHOWN = 75              # 79 columns less the gutter "  | "
 BLOCK_INDENT = 6        # a block value is printed 6 columns in, under its key
 TERMINAL = 79           # the runner's width in an 80-column terminal
 

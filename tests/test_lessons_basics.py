@@ -109,8 +109,8 @@ def test_step_mode_shows_explanation_and_code_waits_and_quits(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "TensorFlow 2 starts in eager mode" in out
-    assert "   | eager_sum = tf2.constant(2.0) + tf2.constant(3.0)" in out      # the code being taught
-    assert "   | as_graph = tf2.function(many_small_ops)" in out
+    assert "  | eager_sum = tf2.constant(2.0) + tf2.constant(3.0)" in out      # the code being taught
+    assert "  | as_graph = tf2.function(many_small_ops)" in out
     assert "(many_small_ops, which this step calls, is defined above the steps:)" in out   # its helper too
     assert out.count("TensorFlow 2 starts in eager mode") == 1               # docstring not repeated as code
     assert out.count("[Enter: next step, q: quit]") == 2

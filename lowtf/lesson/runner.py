@@ -285,12 +285,12 @@ class Lesson:
         return 0
 
 
-GUTTER, CONTINUED = "   | ", "   \u2506 "      # a code line, and the rest of one too long for the terminal
+GUTTER, CONTINUED = "  | ", "  \u2506 "      # a code line, and the rest of one too long for the terminal
 
 
 def _gutter(code: str, width: int = 10 ** 6) -> str:
-    """Code as the runner shows it: each line behind "   | ", blank lines too (one block, not several). A line
-    longer than ``width`` goes on under "   \u2506 ", indented past its start as Python continues a line; the
+    """Code as the runner shows it: each line behind "  | ", blank lines too (one block, not several). A line
+    longer than ``width`` goes on under "  \u2506 ", indented past its start as Python continues a line; the
     file keeps the line whole."""
     room = max(20, width - len(GUTTER))
     shown = []
