@@ -140,13 +140,37 @@ def export_spinner(model_dir) -> None:
             export_saved_model(sess, model_dir, 1, {"serving_default": ({"n": n}, {"steps": steps})})
 
 
-def test_rest_api_num_threads_queues_requests_beyond_it(tmp_path):
+def grpc_spin(rpc: int, steps: int) -> float:
+    """A gRPC predict of ``steps`` loop steps (or a status call for 0); returns when it was answered."""
+    from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
+    with grpc.insecure_channel(f"127.0.0.1:{rpc}") as channel:
+        if steps:
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "spin"
+            request.inputs["n"].CopyFrom(tf.make_tensor_proto(np.array([steps], np.int64)))
+            prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+        else:
+            status = get_model_status_pb2.GetModelStatusRequest()
+            status.model_spec.name = "spin"
+            model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(status, timeout=60)
+    return time.monotonic()
+
+
+def test_one_thread_per_front_queues_requests_beyond_it(tmp_path):
     """With one REST thread, a status request sent while a long prediction runs is answered after it;
-    a client that has sent only half its body meanwhile holds no thread."""
+    a client that has sent only half its body meanwhile holds no thread. With one gRPC thread
+    (--grpc_max_threads=1), the same holds for gRPC calls."""
     export_spinner(tmp_path / "spin")
-    rest = free_port()
+    rest, rpc = free_port(), free_port()
     with start_server([f"--model_base_path={tmp_path / 'spin'}", "--model_name=spin", f"--rest_api_port={rest}",
-                       "--rest_api_num_threads=1"], rest, "spin") as served:
+                       "--rest_api_num_threads=1", f"--port={rpc}", "--grpc_max_threads=1"], rest, "spin") as served:
+        finished = {}
+        long_call = threading.Thread(target=lambda: finished.setdefault("long", grpc_spin(rpc, 150_000)))
+        long_call.start()
+        time.sleep(0.4)
+        finished["status"] = grpc_spin(rpc, 0)
+        long_call.join(60)
+        assert finished["status"] >= finished["long"] - 0.05, "the gRPC status call did not wait for the one thread"
         import socket
         slow = socket.create_connection(("127.0.0.1", rest))   # half a body: no slot taken
         slow.sendall(b"POST /v1/models/spin:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"in")
