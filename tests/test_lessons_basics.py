@@ -122,7 +122,7 @@ def test_step_mode_shows_explanation_and_code_waits_and_quits(tmp_path):
 
 def test_cli_lists_and_runs_lessons(tmp_path):
     listing = subprocess.run([PYTHON, "-m", "lowtf", "lessons"], capture_output=True, text=True, timeout=60)
-    assert "01  01_graphs_and_sessions.py" in listing.stdout
+    assert "  01  Graphs and sessions:" in listing.stdout
     run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "3", "--fast", "--logdir", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
