@@ -86,7 +86,7 @@ def test_aio_front_answers_as_the_thread_pool_front(both):
 
 
 def test_aio_front_counts_its_calls(both):
-    served, rpc, rest = both["aio"]
+    _, rpc, rest = both["aio"]
     outcomes(rpc)
     page = requests.get(f"http://127.0.0.1:{rest}/monitoring/prometheus/metrics", timeout=10).text
     assert ':tensorflow:serving:request_latency_count{model_name="digits",API="Predict",entrypoint="GRPC"}' in page

@@ -8,9 +8,9 @@ from typing import Optional
 
 from lowtf.serve.core.manager import Models, ModelStore
 from lowtf.serve.core.servable import ServingOptions
-from lowtf.serve.model_config import ModelConfig
 from lowtf.serve.limits import FrontOptions
 from lowtf.serve.metrics import Metrics
+from lowtf.serve.model_config import ModelConfig
 from lowtf.serve.rest_server import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS, make_server
 
 
@@ -52,13 +52,13 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
         return 2
     grpc_server = None
     if grpc_port is not None:
-        from lowtf.serve.grpc_server import make_grpc_server
-
+        if fronts.grpc_server == "aio":
+            from lowtf.serve.grpc_aio import AioServer as start_grpc
+        else:
+            from lowtf.serve.grpc_server import make_grpc_server as start_grpc
         try:
-            if fronts.grpc_server == "aio":
-                from lowtf.serve.grpc_aio import AioServer as make_grpc_server    # noqa: F811
-            grpc_server = make_grpc_server(models, host, grpc_port, fronts.grpc_threads,
-                                           fronts.grpc_channel_arguments, metrics)
+            grpc_server = start_grpc(models, host, grpc_port, fronts.grpc_threads, fronts.grpc_channel_arguments,
+                                     metrics)
         except OSError:
             server.server_close()
             print(f"error: cannot listen on {host}:{grpc_port} for gRPC; choose another --port", file=sys.stderr)
