@@ -1,5 +1,6 @@
 """Lessons 07-13 in --fast mode, with the accuracy thresholds they promise; lesson 10 in full is slow."""
 import math
+import re
 
 import imageio.v3 as iio
 import numpy as np
@@ -79,7 +80,7 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses
     np.testing.assert_allclose(summary["packaged_first_losses"], summary["by_hand_first_losses"], rtol=1e-4)
     source = (REPO / "lessons/10_lenet5.py").read_text()
-    assert "sess.run(fetches, feed" in source and "ctx.train_op = " in source and "tf.train.Saver(" in source
+    assert re.search(r"sess\.run\(\s*fetches, feed", source) and "ctx.train_op = " in source and "tf.train.Saver(" in source
     gif = iio.imread(summary["gif"], index=None)
     assert len(gif) == summary["gif_frames"] > 10
     assert iio.immeta(summary["gif"], index=0)["duration"] > 0
