@@ -28,11 +28,13 @@ def check(tmp_path, source: str, number: str = "01", **kwargs):
     return run_checks_in_a_process(EXERCISES[number], learner, include_slow=False, **kwargs)
 
 
+@pytest.mark.slow   # default suite: every solution passes lowtf's checker in test_exercises.py
 def test_the_solution_still_passes(tmp_path):
     results = check(tmp_path, SOLUTION_01)
     assert len(results) == 2 and all(r.passed for r in results), results
 
 
+@pytest.mark.slow   # default suite: the descriptor and replaced-function attacks run in the default suite
 def test_a_printed_pass_is_not_a_pass(tmp_path):
     """The results line `lowtf check` used to read from the child's output, printed by the file itself."""
     results = check(tmp_path, FAKE_PASS + "print(fake, flush=True)\nos._exit(0)\n")

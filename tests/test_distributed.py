@@ -96,6 +96,7 @@ def test_a_server_lesson_run_in_this_process_refuses_to_start_its_servers(run_le
         run_lesson("14")
 
 
+@pytest.mark.slow   # default suite: lesson 37's test kills a worker of a real cluster; test_orphans kills tasks
 def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, tmp_path):
     s, logdir = run_lesson("15")
     target = s["target_global_step"]

@@ -26,3 +26,17 @@ def test_an_error_with_words_keeps_them():
                                                    "Incompatible shapes: [2] vs. [3]\n\t [[{{node add}}]]")
     assert tf_error_line(e, "shape") == "InvalidArgumentError: Incompatible shapes: [2] vs. [3]"
     assert "Incompatible shapes: [2] vs. [3]" in what_went_wrong(e, None)
+
+
+def test_a_server_that_loads_no_version_says_why_in_its_own_message(tmp_path):
+    """The start error carries each version's reason itself, not "the reasons are above" (issue #35)."""
+    import pytest
+
+    from lowtf.serve.core.version_policy import VersionPolicy
+    from lowtf.serve.main import StartError, load_models
+    from lowtf.serve.model_config import ModelConfig
+
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    with pytest.raises(StartError, match=r"version 1: .*(parse|corrupt)"):
+        load_models([ModelConfig("m", tmp_path, VersionPolicy())], poll_seconds=0)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, processes_mentioning
 from lowtf.data import mnist
 from lowtf.distributed.launcher import TF1_FLAGS, task_command
@@ -25,6 +27,7 @@ def test_each_task_gets_its_own_role_in_its_arguments():
         ["x", "--ps_hosts="]
 
 
+@pytest.mark.slow   # default suite: the per-task arguments are checked without processes in the default suite
 def test_mnist_replica_style_script_runs_unedited_as_ps_and_workers(tmp_path):
     mnist.fetch(log=lambda m: None)
     train_dir = tmp_path / "train"

@@ -113,6 +113,7 @@ def test_tf_app_flags_files_and_the_scripts_exit_status(tmp_path):
     assert_quiet(result, own=(r"saved .*model\.ckpt-200$",))
 
 
+@pytest.mark.slow   # default suite: the quiet default is checked on every script run
 def test_verbose_shows_what_tensorflow_prints(tmp_path):
     result = lowtf_run("--verbose", str(SCRIPTS / "mnist_softmax.py"), "--data_dir", data_dir(), "--steps", "5",
                        cwd=tmp_path)

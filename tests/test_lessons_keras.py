@@ -23,6 +23,7 @@ def run_keras_lesson(number: str, logdir: Path, timeout: float = 600) -> dict:
     return json.loads((logdir / "summary.json").read_text())
 
 
+@pytest.mark.slow   # default suite: lesson 28's test reads image folders and fits; exercise 13 fits from files
 def test_22_reads_the_same_files_four_ways(tmp_path):
     s = run_keras_lesson("22", tmp_path)
     assert s["train_files"] == 3000
@@ -43,6 +44,7 @@ def test_22_reads_the_same_files_four_ways(tmp_path):
     assert len(list(tmp_path.glob("train-*-of-04.tfrecord"))) == 4
 
 
+@pytest.mark.slow   # default suite: lesson 28's test fits Keras from files; exercise 15 runs a Keras callback
 def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     """Run as a learner runs it: `--step` in an 80-column pseudo-terminal, Enter at every prompt. No line
     is wider than the terminal, the console holds no TensorFlow noise, and the numbers hold."""
@@ -105,6 +107,7 @@ def test_24_two_heads_loss_dict_and_thresholds(tmp_path):
     assert all(v["se"] > 0 for v in s["verdicts"])
 
 
+@pytest.mark.slow   # default suite: exercise 25's check trains a new head on a bitwise-frozen base
 def test_25_transfer_helps_with_few_labels(tmp_path):
     s = run_keras_lesson("25", tmp_path)
     table = s["transfer"]

@@ -153,6 +153,7 @@ def test_10_lenet5_full_reaches_0992(run_lesson):
     assert summary["test_accuracy"] >= 0.992 and summary["float32_test_accuracy"] >= 0.992
 
 
+@pytest.mark.slow   # default suite: exercise 22 checks dropout by hand; lessons 07, 08, 33, 34 compare models
 def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_lesson):
     s, logdir = run_lesson("11")
     # sized so that --fast overfits beyond its noise: that is the lesson's demonstration

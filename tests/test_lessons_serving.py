@@ -49,6 +49,7 @@ def test_18_tfrecord_files_hold_the_digits_byte_exact(run_lesson):
     assert s["streamed_test_accuracy"] > 0.85
 
 
+@pytest.mark.slow   # default suite: exercise 10's check trains two heads on two summed losses
 def test_19_two_heads_both_losses_decrease(run_lesson):
     s, _ = run_lesson("19")
     assert s["digit_loss_last"] < s["digit_loss_first"] / 4
@@ -76,6 +77,7 @@ def test_20_frozen_layers_are_bitwise_unchanged(run_lesson):
     assert s["verdict"].startswith("transfer helped") == helped
 
 
+@pytest.mark.slow   # default suite: test_serve*.py serve exports to both articles' clients; exercise 12 exports one
 def test_21_export_cli_serve_and_new_version(run_lesson):
     s, logdir = run_lesson("21")
     assert "inputs['images'] tensor_info" in s["cli_show"] and "shape: (-1, 28, 28, 1)" in s["cli_show"]

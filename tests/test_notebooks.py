@@ -61,6 +61,7 @@ def test_the_tensorboard_magic_serves_the_lessons_run(tmp_path):
     assert not processes_mentioning(f"--logdir {logdir}")
 
 
+@pytest.mark.slow   # default suite: a graph-mode lesson notebook and an exercise notebook run in the default suite
 def test_a_keras_notebook_runs(tmp_path):
     """A Keras lesson's notebook: eager TensorFlow 2 in its kernel, no graph to reset (it used to fail in cell 1)."""
     text = execute("24", tmp_path)

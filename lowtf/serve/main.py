@@ -23,8 +23,9 @@ def load_models(configs: list[ModelConfig], poll_seconds: float, options: Servin
         except FileNotFoundError as e:
             raise StartError(str(e)) from None
         if store.current_version is None and store.versions_on_disk():
+            reasons = "; ".join(f"version {v}: {why}" for v, why in sorted(store.load_errors.items()))
             raise StartError(f"no version of {config.name} in {config.base_path} could be loaded "
-                             "(the reasons are above); export it again")
+                             f"({reasons or 'no reason was recorded'}); export it again")
         stores.append(store)
     return Models(stores, poll_seconds)
 

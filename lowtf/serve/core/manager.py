@@ -65,6 +65,7 @@ class ModelStore:
         self._lock = threading.Lock()
         self._serving: dict[int, LoadedModel] = {}
         self._failed: dict[int, tuple] = {}    # version -> fingerprint of its folder when it failed to load
+        self.load_errors: dict[int, str] = {}  # version -> why it did not load, in words
         if not self.base_path.is_dir():
             raise FileNotFoundError(f"model base path {self.base_path} of model {name} does not exist; "
                                     "export a model there first")
@@ -101,6 +102,7 @@ class ModelStore:
         except Exception as e:  # a half-copied or broken export: say why, once, and keep serving
             self._failed[version] = fingerprint
             reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            self.load_errors[version] = f"{type(e).__name__}: {reason}"
             self.log(f"lowtf serve: version {version} of {self.name} did not load ({type(e).__name__}: "
                      f"{reason}); still serving {self._describe(self.serving_versions)}")
             return None
