@@ -77,6 +77,7 @@ def outcomes(rpc: int) -> list:
     return results
 
 
+@pytest.mark.slow   # default suite: the thread-pool front, the default, answers every serve test
 def test_aio_front_answers_as_the_thread_pool_front(both):
     threads, aio = outcomes(both["threads"][1]), outcomes(both["aio"][1])
     assert aio == threads
@@ -85,6 +86,7 @@ def test_aio_front_answers_as_the_thread_pool_front(both):
     assert aio[5][0] == grpc.StatusCode.RESOURCE_EXHAUSTED and aio[6][0] == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.slow   # default suite: test_serve_ops counts the default fronts' calls
 def test_aio_front_counts_its_calls(both):
     _, rpc, rest = both["aio"]
     outcomes(rpc)

@@ -215,6 +215,7 @@ def test_dashboards_in_a_browser(lesson35, board, tmp_path):
     assert not any(missing.values()), missing
 
 
+@pytest.mark.slow   # default suite: lesson 35 profiles Session runs and reads them back with op_times
 def test_bench_profile_says_where_lenet5_step_time_goes(tmp_path):
     """`lowtf bench --profile DIR` records LeNet-5's training steps for the PROFILE dashboard and prints the
     time by op type, read back from the same file: the convolutions' backward kernels are among them."""
