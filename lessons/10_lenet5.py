@@ -38,18 +38,14 @@ lesson = Lesson("10", "lenet5")
 # --- knobs -----------------------------------------------------------------------------
 # RECIPES: He init, batches of 128, Adam on a one-cycle rate; 2.5 epochs in float32, 3 in bfloat16
 FAST_STEPS = 150
-TEST_POINTS = {
-    "fast": 6,
-    "full": 24,
-}  # test evaluations during the run (a curve needs points)
+# test evaluations during the run (a curve needs points)
+TEST_POINTS = {"fast": 6, "full": 24}
 TEST_SUBSET = 2000  # test images of every point of the test curve; all 10,000 once, at the end
 # train-curve points, each the mean over the steps since the last
 TRAIN_POINTS = 50
 SNAPSHOTS = {"fast": 15, "full": 40}  # filter snapshots for the GIFs
-CHECKPOINT_SECONDS = {
-    "fast": 4,
-    "full": 60,
-}  # a killed run loses at most this much training
+# a killed run loses at most this much training
+CHECKPOINT_SECONDS = {"fast": 4, "full": 60}
 SEED = 0
 # steps the packaged trainer repeats, to compare with the loop here
 COMPARE_STEPS = 10

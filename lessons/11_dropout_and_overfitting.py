@@ -20,10 +20,8 @@ tf.disable_v2_behavior()
 lesson = Lesson("11", "dropout and overfitting")
 
 # --- knobs -----------------------------------------------------------------------------
-TRAIN_IMAGES = {
-    "fast": 200,
-    "full": 500,
-}  # fast: fewer, so 150 steps memorise them (500: 0.974, no clear rise)
+# fast: fewer, so 150 steps memorise them (500: 0.974, no clear rise)
+TRAIN_IMAGES = {"fast": 200, "full": 500}
 STEPS = {"fast": 150, "full": 600}
 TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000
 CURVE_IMAGES = {"fast": 500, "full": 2000}  # test images of each curve point

@@ -15,10 +15,8 @@ tf.disable_v2_behavior()
 lesson = Lesson("12", "filter evolution")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {
-    "fast": 120,
-    "full": 1200,
-}  # fast: at 40 the ConvNet had not learned at all (0.10, chance)
+# fast: at 40 the ConvNet had not learned at all (0.10, chance)
+STEPS = {"fast": 120, "full": 1200}
 SNAPSHOTS = 40
 RUNS = {
     "lenet5": (lenet5, ["lenet5/conv1/weights", "lenet5/conv2/weights"]),

@@ -11,14 +11,10 @@ from lowtf.distributed.jobs import run_mnist_job
 lesson = Lesson("15", "parameter servers")
 
 # --- knobs -----------------------------------------------------------------------------
-STEPS = {
-    "fast": 300,
-    "full": 2000,
-}  # the shared global_step every job stops at
-FAULT_STEPS = {
-    "fast": 400,
-    "full": 2000,
-}  # the fault job: room for worker 1 to join late, then die
+# the shared global_step every job stops at
+STEPS = {"fast": 300, "full": 2000}
+# the fault job: room for worker 1 to join late, then die
+FAULT_STEPS = {"fast": 400, "full": 2000}
 KILL_AFTER_LOCAL_STEPS = 100  # worker 1 is killed once it reports this many
 KILL_MARK = f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local"  # its line
 

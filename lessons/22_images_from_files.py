@@ -24,10 +24,8 @@ lesson = Lesson(
 )  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-IMAGES = {
-    "fast": 3000,
-    "full": None,
-}  # how many training files each reader reads (None: all 10,000)
+# how many training files each reader reads (None: all 10,000)
+IMAGES = {"fast": 3000, "full": None}
 IMAGE_SIZE = (32, 32)  # every reader hands the model this size
 BATCH_SIZE = 128
 SHARDS = 4

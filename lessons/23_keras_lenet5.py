@@ -23,10 +23,8 @@ lesson = Lesson(
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EPOCHS = {"fast": 2, "full": 3}
-IMAGES_PER_EPOCH = {
-    "fast": 2560,
-    "full": None,
-}  # None: the whole training split
+# None: the whole training split
+IMAGES_PER_EPOCH = {"fast": 2560, "full": None}
 VALIDATION_IMAGES = {"fast": 1000, "full": 5000}
 VALIDATION_BATCH = 500  # the validation stream's batch: VALIDATION_IMAGES / 500 batches per scoring
 TEST_IMAGES = {"fast": 2000, "full": None}  # None: all 10,000

@@ -22,10 +22,8 @@ lesson = Lesson(
 
 # --- knobs -----------------------------------------------------------------------------
 EPOCHS = {"fast": 3, "full": 12}
-TRAIN_FILES = {
-    "fast": 4000,
-    "full": None,
-}  # None: all 9,000 left after validation
+# None: all 9,000 left after validation
+TRAIN_FILES = {"fast": 4000, "full": None}
 VALIDATION_FILES = 1000
 BATCH_SIZE = 64
 LOSS_WEIGHTS = {"kind": 1.0, "attributes": 0.5}

@@ -36,25 +36,17 @@ TARGET_CLASSES = (
     9,
 )  # Dress, Coat, Shirt, Sneaker, Ankle boot: the new task
 SOURCE_EPOCHS = {"fast": 1, "full": 2}
-SOURCE_IMAGES = {
-    "fast": 20000,
-    "full": None,
-}  # None: all 30,000; at 8,000 the base was not worth transferring
-LABELS = {
-    "fast": (25, 2000),
-    "full": (25, 100, 1000, None),
-}  # None: all 30,000 of the target classes
-EPOCHS_PER_RUN = {
-    "fast": 6,
-    "full": 10,
-}  # passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
+# None: all 30,000; at 8,000 the base was not worth transferring
+SOURCE_IMAGES = {"fast": 20000, "full": None}
+# None: all 30,000 of the target classes
+LABELS = {"fast": (25, 2000), "full": (25, 100, 1000, None)}
+# passes over the labelled images, within [MIN_STEPS, MAX_STEPS]
+EPOCHS_PER_RUN = {"fast": 6, "full": 10}
 MIN_STEPS = {"fast": 80, "full": 200}
 MAX_STEPS = {"fast": 150, "full": 2000}
 FINE_TUNE_STEPS = {"fast": 40, "full": 200}
-TEST_IMAGES = {
-    "fast": None,
-    "full": None,
-}  # None: all 5,000 test images of the target classes
+# None: all 5,000 test images of the target classes
+TEST_IMAGES = {"fast": None, "full": None}
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
 # a frozen base leaves a linear classifier: it takes a larger step

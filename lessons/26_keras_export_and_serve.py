@@ -31,10 +31,8 @@ lesson = Lesson(
 )  # Keras runs eagerly: a process of its own
 
 # --- knobs -----------------------------------------------------------------------------
-TRAIN_IMAGES = {
-    "fast": 6000,
-    "full": None,
-}  # Fashion-MNIST training images (None: all 55,000)
+# Fashion-MNIST training images (None: all 55,000)
+TRAIN_IMAGES = {"fast": 6000, "full": None}
 EPOCHS = {"fast": 1, "full": 3}
 SEED = 26
 

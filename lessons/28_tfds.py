@@ -26,10 +26,8 @@ absl_logging.set_verbosity(
 )  # TFDS's notes on folders it is about to fill
 
 # --- knobs -----------------------------------------------------------------------------
-CONFIG = {
-    "fast": "small",
-    "full": "all",
-}  # which of the builder's two configs tfds.load prepares
+# which of the builder's two configs tfds.load prepares
+CONFIG = {"fast": "small", "full": "all"}
 EPOCHS = {"fast": 2, "full": 3}
 BATCH_SIZE = 128
 SEED = 28
