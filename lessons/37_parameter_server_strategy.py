@@ -13,9 +13,8 @@ from lowtf.ports import free_ports
 # eager, in a process of its own, as the Keras lessons: tf.distribute's strategies are TensorFlow 2
 lesson = Lesson("37", "parameter server strategy", keras=True)
 
-STEPS = {"fast": 60, "full": 400}
+STEPS = {"fast": 40, "full": 400}
 PAUSE = 0.1  # seconds each step also waits on its worker: time to kill one mid-step
-KILL_AT = "step 15 done"  # the chief's line after which worker 1 is killed
 
 
 @lesson.step("a chief, ps tasks and workers, each told its role by TF_CONFIG")
@@ -58,17 +57,19 @@ def program(ctx):
 @lesson.step("train, and kill a worker in the middle")
 def train(ctx):
     """The launcher starts the four tasks in a private network namespace.
-    Once the chief says 15 steps are done, worker 1 is killed with
-    SIGKILL, as a machine failure would, in the middle of a step (each
-    step also waits PAUSE seconds on its worker, so one is likely under
-    way). The coordinator sees the worker's calls fail, puts the step it
-    was running back in the queue, and worker 0 runs the rest."""
+    Once the chief says a quarter of the steps are done, worker 1 is
+    killed with SIGKILL, as a machine failure would, in the middle of a
+    step (each step also waits PAUSE seconds on its worker, so one is
+    likely under way). The coordinator sees the worker's calls fail, puts
+    the step it was running back in the queue, and worker 0 runs the
+    rest."""
     args = ["--steps", str(STEPS[ctx.mode]),
             "--step_seconds", str(PAUSE)]
     job = run_job(ctx.cluster, python_task("lowtf.distributed.ps_task",
                                            *args),
                   ["chief0"], timeout=240,
-                  kill_after=("worker1", KILL_AT))
+                  kill_after=("worker1",
+                              f"step {STEPS[ctx.mode] // 4} done"))
     ctx.result = job.results["chief0"]
     ctx.record(chief_exit=job.exit_codes["chief0"],
                worker1_exit=job.exit_codes["worker1"])
