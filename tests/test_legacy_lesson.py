@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 
+
+@pytest.mark.slow   # default suite: test_legacy_run runs every script style unedited under lowtf run
 def test_38_edited_imports_stop_at_contrib_lowtf_run_trains_and_the_upgrader_reports(run_lesson):
     s, logdir = run_lesson("38")
     # way 1: the README's import edits get the script past its imports, then tf.contrib stops it

@@ -32,6 +32,7 @@ def _post(url: str, body: dict) -> dict:
         return json.loads(answer.read())
 
 
+@pytest.mark.slow   # default suite: exercise 21 checks L2 in the loss; lesson 35's test reads an HParams sweep over the HTTP API
 def test_34_weight_decay_and_a_sweep_the_hparams_dashboard_reads(run_lesson):
     summary, _ = run_lesson("34")
     # one descent step on the penalty alone multiplies every weight by (1 - rate * lambda)
