@@ -213,12 +213,16 @@ def plot(ctx):
     for name, h in ctx.histories.items():
         model, kept = ctx.variants[name], ctx.weights[name]
         points = sorted(kept)
+        # seconds of scoring per model: say so, not a still screen
+        print(f"   scoring {name}: {len(points)} kept points on validation",
+              flush=True)
         on_validation = scores(
             model, [kept[s] for s in points], splits.validation
         )
         losses = [loss.mean() for loss, _ in on_validation]
         lowest = points[int(np.argmin(losses))]
         final = kept[h.final_step]
+        print(f"   scoring {name}: the training and test digits", flush=True)
         ((_, train_right),) = scores(model, [final], splits.train)
         (before, _), (after, test_right) = scores(
             model, [kept[lowest], final], splits.test
