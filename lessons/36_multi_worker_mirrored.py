@@ -2,7 +2,6 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import json
-import statistics
 import time
 
 from lowtf import verdicts
@@ -102,7 +101,8 @@ def compare(ctx):
     set of numbers, kept twice. The pair's losses are then set against
     the baseline's. The noise here is the batch: the loss jumps from step
     to step with the images drawn, so each curve's last third has a mean
-    and a standard error from its spread. Equal arithmetic should give a
+    and a standard error from its spread, judged at Student's t cut for
+    that many steps. Equal arithmetic should give a
     difference far inside that noise (it differs at all only because
     float32 sums in another order)."""
     first, second = ctx.two
@@ -110,11 +110,9 @@ def compare(ctx):
                                       second["fingerprints"]))
     k = len(first["losses"]) // 3
     pair, one = first["losses"][-k:], ctx.one["losses"][-k:]
-    se = [statistics.stdev(v) / len(v) ** 0.5 for v in (pair, one)]
-    said = ctx.verdict(verdicts.estimates(
+    said = ctx.verdict(verdicts.repeated(
         "2 workers x 100 vs 1 worker x 200, mean loss of the last third",
-        statistics.mean(pair), se[0], statistics.mean(one), se[1],
-        names=("2 x 100", "1 x 200")),
+        pair, one, names=("2 x 100", "1 x 200")),
         expects=verdicts.NO_DIFFERENCE)
     largest = max(abs(a - b) for a, b in zip(first["losses"],
                                              ctx.one["losses"]))

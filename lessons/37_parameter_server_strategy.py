@@ -2,7 +2,6 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import json
-import statistics
 
 from lowtf import verdicts
 from lowtf.distributed import deploy, ps_task
@@ -85,15 +84,14 @@ def count(ctx):
     whole step again, so its update may be applied twice; asynchronous
     training tolerates that, as it tolerates stale gradients). The loss
     of the first and last 10 steps says whether training went on: each
-    mean has a standard error from its steps' spread."""
+    mean has a standard error from its steps' spread, judged at Student's
+    t cut for 10 steps."""
     runs = ctx.result["runs_per_step"]
     again = [i + 1 for i, n in enumerate(runs) if n > 1]
     losses = ctx.result["losses"]
     first, last = losses[:10], losses[-10:]
-    said = ctx.verdict(verdicts.estimates(
-        "mean loss, first 10 steps vs last 10 steps",
-        statistics.mean(first), statistics.stdev(first) / 10 ** 0.5,
-        statistics.mean(last), statistics.stdev(last) / 10 ** 0.5,
+    said = ctx.verdict(verdicts.repeated(
+        "mean loss, first 10 steps vs last 10 steps", first, last,
         names=("first 10", "last 10")), expects="first 10")
     ctx.record(steps=len(runs), steps_never_run=runs.count(0),
                steps_run_twice=again)
