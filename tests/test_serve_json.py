@@ -7,7 +7,7 @@ import numpy as np
 import orjson
 import pytest
 
-from lowtf.serve import rest_json
+from lowtf.serve import json_numbers, rest_json
 from lowtf.serve.json_numbers import numeric_body
 from lowtf.serve.predictor import ONLY_INPUT
 
@@ -20,6 +20,8 @@ READ = [
     b'{"instances": []}',
     b'{"inputs": [[], []]}',
     b'{"instances": [0, 9007199254740991]}',
+    b'{"instances": [[1, 2]], "signature_name": "a]b"}',     # a "]" after the array, in a name
+    b'{"inputs": [[[1]], [[2]]]}\n',
 ]
 DECLINED = [
     b'{"instances": [[1, 2], [3]]}',              # ragged
@@ -32,6 +34,10 @@ DECLINED = [
     b'{"instances": [1], "x": 1}',
     b'{"signature_name": "a", "instances": [1], "signature_name": "b"}',
     b'{"instances": [9007199254740993]}',          # float64 would round it
+    b'{"instances": [+1]}', b'{"instances": [.5]}', b'{"instances": [01]}', b'{"instances": [1.]}',   # not JSON
+    b'{"instances": [[1]2]}', b'{"instances": [[1], []2]}', b'{"instances": [1[2]]}',   # outside the brackets
+    b'{"instances": [[1], []]}', b'{"instances": [[], [1]]}',
+    b'{"instances": [1], "x": [2]}', b'{"instances": [1]], "x": 2}',
 ]
 
 
@@ -50,6 +56,19 @@ def test_the_numeric_reader_declines_what_it_cannot_read_exactly(body):
     assert numeric_body(body) is None
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64 * 1024])
+def test_the_numbers_read_a_chunk_at_a_time_are_every_number_once(monkeypatch, chunk):
+    """Chunks end at commas wherever they fall (the default, 64 KB, splits this body in several)."""
+    monkeypatch.setattr(json_numbers, "CHUNK_BYTES", chunk)
+    rng = np.random.default_rng(1)
+    values = rng.random((40 if chunk > 7 else 3, 28, 28, 1)) * 10.0 ** rng.integers(-20, 12, (1, 28, 28, 1))
+    values[0, 0, :5, 0] = [0, -1, 7, 2.0 ** 52, -0.0]
+    body = json.dumps({"instances": values.tolist()}).encode()
+    assert np.array_equal(numeric_body(body).values, np.asarray(orjson.loads(body)["instances"], np.float64))
+    for bad in (b'{"instances": [1, 2, 3,]}', b'{"instances": [1, 2,, 3]}', b'{"instances": [1, 2 3]}'):
+        assert numeric_body(bad) is None
+
+
 def test_both_paths_give_the_predictor_the_same_call():
     images = np.random.default_rng(0).random((3, 4, 4, 1)).astype(np.float32)
     fast = json.dumps({"instances": images.tolist()}).encode()
@@ -60,12 +79,17 @@ def test_both_paths_give_the_predictor_the_same_call():
     assert np.array_equal(np.asarray(a.inputs[ONLY_INPUT], np.float32), np.asarray(b.inputs[ONLY_INPUT], np.float32))
 
 
-def test_a_large_numeric_body_decodes_within_its_reservation():
-    """What the server reserves for a numeric body (rest_json.NUMERIC_AMPLIFICATION x its size) covers
-    the reader's peak; orjson's Python objects would take up to 76x (measured)."""
+def test_a_numeric_body_decodes_within_its_reservation():
+    """What the server reserves for a numeric body (rest_json.decoding_bytes: NUMERIC_AMPLIFICATION x
+    its size and one chunk's orjson peak) covers the reader's peak, for large bodies and a one-image
+    one; orjson's Python objects for the whole body would take up to 76x (measured)."""
     images = json.dumps({"instances": np.zeros((400, 28, 28, 1)).tolist()}).encode()    # 2.2 MB of "0.0, "
     densest = b'{"instances":[' + b",".join([b"0"] * 500_000) + b"]}"    # 2 bytes a number: 4x as float64
-    for body, shape in ((images, (400, 28, 28, 1)), (densest, (500_000,))):
+    digits = json.dumps({"instances": np.random.default_rng(0).random((200, 28, 28, 1)).tolist()}).encode()
+    one = json.dumps({"instances": np.random.default_rng(0).random((1, 28, 28, 1)).tolist()}).encode()
+    small_ints = b'{"instances":[' + b",".join([b"257"] * 2000) + b"]}"    # a new Python int for each
+    for body, shape in ((images, (400, 28, 28, 1)), (densest, (500_000,)), (digits, (200, 28, 28, 1)),
+                        (one, (1, 28, 28, 1)), (small_ints, (2000,))):
         assert rest_json.amplification(body) == rest_json.NUMERIC_AMPLIFICATION
         tracemalloc.start()
         try:
@@ -74,7 +98,7 @@ def test_a_large_numeric_body_decodes_within_its_reservation():
         finally:
             tracemalloc.stop()
         assert read.inputs[ONLY_INPUT].shape == shape
-        assert peak < rest_json.NUMERIC_AMPLIFICATION * len(body), (peak, len(body))
+        assert peak < rest_json.decoding_bytes(body), (peak, len(body))
 
 
 def test_replies_are_tf_servings_shapes_with_numbers_written_from_the_arrays():

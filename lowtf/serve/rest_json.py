@@ -23,13 +23,13 @@ import tensorflow.compat.v1 as tf
 
 from lowtf.serve.errors import InvalidArgument
 from lowtf.serve.export import DEFAULT_SIGNATURE
-from lowtf.serve.json_numbers import no_check, numeric_body, numeric_match
+from lowtf.serve.json_numbers import CHUNK_PEAK_BYTES, no_check, numeric_body, numeric_match
 from lowtf.serve.predictor import ONLY_INPUT
 from lowtf.serve.tensors import b64
 
 # Peak memory while decoding, as a multiple of the body's size (measured, see the tests): orjson
 # makes Python objects, up to 76x for nested lists of one number each; the numeric reader holds
-# a few copies of the text and one float64 per number.
+# a few copies of the text, one float64 per number and one chunk's Python floats at a time.
 DECODE_AMPLIFICATION = 80
 NUMERIC_AMPLIFICATION = 12
 
@@ -37,6 +37,13 @@ NUMERIC_AMPLIFICATION = 12
 def amplification(raw: bytes) -> int:
     """How many times its size decoding ``raw`` may take, to reserve before decoding it."""
     return NUMERIC_AMPLIFICATION if numeric_match(raw) is not None else DECODE_AMPLIFICATION
+
+
+def decoding_bytes(raw: bytes) -> int:
+    """What decoding ``raw`` may take at its peak: the bytes to reserve before decoding it."""
+    if numeric_match(raw) is not None:
+        return NUMERIC_AMPLIFICATION * len(raw) + CHUNK_PEAK_BYTES
+    return DECODE_AMPLIFICATION * len(raw)
 
 
 def loads(raw: bytes):

@@ -34,7 +34,7 @@ from lowtf.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics, r
 from lowtf.serve.predictor import ExamplesCall, PredictCall, Predictor
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-# Decoding a body holds objects many times its size (rest_json.amplification): each request
+# Decoding a body holds objects many times its size (rest_json.decoding_bytes): each request
 # reserves that before decoding from the memory budget the model runs share
 # (core.admission.Limits.total_bytes), so all decoding and running at once stays within it; a
 # body too large for the budget decodes alone.
@@ -343,7 +343,7 @@ class Handler(BaseHTTPRequestHandler):
         """Reserve what decoding ``raw`` may take from the server's memory budget; returns the
         release (calling it again does nothing)."""
         wait = self._remaining_ms()
-        need = rest_json.amplification(raw) * len(raw)
+        need = rest_json.decoding_bytes(raw)
         if not self.server.decoding.acquire(need, timeout=60 if wait is None else wait / 1000):
             if wait is not None:
                 self._remaining_ms()     # raises DeadlineExceeded when the time is up
