@@ -1,7 +1,7 @@
 """Number formats: float32, float16 and bfloat16 bit by bit, loss scaling, and mixed precision by graph rewrite."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
-import functools
+import time
 
 import keras
 import numpy as np
@@ -11,12 +11,11 @@ from lowtf import verdicts
 from lowtf.data.splits import load_splits
 from lowtf.host import this_host
 from lowtf.models import lenet5
-from lowtf.train import TrainConfig, train
 from lowtf.train.eigen_fallback import timed_rounds
 from lowtf.train.precision import (
     bfloat16_ops,
-    probe,
     rewritten_graph,
+    session_config,
 )
 
 lesson = Lesson(
@@ -38,8 +37,9 @@ FORMATS = {
 LOSS_SCALE = (
     2.0**15
 )  # a power of two (only the exponent changes); Keras starts its LossScaleOptimizer here
-STEPS = {"fast": 150, "full": 600}
-PROBE_ROUNDS = {"fast": 3, "full": 5}
+ROUNDS = {"fast": 6, "full": 10}  # timed rounds, float32 and bfloat16 in turn
+STEPS_PER_ROUND = {"fast": 5, "full": 50}
+TEST_IMAGES = {"fast": 2000, "full": 10000}  # scored in float32, paired
 FALLBACK = {"rounds": 4, "steps": 2, "batch": 32}  # ~5 s on 2 AVX2 cores
 BATCH_SIZE = 128
 SEED = 27
@@ -190,65 +190,113 @@ def rewrite(ctx):
     }
 
 
-def train_both(ctx):
-    """Speed from interleaved rounds, then the same model, seed, batches
-    and steps trained in each format, scored in float32."""
-    # probe: rounds of LeNet-5 training steps, float32 and bfloat16 in turn
-    rounds = probe(rounds=PROBE_ROUNDS[ctx.mode])["rounds"]
-    fp32_rates, bf16_rates = rounds["float32"], rounds["bfloat16"]
-    print(
-        f"   images/s by round: float32 {fp32_rates}\n"
-        f"                      bfloat16 {bf16_rates}",
-        flush=True,
+def lenet5_step():
+    """Lesson 10's LeNet-5 and Adam step, in the default graph, fed batches:
+    {"x": [N, 28, 28, 1] images in 0-1, "y": [N] labels, "training":
+    dropout on when fed True, "train_op", "right": [N] 1.0 where the
+    prediction is right, "weights": {name: Variable}, "init"}."""
+    x = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
+    y = tf.placeholder(tf.int64, [None], name="labels")
+    training = tf.placeholder_with_default(False, [], name="training")
+    logits, weights = lenet5(x, training, init="he")
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=y, logits=logits
+        )
     )
+    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+    right = tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
+    init = tf.global_variables_initializer()
+    return dict(x=x, y=y, training=training, train_op=train_op,
+                right=right, weights=weights, init=init)
+
+
+def train_both(ctx):
+    """One graph, two Sessions: the ConfigProto alone decides the format.
+    Same start, same batches; rounds of steps in turns, timed; then both
+    models scored in float32 on the same test images."""
+    print("   two Sessions of one LeNet-5 graph, float32 and bfloat16: "
+          "a first step\n   in each (the rewrite happens then), untimed",
+          flush=True)
+    splits = load_splits(validation_size=0)
+    n_test = TEST_IMAGES[ctx.mode]
+    test_x = splits.test.images[:n_test].astype(np.float32) / 255.0
+    test_y = splits.test.labels[:n_test]
+    rng = np.random.RandomState(SEED)
+
+    def batches(n):  # the same batches for both formats
+        for _ in range(n):
+            i = rng.randint(0, len(splits.train), BATCH_SIZE)
+            yield {net["x"]: splits.train.images[i] / np.float32(255),
+                   net["y"]: splits.train.labels[i], net["training"]: True}
+
+    rates = {"float32": [], "bfloat16": []}
+    with tf.Graph().as_default():
+        tf.set_random_seed(SEED)  # both Sessions draw the same weights
+        net = lenet5_step()
+        with tf.Session(config=session_config("float32")) as fp32, \
+                tf.Session(config=session_config("bfloat16")) as bf16:
+            sessions = {"float32": fp32, "bfloat16": bf16}
+            (first,) = batches(1)
+            for sess in sessions.values():
+                sess.run(net["init"])
+                # the first run rewrites the graph and picks kernels: untimed
+                sess.run(net["train_op"], first)
+            for r in range(ROUNDS[ctx.mode]):
+                feeds = list(batches(STEPS_PER_ROUND[ctx.mode]))
+                order = ["float32", "bfloat16"][:: 1 if r % 2 else -1]
+                for name in order:  # a busy spell hits both: turns alternate
+                    t0 = time.perf_counter()
+                    for feed in feeds:
+                        sessions[name].run(net["train_op"], feed)
+                    seconds = time.perf_counter() - t0
+                    images = len(feeds) * BATCH_SIZE
+                    rates[name].append(round(images / seconds))
+                print(f"   round {r + 1}/{ROUNDS[ctx.mode]}: float32 "
+                      f"{rates['float32'][-1]:,} img/s, bfloat16 "
+                      f"{rates['bfloat16'][-1]:,} img/s", flush=True)
+            # both scored in float32: each model's weights loaded into the
+            # float32 Session in turn, images 500 at a time
+            right = {}
+            for name, sess in sessions.items():
+                trained = sess.run(net["weights"])
+                for key, variable in net["weights"].items():
+                    variable.load(trained[key], fp32)
+                right[name] = np.concatenate([
+                    fp32.run(net["right"], {net["x"]: test_x[i:i + 500],
+                                            net["y"]: test_y[i:i + 500]})
+                    for i in range(0, n_test, 500)
+                ])
     speed = ctx.verdict(
         verdicts.speeds(
             "training images/s, bfloat16 vs float32",
-            bf16_rates,
-            fp32_rates,
+            rates["bfloat16"],
+            rates["float32"],
             names=("bfloat16", "float32"),
         )
     )
-    splits = load_splits(validation_size=0)
-    model = functools.partial(lenet5, init="he")
-
-    def adam(global_step):
-        return tf.train.AdamOptimizer(1e-3)
-
-    accuracy = {}
-    for precision in ("float32", "bfloat16"):
-        config = TrainConfig(
-            steps=STEPS[ctx.mode],
-            batch_size=BATCH_SIZE,
-            eval_every=STEPS[ctx.mode],
-            seed=SEED,
-            precision=precision,
-            name=precision,
-        )
-        run = train(model, splits, adam, config, ctx.logdir / precision)
-        # scored in float32 whatever the run computed in
-        accuracy[precision] = round(run.final_test_accuracy, 4)
     same = ctx.verdict(
-        verdicts.accuracies(
+        verdicts.paired(
             "test accuracy, bfloat16 vs float32",
-            accuracy["bfloat16"],
-            accuracy["float32"],
-            len(splits.test),
+            right["bfloat16"],
+            right["float32"],
             names=("bfloat16", "float32"),
         )
     )
+    accuracy = {name: round(float(r.mean()), 4) for name, r in right.items()}
+    steps = 1 + ROUNDS[ctx.mode] * STEPS_PER_ROUND[ctx.mode]
     ctx.record(
+        rates=rates,
+        steps=steps,
         float32_accuracy=accuracy["float32"],
         bfloat16_accuracy=accuracy["bfloat16"],
     )
-    means = {
-        "float32": round(np.mean(fp32_rates)),
-        "bfloat16": round(np.mean(bf16_rates)),
-    }
     return {
-        "images/s, mean of rounds": means,
+        "images/s, mean of rounds": {
+            name: round(np.mean(r)) for name, r in rates.items()
+        },
         "speed": speed,
-        "test accuracy (10,000 images)": accuracy,
+        f"test accuracy after {steps} steps ({n_test:,} images)": accuracy,
         "accuracy": same,
     }
 
@@ -270,7 +318,8 @@ def time_the_fallback(ctx):
             names=("bfloat16 on Eigen", "float32"),
         )
     )
-    images = STEPS[ctx.mode] * BATCH_SIZE  # what train_both would train
+    steps = 1 + ROUNDS[ctx.mode] * STEPS_PER_ROUND[ctx.mode]
+    images = steps * BATCH_SIZE  # what train_both trains in each format
     seconds = {
         "float32": round(images / np.mean(fp32_rates)),
         "bfloat16 on Eigen": round(images / np.mean(eigen_rates)),
@@ -283,7 +332,7 @@ def time_the_fallback(ctx):
     return {
         "images/s, mean of rounds": means,
         "speed": speed,
-        f"seconds to train {STEPS[ctx.mode]} steps": seconds,
+        f"seconds to train {steps} steps": seconds,
         "bfloat16 needs": "AVX-512 (oneDNN's kernels); faster than "
         "float32 only with avx512_bf16 or amx_bf16 units",
     }
@@ -300,12 +349,14 @@ def compare(ctx):
     slower than float32: there this step times a few rounds of a few steps of
     the rewritten graph on Eigen (in a helper process with oneDNN off, exactly
     that path) against float32, and trains nothing in bfloat16.
-    Where bfloat16 trains: a LeNet-5 training step in each format, timed in
-    interleaved rounds (so a busy moment of the machine hits both); then the
-    same model, seed, batches and steps trained twice with lesson 10's trainer,
-    each scored in float32 on all 10,000 test images. Each verdict is read
-    from the numbers and their standard errors; under two standard errors it
-    says "no difference beyond noise", which does not show the two are equal."""
+    Where bfloat16 trains: one graph of LeNet-5, two Sessions (one with the
+    rewrite), the same initial weights and the same batches. Rounds of a few
+    training steps take turns (so a busy moment of the machine hits both) and
+    are timed; then the two models are scored in float32 on the same test
+    images, image by image (a paired verdict: what both get right or both get
+    wrong adds no noise). Each verdict is read from the numbers and their
+    standard errors; under two standard errors it says "no difference beyond
+    noise", which does not show the two are equal."""
     host = this_host()  # CPU flags, and ONEDNN_MAX_CPU_ISA if set
     print(f"   {host.line()}", flush=True)
     ctx.record(host=host.as_dict())

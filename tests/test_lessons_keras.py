@@ -196,11 +196,15 @@ def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_pa
     assert s["bfloat16_ops"] > 0        # Grappler's rewrite, asked for directly: the same on every CPU
     assert s["verdicts"]   # claims: checked by the claims test (conftest)
     if s["host"]["bfloat16_class"] in ("native", "emulated"):
-        # verdicts (speed from rounds, accuracy from 10,000 test images)
+        # verdicts: speed from the timed training rounds, accuracy paired on the same test images
         assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 vs float32",
                                                        "test accuracy, bfloat16 vs float32"]
+        rates = s["rates"]
+        assert len(rates["float32"]) == len(rates["bfloat16"]) >= 3 and min(rates["float32"]) > 0
+        assert s["verdicts"][0]["a"] == pytest.approx(sum(rates["bfloat16"]) / len(rates["bfloat16"]), abs=0.1)
+        assert s["verdicts"][1]["kind"] == "paired"
         assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
-        assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.9
+        assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.8    # both learnt (chance: 0.1)
     else:   # AVX2 (or ONEDNN_MAX_CPU_ISA=AVX2): bfloat16 timed on Eigen's fallback, never trained
         assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 on Eigen vs float32"]
         rounds = s["fallback_rounds"]
