@@ -12,47 +12,81 @@ lesson = Lesson("15", "parameter servers")
 
 # --- knobs -----------------------------------------------------------------------------
 # the shared global_step every job stops at
-STEPS = {"fast": 300, "full": 2000}
-# the fault job: room for worker 1 to join late, then die
-FAULT_STEPS = {"fast": 400, "full": 2000}
-KILL_AFTER_LOCAL_STEPS = 100  # worker 1 is killed once it reports this many
-KILL_MARK = f"[worker1] worker 1: {KILL_AFTER_LOCAL_STEPS} local"  # its line
+STEPS = {"fast": 200, "full": 2000}
+PRINT_EVERY = {"fast": 50, "full": 100}  # a progress line per so many local steps
+# one cluster (1 ps + 2 workers), three jobs on it in turn: NAME:WORKERS[:...]
+JOBS = ["one_worker:1", "two_workers:2", "worker_killed:2:delay=0.002"]
+
+
+def kill_mark(mode):
+    """Worker 1's progress line in the last job, after which it is killed."""
+    return f"[worker1] worker 1 (worker_killed): {PRINT_EVERY[mode]} local"
 
 
 @lesson.step("the task program: ps tasks serve Variables, workers compute")
 def program(ctx):
-    """replica_device_setter puts every Variable on a ps task (round-robin over several) and
-    every other op on the worker. Each worker runs the whole training loop on its own
-    graph and pushes its updates to the shared Variables: between-graph replication."""
+    """replica_device_setter puts every Variable on a ps task (round-robin over
+    several) and every other op on the worker. Each worker runs the whole
+    training loop on its own graph and pushes its updates to the shared
+    Variables: between-graph replication."""
     return {
         "build": "\n" + inspect.getsource(mnist_task.build),
         "sessions": "\n" + inspect.getsource(mnist_task.training_session),
     }
 
 
-@lesson.step("one worker, then two: who did how many steps, and how fast")
-def compare(ctx):
-    """The workers share one global_step and stop when it reaches the target. Each local
-    step adds exactly one to it, but a worker reads it while the other is still stepping, so
-    asynchronous training stops at the target or a few steps past it (both happen).
-    Worker 1 loads TensorFlow and waits for the chief's Variables, which can take longer
-    than the chief's whole run: with --start_together the chief waits for the other
-    workers to join (a counter on the ps) and then gives the word, so the two start side
-    by side; the local steps show how they shared the work (on a busy machine, unevenly).
-    On one machine two workers share its cores: the pair gains only if one worker left
-    cores idle (each task here runs an op on one thread; the ps serves both workers).
-    The verdict compares the pair's images/s with the one worker's, each with a standard
-    error from its steps' spread (one job of each: a slow moment of the machine during
-    one whole job is not in that noise). On two machines each worker brings its own cores."""
+@lesson.step("one cluster, three jobs: one worker, two, and two with one killed")
+def jobs(ctx):
+    """One ps and two workers, each an OS process that loads TensorFlow once
+    (seconds on two cores), then run three jobs in turn. Each job builds a
+    fresh graph whose Variables live in a container of its own on the ps
+    (tf.container(name)): it starts from new weights at global step 0, and
+    writes its checkpoints and summaries to a folder of its own.
+    one_worker: worker 1 sits it out (it waits for the next job's
+    Variables). two_workers: both. worker_killed: both, and worker 1 is
+    killed with SIGKILL part-way, like a machine failure (printed below as
+    it happens). The workers share one global_step and stop when it
+    reaches the target. Each local step adds exactly one to it, but a
+    worker reads it while the other is still stepping, so asynchronous
+    training stops at the target or a few steps past it (both happen).
+    With --start_together the chief waits for the job's other workers to
+    join (a counter on the ps) and then gives the word, so they start side
+    by side; the local steps show how they shared the work (on a busy
+    machine, unevenly)."""
     steps = STEPS[ctx.mode]
-    one, one_s = run_mnist_job(
-        ctx.logdir / "one_worker", 1, steps, ["--start_together"]
+    ctx.results, seconds = run_mnist_job(
+        ctx.logdir, 2, steps, JOBS,
+        ["--start_together", "--print_every", str(PRINT_EVERY[ctx.mode])],
+        kill_worker_after=kill_mark(ctx.mode),
     )
-    two, two_s = run_mnist_job(
-        ctx.logdir / "two_workers", 2, steps, ["--start_together"]
+    ctx.record(cluster_seconds=round(seconds, 1))
+    return {
+        job: {
+            "local steps": {k: r["local_steps"] for k, r in found.items()},
+            "global step": found[0]["final_global_step"],
+            "test accuracy": round(found[0]["test_accuracy"], 4),
+            "job seconds": found[0]["job_seconds"],
+        }
+        for job, found in ctx.results.items()
+    }
+
+
+@lesson.step("one worker against two: who did how many steps, and how fast")
+def compare(ctx):
+    """On one machine two workers share its cores: the pair gains only if one
+    worker left cores idle (each task here runs an op on one thread; the ps
+    serves both workers). The verdict compares the pair's images/s with the
+    one worker's, each with a standard error from its steps' spread (one job
+    of each: a slow moment of the machine during one whole job is not in
+    that noise). On two machines each worker brings its own cores."""
+    one = ctx.results["one_worker"]
+    two = ctx.results["two_workers"]
+    pair = sum(r["images_per_second"] for r in two.values())
+    pair_se = math.sqrt(
+        sum(r["images_per_second_se"] ** 2 for r in two.values())
     )
     ctx.record(
-        target_global_step=steps,
+        target_global_step=STEPS[ctx.mode],
         one_worker_test_accuracy=round(one[0]["test_accuracy"], 4),
         two_workers_test_accuracy=round(two[0]["test_accuracy"], 4),
         two_workers_local_steps={
@@ -63,20 +97,12 @@ def compare(ctx):
         ],
         two_workers_final_global_step=two[0]["final_global_step"],
         one_worker_images_per_second=one[0]["images_per_second"],
-        two_workers_images_per_second=round(
-            sum(r["images_per_second"] for r in two.values()), 1
-        ),
+        two_workers_images_per_second=round(pair, 1),
         two_over_one_worker_images_per_second=round(
-            sum(r["images_per_second"] for r in two.values())
-            / one[0]["images_per_second"],
-            2,
+            pair / one[0]["images_per_second"], 2
         ),
-        one_worker_job_seconds=round(one_s, 1),
-        two_workers_job_seconds=round(two_s, 1),
-    )
-    pair = sum(r["images_per_second"] for r in two.values())
-    pair_se = math.sqrt(
-        sum(r["images_per_second_se"] ** 2 for r in two.values())
+        one_worker_job_seconds=one[0]["job_seconds"],
+        two_workers_job_seconds=two[0]["job_seconds"],
     )
     verdict = ctx.verdict(
         verdicts.with_se(
@@ -96,21 +122,16 @@ def compare(ctx):
     }
 
 
-@lesson.step("a worker dies mid-training: the others carry on")
+@lesson.step("a worker died mid-training: the chief carried on")
 def worker_fault(ctx):
-    """Asynchronous training needs no worker but the chief: when worker 1 is killed (SIGKILL,
-    like a machine failure, printed below as it happens), worker 0 keeps applying updates
-    and the job still reaches its step target. A synchronous job (lesson 16) has no such
-    promise: each of its steps waits for a number of fresh gradients, and whether the
-    survivors can still supply them depends on what was in flight when the worker died."""
-    steps = FAULT_STEPS[ctx.mode]
-    results, seconds = run_mnist_job(
-        ctx.logdir / "worker_killed",
-        2,
-        steps,
-        ["--step_delay", "0.002"],
-        kill_worker_after=KILL_MARK,
-    )
+    """Asynchronous training needs no worker but the chief: when worker 1 was
+    killed in the last job, worker 0 kept applying updates and the job still
+    reached its step target. A synchronous job (lesson 16) has no such
+    promise: each of its steps waits for a number of fresh gradients, and
+    whether the survivors can still supply them depends on what was in
+    flight when the worker died."""
+    steps = STEPS[ctx.mode]
+    results = ctx.results["worker_killed"]
     chief = results[0]
     ctx.record(
         after_kill_target_global_step=steps,
@@ -119,7 +140,7 @@ def worker_fault(ctx):
         after_kill_test_accuracy=round(chief["test_accuracy"], 4),
     )
     return {
-        "worker 1": f"SIGKILL after {KILL_AFTER_LOCAL_STEPS} local steps",
+        "worker 1": f"SIGKILL after {PRINT_EVERY[ctx.mode]} local steps",
         "chief": chief,
         "worker 1 reported": 1 in results,
         "the chief reached": (

@@ -116,7 +116,9 @@ def test_15_three_process_cluster_trains_and_survives_a_lost_worker(run_lesson, 
     assert all(n > 0 for n in s["two_workers_local_steps"].values()), s["two_workers_local_steps"]
     assert s["after_kill_final_global_step"] == s["after_kill_target_global_step"] and s["after_kill_workers_reporting"] == [0]
     assert s["after_kill_test_accuracy"] >= 0.88
-    assert tf.train.latest_checkpoint(str(logdir / "two_workers")) is not None
+    # one cluster ran the three jobs, each with its own Variables on the ps and its own folder
+    for job in ("one_worker", "two_workers", "worker_killed"):
+        assert tf.train.latest_checkpoint(str(logdir / job)) is not None
     assert processes_mentioning(str(logdir)) == []
     # the pair against one worker: a verdict from the rates and their standard errors, as recorded
     assert len(s["verdicts"]) == 1
@@ -181,10 +183,11 @@ def test_16_synchronous_steps_aggregate_every_worker(run_lesson):
     s, logdir = run_lesson("16")
     # sync: one global step per aggregated update, exactly on target; async: one global step per
     # worker batch, stopping a few steps past the target (each worker reads the shared step late).
-    assert s["sync_global_steps"] == 300
+    target = s["target_global_step"]
+    assert s["sync_global_steps"] == target
     async_total = sum(s["async_local_steps"].values())
-    assert 300 <= s["async_global_steps"] <= async_total and async_total - 300 <= 10
-    assert sum(s["sync_local_steps"].values()) >= 2 * 300
+    assert target <= s["async_global_steps"] <= async_total and async_total - target <= 10
+    assert sum(s["sync_local_steps"].values()) >= 2 * target
     assert s["sync_local_per_global"] >= 2.0       # each step averages replicas_to_aggregate = 2 gradients
     assert all(n > 0 for n in s["sync_local_steps"].values())
     assert s["sync_test_accuracy"] >= 0.88 and s["async_test_accuracy"] >= 0.88
@@ -208,11 +211,12 @@ server.join()
 
 
 def _serve():
+    """A one-task cluster (one tf.train.Server: each task's server binds as this one does), serving."""
     out = launcher.Collector()
-    cluster = launcher.local_cluster(ps=1, workers=1)
+    cluster = launcher.local_cluster(ps=0, workers=1)
     tasks = launcher.start(cluster, [sys.executable, "-c", SERVE_FOREVER, "marker-serve"], out=out)
     deadline = time.monotonic() + 90
-    while sum("serving" in line for line in out.lines) < 2:
+    while not any("serving" in line for line in out.lines):
         assert time.monotonic() < deadline, out.lines
         time.sleep(0.2)
     ports = {int(a.rsplit(":", 1)[1]) for addresses in cluster.values() for a in addresses}
@@ -251,13 +255,23 @@ def test_no_namespace_means_no_cluster_unless_the_risk_is_named(monkeypatch):
                        out=launcher.Collector())
 
 
+# A task that stays up until it is killed, as a ps does, without loading TensorFlow: what the launcher's end
+# does to its tasks does not depend on what they run (the test above runs real tf.train.Servers).
+STAY_UP = """
+import time
+print("serving", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
 def test_a_killed_launcher_leaves_no_task_behind(tmp_path):
     """SIGKILL (tasks behind a wrapper script) and SIGHUP of `lowtf cluster local`: every task (ps included)
     dies with it."""
-    wrapper = tmp_path / "task.sh"       # a task behind a wrapper script: the shell is not the server
-    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" -c \'{SERVE_FOREVER}\' "$@"\necho the task ended\n')
+    wrapper = tmp_path / "task.sh"       # a task behind a wrapper script: the shell is not the task
+    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" -c \'{STAY_UP}\' "$@"\necho the task ended\n')
     wrapper.chmod(0o755)
-    for signum, command in ((signal.SIGKILL, [str(wrapper)]), (signal.SIGHUP, [sys.executable, "-c", SERVE_FOREVER])):
+    for signum, command in ((signal.SIGKILL, [str(wrapper)]), (signal.SIGHUP, [sys.executable, "-c", STAY_UP])):
         marker = f"marker-{signum}"
         proc = subprocess.Popen([sys.executable, "-m", "lowtf", "cluster", "local", "--ps", "1", "--workers", "1",
                                  "--", *command, marker],

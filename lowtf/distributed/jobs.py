@@ -1,6 +1,8 @@
-"""Run a whole local MNIST job (1 ps + N workers) and collect what each worker reported."""
+"""Run local MNIST jobs (1 ps + N workers, one after another on the same tasks) and collect what each worker
+reported."""
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -16,7 +18,8 @@ class ProgressEcho(launcher.Collector):
     and says it is waiting when the tasks have been quiet for ``QUIET_SECONDS`` (three processes loading
     TensorFlow at once on two cores take ~3.5 s, longer than a learner should stare at a still screen)."""
 
-    SHOWN = ("loading TensorFlow", "serving Variables", "local steps", "note:", "error:", "exited with code")
+    SHOWN = ("loading TensorFlow", "serving", "local steps", "note:", "error:", "exited with code",
+             "starting at step", " weights ", "saved step", "scheduled ", " done")   # the last five: lessons 36, 37
     QUIET_SECONDS = 2.5
 
     def __init__(self):
@@ -44,18 +47,30 @@ class ProgressEcho(launcher.Collector):
         self._done.set()
 
 
-def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] = (),
+def phase_results(lines: Sequence[str]) -> dict:
+    """{job name: {worker index: the RESULT json it printed for that job}} from the tasks' output."""
+    found: dict = {}
+    for line in lines:
+        if "RESULT {" in line:
+            result = json.loads(line.split("RESULT ", 1)[1])
+            found.setdefault(result.get("phase", ""), {})[result["worker"]] = result
+    return found
+
+
+def run_mnist_job(logdir: Path, workers: int, steps: int, phases: Sequence[str], extra: Sequence[str] = (),
                   kill_worker_after: Optional[str] = None, timeout: float = 300,
                   show_progress: bool = True) -> tuple[dict, float]:
-    """Start the cluster, optionally SIGKILL worker 1 once its output contains
-    ``kill_worker_after``, wait for the workers, stop everything; return
-    ``({worker index: RESULT dict}, wall seconds)``. With ``show_progress`` the tasks'
-    progress lines are printed as they come."""
+    """Start the cluster (1 ps + ``workers``), run the jobs ``phases`` (mnist_task's
+    ``--phase NAME:WORKERS[:sync][:delay=S]``) one after another on it, optionally SIGKILL
+    worker 1 once its output contains ``kill_worker_after``, wait for the workers, stop
+    everything; return ``({job name: {worker index: RESULT dict}}, wall seconds)``. With
+    ``show_progress`` the tasks' progress lines are printed as they come."""
     out = ProgressEcho() if show_progress else launcher.Collector()
     command = [sys.executable, "-m", "lowtf.distributed.mnist_task", "--logdir", str(logdir),
-               "--steps", str(steps), *extra]
+               "--steps", str(steps), *[f"--phase={phase}" for phase in phases], *extra]
     if show_progress:
-        print(f"   starting 1 ps + {workers} worker{'s' * (workers > 1)}, each a process that loads TensorFlow ...",
+        print(f"   starting 1 ps + {workers} worker{'s' * (workers > 1)}, each a process that loads TensorFlow,\n"
+              f"   for {len(phases)} job{'s' * (len(phases) > 1)} in turn: {', '.join(p.split(':')[0] for p in phases)}",
               flush=True)
     tasks = launcher.start(launcher.local_cluster(ps=1, workers=workers), command, out=out)
     started = time.perf_counter()
@@ -80,8 +95,10 @@ def run_mnist_job(logdir: Path, workers: int, steps: int, extra: Sequence[str] =
         launcher.stop(tasks)
         if isinstance(out, ProgressEcho):
             out.close()
-    results = out.results()
-    if 0 not in results:   # the chief always reports; without it there is nothing to show
+    results = phase_results(out.lines)
+    missing = [p.split(":")[0] for p in phases if 0 not in results.get(p.split(":")[0], {})]
+    if missing:   # the chief always reports; without it there is nothing to show
         errors = [line for line in out.lines if "error" in line.lower()][-3:]
-        raise ClusterError("the chief (worker 0) reported no result" + (": " + " / ".join(errors) if errors else ""))
+        raise ClusterError(f"the chief (worker 0) reported no result for {missing}"
+                           + (": " + " / ".join(errors) if errors else ""))
     return results, time.perf_counter() - started

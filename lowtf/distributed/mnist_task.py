@@ -12,7 +12,11 @@ Run under ``TF_CONFIG`` (``lowtf cluster local`` sets it)::
 - worker 0, the chief, initialises (or restores from ``--logdir``), writes checkpoints and
   summaries through ``MonitoredTrainingSession``; all stop at the shared ``global_step``.
 - every gRPC call has a deadline, so a lost ps is an error message, not a hang.
-Each worker ends by printing one ``RESULT {json}`` line.
+- ``--phase NAME:WORKERS[:sync][:delay=SECONDS]`` (repeatable) runs several jobs in turn on the same
+  processes, each on Variables of its own on the ps (``tf.container(NAME)``), with its checkpoints and
+  summaries in ``--logdir/NAME``; workers numbered WORKERS and above sit that job out. A lesson then pays
+  for loading TensorFlow once per task, not once per task per job.
+Each worker ends each job by printing one ``RESULT {json}`` line.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 from lowtf import console
 
@@ -48,6 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--learning_rate", type=float, default=0.5)
     p.add_argument("--checkpoint_steps", type=int, default=100)
+    p.add_argument("--print_every", type=int, default=100, help="a progress line every so many local steps")
     p.add_argument("--step_delay", type=float, default=0.0, help="seconds to sleep per step (fault demos)")
     p.add_argument("--timeout_ms", type=int, default=30000, help="deadline for every remote operation")
     p.add_argument("--seed", type=int, default=0)
@@ -56,7 +62,52 @@ def parse_args(argv=None):
     p.add_argument("--join_wait_s", type=float, default=60.0)
     p.add_argument("--sync", action="store_true",
                    help="synchronous: SyncReplicasOptimizer averages as many gradients as there are workers per step")
+    p.add_argument("--phase", action="append", default=[], metavar="NAME:WORKERS[:sync][:delay=SECONDS]",
+                   help="run this job, then the next --phase, on the same tasks (Variables of their own on the ps, "
+                        "files in LOGDIR/NAME); only workers 0..WORKERS-1 take part. Default: one job, every "
+                        "worker, --sync and --step_delay as given, files in LOGDIR")
     return p.parse_args(argv)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One job of a run: its name ("" for a plain run: files in --logdir, the ps's default container), how
+    many workers take part, synchronous or not, and a sleep per step."""
+    name: str
+    workers: int
+    sync: bool = False
+    step_delay: float = 0.0
+
+
+def parse_phase(text: str, cluster_workers: int) -> Phase:
+    """``NAME:WORKERS[:sync][:delay=SECONDS]`` -> Phase; a ValueError names what is wrong."""
+    name, _, rest = text.partition(":")
+    fields = rest.split(":") if rest else []
+    if not name.isidentifier() or not fields or not fields[0].isdigit():
+        raise ValueError(f"--phase {text!r}: expected NAME:WORKERS[:sync][:delay=SECONDS], e.g. two_workers:2")
+    workers, sync, delay = int(fields[0]), False, 0.0
+    if not 1 <= workers <= cluster_workers:
+        raise ValueError(f"--phase {text!r}: WORKERS must be 1..{cluster_workers} (the cluster's workers)")
+    for option in fields[1:]:
+        if option == "sync":
+            sync = True
+        elif option.startswith("delay="):
+            delay = float(option[len("delay="):])
+        else:
+            raise ValueError(f"--phase {text!r}: unknown option {option!r} (sync, delay=SECONDS)")
+    if sync and workers != cluster_workers:
+        raise ValueError(f"--phase {text!r}: a synchronous job needs every worker ({cluster_workers})")
+    return Phase(name, workers, sync, delay)
+
+
+def phases_of(args, cluster_workers: int) -> list[Phase]:
+    if not args.phase:
+        return [Phase("", cluster_workers, args.sync, args.step_delay)]
+    phases = [parse_phase(text, cluster_workers) for text in args.phase]
+    names = [ph.name for ph in phases]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--phase names must differ: {names}")
+    return phases
 
 
 def build(task, args):
@@ -217,12 +268,12 @@ def run_step(sess, fetches, feed: dict, task_index: int):
         return None
 
 
-def start_together(sess, task, join, joined, wait_s: float) -> int:
-    """A worker says it has joined and waits for the chief's go; the chief waits until all the others have
-    joined, then says go (one more on the count). Each waits at most ``wait_s``. So a comparison of one
-    worker with several measures them working side by side, not one alone. Returns how many other
-    workers had joined when this one started (the chief's count; -1 for the others)."""
-    others, deadline = len(task.cluster["worker"]) - 1, time.monotonic() + wait_s
+def start_together(sess, task, join, joined, wait_s: float, workers: int) -> int:
+    """A worker says it has joined and waits for the chief's go; the chief waits until all the others of the
+    job's ``workers`` have joined, then says go (one more on the count). Each waits at most ``wait_s``. So a
+    comparison of one worker with several measures them working side by side, not one alone. Returns how
+    many other workers had joined when this one started (the chief's count; -1 for the others)."""
+    others, deadline = workers - 1, time.monotonic() + wait_s
     if not task.is_chief:
         sess.run(join)
         while sess.run(joined) <= others and time.monotonic() < deadline:   # the chief's go: others + 1
@@ -238,8 +289,27 @@ def start_together(sess, task, join, joined, wait_s: float) -> int:
     return count
 
 
-def run_worker(server, task, args) -> dict:
+def run_worker(server, task, args) -> list[dict]:
+    """Every job (``--phase``) this worker takes part in, in turn; one RESULT line for each."""
     splits = load_splits(validation_size=0)
+    results = []
+    for phase in phases_of(args, len(task.cluster["worker"])):
+        if task.index >= phase.workers:
+            continue   # sits this job out: the next one's session waits for the chief's Variables
+        # The job's own settings where build() and training_session() read them
+        job_args = argparse.Namespace(**{**vars(args), "sync": phase.sync, "step_delay": phase.step_delay,
+                                         "logdir": os.path.join(args.logdir, phase.name) if phase.name else args.logdir})
+        # A graph of its own, and Variables of its own on the ps: a job starts from fresh weights and step 0
+        # (a container's name takes letters, digits, '.', '-', '/': no '_')
+        with tf.Graph().as_default(), tf.container(phase.name.replace("_", "-")):
+            result = run_phase(server, task, job_args, splits, phase)
+        print("RESULT " + json.dumps(result), flush=True)
+        results.append(result)
+    return results
+
+
+def run_phase(server, task, args, splits, phase: Phase) -> dict:
+    began = time.perf_counter()
     # uint8 kept as it is; each batch is scaled when it is drawn (scaling all 60,000 images up front took
     # ~0.9 s of CPU in every worker of every job, on cores the other processes of the cluster share)
     train_x, train_y = splits.train.images, splits.train.labels
@@ -264,7 +334,8 @@ def run_worker(server, task, args) -> dict:
             # A plain Session on the same target: a run through `sess` would fire the chief's summary
             # hook, which needs a batch fed
             with tf.Session(server.target, config=config) as plain:
-                joined_at_start = start_together(plain, task, join, joined, args.join_wait_s)
+                joined_at_start = start_together(plain, task, join, joined, args.join_wait_s,
+                                                 phase.workers)
         watchdog.seconds = 3 * args.timeout_ms / 1000
         started = time.perf_counter()       # the rate counts training, not waiting for the chief or the others
         ended = [started]                   # when each local step ended: the steps' own times, for their spread
@@ -278,24 +349,28 @@ def run_worker(server, task, args) -> dict:
             _, step = ran
             first_step = int(step) if first_step is None else first_step
             local_steps += 1
-            if local_steps % 100 == 0:
-                print(f"worker {task.index}: {local_steps} local steps, global step {step}", flush=True)
+            if local_steps % args.print_every == 0:
+                job = f" ({phase.name})" if phase.name else ""
+                print(f"worker {task.index}{job}: {local_steps} local steps, global step {step}", flush=True)
             if args.step_delay:
                 time.sleep(args.step_delay)
             ended.append(time.perf_counter())
     watchdog.stop()
     seconds = time.perf_counter() - started
-    result = {"worker": task.index, "chief": task.is_chief, "local_steps": local_steps, "first_global_step": first_step,
+    # The rate leaves out a session's first step: it also registers the graph's pieces with every task
+    timed = np.diff(ended)[1:] if local_steps > 2 else np.diff(ended)
+    result = {"worker": task.index, **({"phase": phase.name} if phase.name else {}), "chief": task.is_chief,
+              "local_steps": local_steps, "first_global_step": first_step,
               "last_global_step": int(step), "seconds": round(seconds, 2),
-              "images_per_second": round(local_steps * args.batch / seconds, 1),
-              "images_per_second_se": rate_se(np.diff(ended), args.batch)}
+              "images_per_second": round(len(timed) * args.batch / max(float(timed.sum()), 1e-9), 1),
+              "images_per_second_se": rate_se(timed, args.batch)}
     if args.start_together and task.is_chief:
         result["others_joined_at_start"] = joined_at_start
     if args.sync and first_step is not None and int(step) > first_step:
         # Each global step averaged `workers` gradients; how many of them were this worker's own?
-        needed = (int(step) - first_step) * len(task.cluster["worker"])
+        needed = (int(step) - first_step) * phase.workers
         result["own_gradient_share"] = round(min(1.0, local_steps / needed), 3)
-        if len(task.cluster["worker"]) > 1 and result["own_gradient_share"] > 0.9:
+        if phase.workers > 1 and result["own_gradient_share"] > 0.9:
             print(f"note: worker {task.index} supplied {result['own_gradient_share']:.0%} of the gradients "
                   "averaged in its steps: the other workers contributed little or nothing (lost?), so each "
                   "step averaged this worker's own gradients", flush=True)
@@ -305,6 +380,7 @@ def run_worker(server, task, args) -> dict:
             result["test_accuracy"] = float(s.run(accuracy, {images: splits.test.images / 255.0,
                                                               labels: splits.test.labels}))
             result["final_global_step"] = int(s.run(global_step))
+    result["job_seconds"] = round(time.perf_counter() - began, 2)   # setting up and scoring included
     return result
 
 
@@ -313,7 +389,8 @@ def main(argv=None) -> int:
     try:
         task = from_tf_config()
         make_folder(args.logdir, "--logdir")
-    except (ClusterError, FolderError) as e:
+        phases_of(args, len(task.cluster.get("worker", [])) or 1)
+    except (ClusterError, FolderError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     server = tf.train.Server(task.cluster_spec(), job_name=task.job, task_index=task.index,
@@ -323,7 +400,7 @@ def main(argv=None) -> int:
         server.join()  # forever: the launcher stops it when the workers are done
         return 0
     try:
-        result = run_worker(server, task, args)
+        run_worker(server, task, args)
     except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError, tf.errors.AbortedError) as e:
         reason = f"{type(e).__name__}: {e.message.splitlines()[0][:200]}"
         if args.sync and isinstance(e, tf.errors.DeadlineExceededError):
@@ -334,7 +411,6 @@ def main(argv=None) -> int:
         print(f"error: worker {task.index} lost the cluster ({reason}); {why}. Restart the cluster: the chief "
               f"resumes from the last checkpoint in {args.logdir}", file=sys.stderr, flush=True)
         return 3
-    print("RESULT " + json.dumps(result), flush=True)
     return 0
 
 
