@@ -19,15 +19,20 @@ def test_17_pipeline_order_semantics(run_lesson):
     batches = s["order_batch_then_shuffle"]
     assert sorted(batches) == [[0, 1], [2, 3], [4, 5]] and batches != [[0, 1], [2, 3], [4, 5]]
     assert s["first_elements"]["1"] == [0] and max(s["first_elements"]["10"]) < 10
-    assert s["first_element_ms"]["5000"] > 5 * s["first_element_ms"]["100"]   # a bigger buffer starts later
+    # a bigger buffer starts later: 1000 reads of 1 ms come before its first element (start-up, a few
+    # hundred ms on a busy host, comes before both)
+    delays = s["first_element_ms"]
+    assert delays["1000"] >= 1000 and delays["1000"] > 2 * delays["10"]
     # prefetch: the verdict is the one its per-step times give (SE from their spread)
     assert len(s["verdicts"]) == 2
     assert s["prefetch_speedup"] == pytest.approx(s["ms_per_step"]["no prefetch"] / s["ms_per_step"]["prefetch(1)"],
                                                   abs=0.02)
-    # the epoch-boundary refill: unfused, a pause of at least 500 elements' 0.2 ms sleeps; none fused
-    waits = s["longest_wait_ms"]
-    assert waits["shuffle().repeat(2), fusion off"] > 100
-    assert max(waits["shuffle().repeat(2), as written today"], waits["shuffle_and_repeat(B, 2), TF 1.x"]) < 50
+    # the epoch-boundary refill: unfused, every round pauses for at least 100 elements' 1 ms sleeps; fused,
+    # the typical round (the median: one busy moment of a shared host may stall any round) has no such pause
+    waits = s["longest_waits_ms"]
+    assert min(waits["shuffle().repeat(2), fusion off"]) >= 100
+    for fused in ("shuffle().repeat(2), as written today", "shuffle_and_repeat(B, 2), TF 1.x"):
+        assert sorted(waits[fused])[1] < 50, (fused, waits[fused])
     assert (logdir / "augmented.png").stat().st_size > 10_000
 
 
