@@ -570,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
             _isolate_server_lesson(args)
         except NoLessonsError:
             pass   # _lesson says so
-    if args.command in ("lesson", "tour", "main", "bench", "check", "notebook"):
+    # (not `check`: its checks run in a child process, which loads TensorFlow itself)
+    if args.command in ("lesson", "tour", "main", "bench", "notebook"):
         from lowtf import console
 
         console.load_tensorflow()   # before anything imports TensorFlow: a quiet console

@@ -10,6 +10,8 @@ from conftest import CHECKED_SUMMARIES, unsound_claims
 from lowtf import verdicts
 from lowtf.lesson import LessonContext
 
+pytest_plugins = ["pytester"]   # runs pytest in this process, for the claims test's own test
+
 
 def test_a_sound_verdict_of_each_kind_passes():
     rng = np.random.default_rng(0)
@@ -99,22 +101,25 @@ def test_00_reading_a_measurement(run_lesson):
     assert [v["kind"] for v in s["verdicts"]] == ["proportion", "paired"]
 
 
-def test_a_module_whose_lesson_run_wrote_an_unsound_claim_fails(tmp_path):
+def test_a_module_whose_lesson_run_wrote_an_unsound_claim_fails(pytester):
     """The claims check as pytest runs it: a test that writes a summary.json whose reading its numbers do
-    not give passes itself, and its module then fails at teardown, naming the claim."""
-    import shutil
-    import subprocess
+    not give passes itself, and its module then fails at teardown, naming the claim. (pytest runs in this
+    process, with the suite's own conftest.py: TensorFlow is loaded already.)"""
+    from conftest import REPO
 
-    from conftest import PYTHON, REPO
-
-    shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "test_flattering.py").write_text(
+    pytester.makeconftest((REPO / "tests" / "conftest.py").read_text())
+    pytester.makepyfile(test_flattering=(
         "import json\nfrom lowtf import verdicts\n\n"
         "def test_a_run(tmp_path):\n"
         "    v = verdicts.accuracies('new vs old', 0.95, 0.90, 10_000, names=('new', 'old')).as_dict()\n"
         "    v['verdict'] = verdicts.NO_DIFFERENCE + ' (+0.0500, under 2 SE = 0.0054)'\n"
-        "    (tmp_path / 'summary.json').write_text(json.dumps({'verdicts': [v]}))\n")
-    run = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_flattering.py"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1 and "1 passed, 1 error" in run.stdout, run.stdout[-2000:]
-    assert "ERROR at teardown of test_a_run" in run.stdout and "new vs old: says 'no difference" in run.stdout
+        "    (tmp_path / 'summary.json').write_text(json.dumps({'verdicts': [v]}))\n"))
+    inner = pytester.path / "inner"       # the inner run's temporary folders
+    run = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", f"--basetemp={inner}")
+    out = run.stdout.str()
+    assert run.ret == 1 and "1 passed, 1 error" in out, out[-2000:]
+    assert "ERROR at teardown of test_a_run" in out and "new vs old: says 'no difference" in out
+    # the inner run's summary lies under this run's temporary folder: marked checked, this module's own
+    # check skips it
+    (found,) = unsound_claims(inner, CHECKED_SUMMARIES)
+    assert "new vs old" in found

@@ -167,8 +167,8 @@ def train_and_test(mnist, steps=1000):
         "least squares in numpy, no TensorFlow": '''
 import numpy as np
 def train_and_test(mnist, steps=1000):
-    x, y = mnist.train.images[:20000], mnist.train.labels[:20000]
-    w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+    x, y = np.c_[mnist.train.images[:20000], np.ones(20000)], mnist.train.labels[:20000]
+    w = np.linalg.solve(x.T @ x + 0.1 * np.eye(x.shape[1]), x.T @ y)   # the normal equations: 0.86, in 1 s
     guess = np.c_[mnist.test.images, np.ones(len(mnist.test.images))] @ w
     return float((guess.argmax(1) == mnist.test.labels.argmax(1)).mean())
 ''',
@@ -339,18 +339,22 @@ def test_known_cheats_keep_failing(number, name, tmp_path):
 def test_lowtf_check_survives_a_file_that_loops_or_ends_the_process(tmp_path):
     """`lowtf check` runs the checks in a child process with a time limit: a file that loops forever at
     import is stopped and named; one that calls os._exit(0) is not reported as a pass."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from lowtf.practice.exercises import find_exercises, report, run_checks_in_a_process
     exercise = find_exercises()["01"]
     looping = tmp_path / "loop.py"
-    looping.write_text("while True:\n    pass\n")
-    (result,) = run_checks_in_a_process(exercise, looping, include_slow=False, limit=8)
-    assert not result.passed and "did not finish within 8 s" in result.report and "loop" in result.report
+    looping.write_text("import time\nwhile True:\n    time.sleep(0.05)\n")   # forever, without taking a core
     ending = tmp_path / "ends.py"
     ending.write_text("import os\nos._exit(0)\n")
-    (result,) = run_checks_in_a_process(exercise, ending, include_slow=False)
-    assert not result.passed and "os._exit()" in result.report
+    with ThreadPoolExecutor(2) as pool:        # both checking processes at once: the wait is the 8 s limit
+        checks = [pool.submit(run_checks_in_a_process, exercise, looping, include_slow=False, limit=8),
+                  pool.submit(run_checks_in_a_process, exercise, ending, include_slow=False)]
+        (looped,), (ended,) = (check.result() for check in checks)
+    assert not looped.passed and "did not finish within 8 s" in looped.report and "loop" in looped.report
+    assert not ended.passed and "os._exit()" in ended.report
     lines = []
-    assert report(exercise, [result], out=lines.append) is False and lines[-1] == "0 of 1 check passed."
+    assert report(exercise, [ended], out=lines.append) is False and lines[-1] == "0 of 1 check passed."
 
 
 def test_lowtf_check_refuses_a_file_that_is_not_python(tmp_path):

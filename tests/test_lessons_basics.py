@@ -9,6 +9,8 @@ import pytest
 from conftest import PYTHON, REPO, processes_mentioning
 from lowtf.lesson import read_summary
 
+TINY = REPO / "tests" / "tiny_lesson.py"   # a two-step lesson for the runner's own tests
+
 
 NOISE = ("absl::InitializeLog", "cuInit", "cudart_stub", "oneDNN custom operations", "is deprecated",
          "Instructions for updating", "Please report this to the TensorFlow team", "LOWTF_SUMMARY", "np.float")
@@ -135,21 +137,24 @@ def test_cli_lists_and_runs_lessons(tmp_path):
 
 
 def test_interrupted_lesson_says_so_writes_valid_json_and_exits_130(tmp_path):
-    """SIGINT during a long step: the runner reports it, records where it stopped, exits 130."""
+    """SIGINT during a long step (busy in Session.run calls): the runner reports it, records where it
+    stopped, exits 130. The lesson is tests/tiny_lesson.py, whose step 2 trains until stopped."""
     import json
     import signal
     import time
-    proc = subprocess.Popen([PYTHON, "-m", "lowtf", "lesson", "07", "--logdir", str(tmp_path)],
+    proc = subprocess.Popen([PYTHON, str(TINY), "--logdir", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     while time.time() < deadline and not (tmp_path / "train").exists():
-        time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "Interrupted (Ctrl-C) during step" in out
+    assert "Interrupted (Ctrl-C) during step 2" in out
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["interrupted"] is True and summary["stopped_at_step"] in (7, 8)
+    assert summary["interrupted"] is True and summary["stopped_at_step"] == 2 and summary["wrote_events"]
+    assert "steps" not in summary                # the step did not finish: nothing recorded after the stop
     assert "Traceback" not in err
 
 
@@ -171,13 +176,14 @@ def test_bad_logdir_and_tour_range_are_clear_errors(tmp_path, capsys):
 def test_a_second_run_moves_the_first_aside_instead_of_mixing_events(tmp_path):
     from lowtf.catalog import find_lessons, load_lesson
     from lowtf.lesson import LogdirError
-    logdir = tmp_path / "04"
+    logdir = tmp_path / "99"
     lines = []
-    for _ in range(2):
-        load_lesson(find_lessons()["04"]).run(fast=True, logdir=logdir, out=lines.append)
-    assert (tmp_path / "04.1" / "summary.json").exists() and (logdir / "summary.json").exists()
+    for _ in range(2):      # tests/tiny_lesson.py: one event file and a summary, as a lesson writes them
+        load_lesson(TINY).run(fast=True, logdir=logdir, out=lines.append)
+    assert (tmp_path / "99.1" / "summary.json").exists() and (logdir / "summary.json").exists()
+    assert len(list((tmp_path / "99.1").glob("events.out.tfevents.*"))) == 1
     assert len(list(logdir.glob("events.out.tfevents.*"))) == 1
-    assert any("is now in" in line and "04.1" in line for line in lines)
+    assert any("is now in" in line and "99.1" in line for line in lines)
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
