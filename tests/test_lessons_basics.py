@@ -74,8 +74,8 @@ def test_03_only_fetched_branch_runs(run_lesson):
     assert summary["mixed_graphs_error"]
 
 
-def test_04_writes_events(run_lesson):
-    summary, logdir = run_lesson("04")
+def test_04_writes_events(lesson04_fast):
+    summary, logdir = lesson04_fast     # one run, shared with test_tensorboard.py
     assert summary["scoped_names"][2] == "model/layer1_1/same_scope_name_again"
     assert list(logdir.glob("events.out.tfevents.*"))
     assert {"random_walk/distance", "pictures/drifting_normal", "pictures/note"} <= set(summary["merge_all_tags"])
@@ -122,18 +122,20 @@ def test_step_mode_shows_explanation_and_code_waits_and_quits(tmp_path):
     assert summary["seconds"] < 5   # computing time, not the time spent at the prompts
 
 
-def test_cli_lists_and_runs_lessons(tmp_path):
+def test_cli_lists_and_runs_lessons(tmp_path, capsys):
+    """`lowtf lessons` as a command; `lowtf lesson 3` through the command line's main in this process
+    (test_01 runs `python -m lowtf lesson` as a process of its own, and reads its console)."""
+    from lowtf.catalog import find_lessons, load_lesson
+    from lowtf.cli import main
     listing = subprocess.run([PYTHON, "-m", "lowtf", "lessons"], capture_output=True, text=True, timeout=60)
     assert "  01  Graphs and sessions:" in listing.stdout
-    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "3", "--fast", "--logdir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
+    assert main(["lesson", "3", "--fast", "--logdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
     assert read_summary(tmp_path)["branch_a_ran"] is False
     # a plain run shows each step's words, and ends in what it found, not a dump of the summary
-    from lowtf.catalog import find_lessons, load_lesson
-    said = " ".join(run.stdout.split())
+    said = " ".join(out.split())
     assert all(" ".join(s.explanation.split()[:12]) in said for s in load_lesson(find_lessons()["03"]).steps)
-    assert "Key numbers" not in run.stdout and "Every value it recorded" in run.stdout
+    assert "Key numbers" not in out and "Every value it recorded" in out
 
 
 def test_interrupted_lesson_says_so_writes_valid_json_and_exits_130(tmp_path):
@@ -168,9 +170,8 @@ def test_bad_logdir_and_tour_range_are_clear_errors(tmp_path, capsys):
         assert "error: --logdir" in capsys.readouterr().err
     assert main(["tour", "--first", "7", "--last", "3"]) == 2
     assert "no lessons between" in capsys.readouterr().err
-    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "03", "--fast", "--logdir", str(a_file)],
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and "error: --logdir" in run.stderr and "Traceback" not in run.stderr
+    assert main(["lesson", "03", "--fast", "--logdir", str(a_file)]) == 2       # the command line's path to it
+    assert "error: --logdir" in capsys.readouterr().err
 
 
 def test_a_second_run_moves_the_first_aside_instead_of_mixing_events(tmp_path):
