@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -128,10 +129,15 @@ def other_summaries(ctx):
     }
 
 
-def stop(pid: int) -> None:
-    """Ask process ``pid`` to end (SIGTERM), if it is still running."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def stop_started(logdir, running_before: set) -> None:
+    """Ask each tensorboard serving ``logdir`` that was not running before
+    (by ``manager.get_all()``'s pid) to end, with SIGTERM."""
+    from tensorboard import manager
+
+    for info in manager.get_all():
+        if info.logdir == str(logdir) and info.pid not in running_before:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGTERM)
 
 
 @lesson.step(
@@ -154,12 +160,20 @@ def in_a_notebook(ctx):
         str(Path(sys.executable).with_name("tensorboard")),
     )
     running_before = {i.pid for i in manager.get_all()}
-    notebook.start(f"--logdir {ctx.logdir} --host 127.0.0.1")
+    ctx.on_exit(lambda: stop_started(ctx.logdir, running_before))
+    # notebook.start returns once the new process answers, seconds later
+    # (it loads TensorFlow too): in a thread, so the lesson can say so
+    launch = threading.Thread(
+        target=notebook.start,
+        args=(f"--logdir {ctx.logdir} --host 127.0.0.1",),
+        daemon=True,
+    )
+    launch.start()
+    waited = 0
+    while launch.join(2) or launch.is_alive():
+        waited += 2
+        print(f"   {waited} s: tensorboard is still starting", flush=True)
     info = next(i for i in manager.get_all() if i.logdir == str(ctx.logdir))
-    if (
-        info.pid not in running_before
-    ):  # stop what the lesson started, and only that
-        ctx.on_exit(lambda: stop(info.pid))
     with urllib.request.urlopen(
         f"http://127.0.0.1:{info.port}/data/runs", timeout=30
     ) as reply:

@@ -89,6 +89,19 @@ def lesson10_fast(tmp_path_factory):
     return summary, logdir
 
 
+@pytest.fixture(scope="session")
+def lesson04_fast(tmp_path_factory):
+    """Lesson 04 in --fast mode, run once for the tests that read what it wrote (its events, what its
+    notebook TensorBoard served): (summary, logdir)."""
+    from lowtf.catalog import find_lessons, load_lesson
+
+    logdir = tmp_path_factory.mktemp("lesson04")
+    tf.reset_default_graph()
+    summary = load_lesson(find_lessons()["04"]).run(fast=True, logdir=logdir, out=lambda s: None)
+    tf.reset_default_graph()
+    return summary, logdir
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago."""
     return free_ports(1)[0]

@@ -5,8 +5,8 @@ import pytest
 from conftest import get, scalars, tensorboard
 
 
-def test_04_scalar_series_and_graph_scopes(run_lesson):
-    summary, logdir = run_lesson("04")
+def test_04_scalar_series_and_graph_scopes(lesson04_fast):
+    summary, logdir = lesson04_fast     # one run, shared with test_lessons_basics.py
     with tensorboard(logdir) as base:
         tags = get(base + "/data/plugin/scalars/tags")
         run = next(iter(tags))
