@@ -11,6 +11,7 @@ own Python client works unchanged. Like ``rest_server`` it only translates: prot
 """
 from __future__ import annotations
 
+import math
 from concurrent import futures
 from typing import Optional
 
@@ -42,10 +43,11 @@ def tensor_values(proto, name: str) -> np.ndarray:
     if proto.dtype not in _DTYPES:
         raise InvalidArgument(f"input '{name}': dtype {proto.dtype} is no TensorFlow DataType a request "
                               "can carry (DT_FLOAT is 1, DT_STRING 7; reference types are 101 and up)")
-    if any(d.size < 0 for d in proto.tensor_shape.dim):
-        raise InvalidArgument(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} has a "
+    shape = [d.size for d in proto.tensor_shape.dim]
+    if any(size < 0 for size in shape):
+        raise InvalidArgument(f"input '{name}': its shape {shape} has a "
                               "negative dimension; a request's tensor has every size known")
-    claimed = int(np.prod([d.size for d in proto.tensor_shape.dim], dtype=np.int64)) if proto.tensor_shape.dim else 1
+    claimed = math.prod(shape)          # exact: a product past int64 is no wrapped small number
     dtype = tf.dtypes.as_dtype(proto.dtype)
     if proto.tensor_content:
         carried = len(proto.tensor_content) // max(1, dtype.size)
@@ -55,9 +57,31 @@ def tensor_values(proto, name: str) -> np.ndarray:
         if dtype in (tf.complex64, tf.complex128):
             carried //= 2           # scomplex_val / dcomplex_val hold real and imaginary parts
     if claimed != carried and not (claimed == 0 and carried == 0):
-        raise InvalidArgument(f"input '{name}': its shape {[d.size for d in proto.tensor_shape.dim]} claims {claimed:,} "
-                         f"values and it carries {carried:,}; send every value")
+        raise InvalidArgument(f"input '{name}': its shape {shape} claims {claimed:,} "
+                              f"values and it carries {carried:,}; send every value")
+    if proto.tensor_content:    # tf.make_ndarray's own first branch, without the rest of its work (~25 us)
+        return np.frombuffer(proto.tensor_content, dtype=dtype.as_numpy_dtype).copy().reshape(shape)
     return tf.make_ndarray(proto)
+
+
+# The dtypes tf.make_tensor_proto writes as raw bytes (tensor_content) when an array has more than
+# one value: its _TENSOR_CONTENT_TYPES that numpy names without ml_dtypes.
+_CONTENT_DTYPES = {np.dtype(t): tf.dtypes.as_dtype(t).as_datatype_enum
+                   for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+                             np.uint8, np.uint32, np.uint64)}
+
+
+def write_tensor(value, proto) -> None:
+    """``proto.CopyFrom(tf.make_tensor_proto(value))``, the same message, written in place for the
+    numeric arrays it stores as raw bytes (~7 us against ~45 us for a [1, 10] float32)."""
+    enum = _CONTENT_DTYPES.get(value.dtype) if isinstance(value, np.ndarray) and value.size > 1 else None
+    if enum is None:
+        proto.CopyFrom(tf.make_tensor_proto(value))
+        return
+    proto.dtype = enum
+    for size in value.shape:
+        proto.tensor_shape.dim.add(size=size)
+    proto.tensor_content = value.tobytes()
 
 
 def _examples(request) -> int:
@@ -138,7 +162,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             answer = self.predictor.predict(call)
         response = _answered(predict_pb2.PredictResponse(), spec.name, answer.version, answer.signature)
         for name, value in answer.outputs.items():
-            response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+            write_tensor(value, response.outputs[name])
         return response
 
     def Classify(self, request, context):

@@ -92,13 +92,13 @@ def _shape(structure: bytes, numbers: int) -> Optional[tuple]:
     for level in range(depth - 2, -1, -1):                # count the repeats of the element one level up
         if len(element) > len(structure):
             return None                                   # each pass costs at most the structure's length
-        position, count = level + 1, 0
-        while structure.startswith(element, position):
-            count += 1
-            position += len(element)
-            if structure[position:position + 1] != b",":
-                break
-            position += 1
+        # The list opening at ``level`` is "element,element,...,element]": the first element
+        # followed by "]" is its last (a balanced element's proper suffix is never its prefix, so
+        # no match starts inside one); the comparison below checks the whole guess.
+        end = structure.find(element + b"]", level + 1)
+        count, rest = divmod(end + len(element) - level, len(element) + 1)
+        if end < 0 or rest:
+            return None
         shape.insert(0, count)
         element = _list_of(element, count)
     return tuple(shape) if element == structure and int(np.prod(shape)) == numbers else None

@@ -79,6 +79,17 @@ def check_range(values: np.ndarray, dtype, name: str) -> None:
                               f"{dtype.name} ({info.min} to {info.max})")
 
 
+def _floats_within_range(values: np.ndarray, dtype) -> np.ndarray | None:
+    """``values`` as ``dtype`` when both are IEEE floats and every converted value is finite and
+    below the type's largest (so ``check_range`` would pass: one reduction, not its four); else None."""
+    dtype = np.dtype(dtype)
+    if values.dtype.kind != "f" or dtype.kind != "f" or dtype.itemsize not in (2, 4, 8) or not values.size:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflow is refused by check_range
+        array = values.astype(dtype, copy=False)
+    return array if np.abs(array).max() < np.finfo(dtype).max else None
+
+
 def nesting(value) -> int:
     """How many lists deep ``value`` starts (its rank, if it is regular); stops past MAX_DIMS + 1."""
     depth = 0
@@ -103,16 +114,18 @@ def to_array(value, spec: TensorSpec, name: str) -> np.ndarray:
         if inferred.dtype.kind not in "biuf":
             raise InvalidArgument(f"input '{name}': expected numbers of type {spec.dtype.name}, "
                                   f"got {inferred.dtype.kind == 'U' and 'strings' or inferred.dtype}")
-        if spec.dtype.is_integer and inferred.dtype.kind == "f" and not np.all(np.mod(inferred, 1) == 0):
-            raise InvalidArgument(f"input '{name}': expected integers ({spec.dtype.name}), got fractional numbers")
-        inexact = inferred.dtype.kind == "f" and inferred.size and np.nanmax(np.abs(inferred)) > 2 ** 53
-        if spec.dtype.is_integer and inexact:
-            # past 2^53 a float is no exact integer, and the JSON reader makes a float of any integer
-            # beyond 64 bits (-2^63 - 1 arrives as -2^63): refuse rather than guess
-            raise InvalidArgument(f"input '{name}': whole numbers beyond 2^53 for {spec.dtype.name} must be written "
-                                  "as integers (no '.' or exponent) within the type's range")
-        check_range(inferred, spec.dtype.as_numpy_dtype, name)
-        array = inferred.astype(spec.dtype.as_numpy_dtype, copy=False)
+        if spec.dtype.is_integer and inferred.dtype.kind == "f":
+            if not np.all(np.mod(inferred, 1) == 0):
+                raise InvalidArgument(f"input '{name}': expected integers ({spec.dtype.name}), got fractional numbers")
+            if inferred.size and np.nanmax(np.abs(inferred)) > 2 ** 53:
+                # past 2^53 a float is no exact integer, and the JSON reader makes a float of any integer
+                # beyond 64 bits (-2^63 - 1 arrives as -2^63): refuse rather than guess
+                raise InvalidArgument(f"input '{name}': whole numbers beyond 2^53 for {spec.dtype.name} must be "
+                                      "written as integers (no '.' or exponent) within the type's range")
+        array = _floats_within_range(inferred, spec.dtype.as_numpy_dtype)
+        if array is None:
+            check_range(inferred, spec.dtype.as_numpy_dtype, name)
+            array = inferred.astype(spec.dtype.as_numpy_dtype, copy=False)
     elif spec.dtype == tf_string:
         if isinstance(value, np.ndarray):  # gRPC's string tensor: an object array of bytes
             if value.dtype.kind not in "OSU":
