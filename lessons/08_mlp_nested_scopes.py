@@ -19,14 +19,33 @@ lesson = Lesson("08", "mlp nested scopes")
 STEPS = {"fast": 600, "full": 2000}  # the article ran 20,000
 BATCH_SIZE = 100
 SUMMARY_EVERY = 20  # steps between summaries
+VALIDATION_SIZE = 1000  # held-out training images, scored at every summary
 LEARNING_RATE = 1e-3
+SMALL_RATE = 3e-3  # Adam's rate for the small networks: there in fewer steps
 # training steps of each small network in the initialisation step
-SYMMETRY_STEPS = 300
-LINEAR_STEPS = 1500  # ... and in the non-linearity step: long enough for ReLU to pull ahead
+SYMMETRY_STEPS = 200
+LINEAR_STEPS = 500  # ... and in the non-linearity step: long enough for ReLU to pull ahead
 DEEP_LAYERS = 4  # sigmoid layers of 100 units in the batch-normalisation step
-DEEP_STEPS = 500  # its steps of plain gradient descent, at DEEP_RATE
+DEEP_STEPS = 300  # its steps of plain gradient descent, at DEEP_RATE
 DEEP_RATE = 0.5
 SEED = 8
+
+
+def digits(ctx):
+    """MNIST loaded on first use and kept for the later steps: {"train",
+    "validation", "test"}: (images [N, 28, 28, 1] float32 in 0-1, labels
+    [N]); VALIDATION_SIZE images held out of the 60,000 training ones."""
+    if not hasattr(ctx, "digits"):
+        splits = load_splits(validation_size=VALIDATION_SIZE)
+        ctx.digits = {
+            name: (split.images / np.float32(255), split.labels)
+            for name, split in [
+                ("train", splits.train),
+                ("validation", splits.validation),
+                ("test", splits.test),
+            ]
+        }
+    return ctx.digits
 
 
 @lesson.step("a dense layer is a name scope around matmul + bias + ReLU")
@@ -66,11 +85,11 @@ def fit(ctx):
     model saved. Adam adapts a step size per parameter from running averages of the
     gradient and its square; 1e-3 is its usual default. The article wrote the training
     batch's summary only, a noisy sample of a different 100 images at each point; here
-    the validation images are scored too, into a second writer, as lesson 07 did."""
-    splits = load_splits(validation_size=5000)
-    train_x, validation_x, test_x = (
-        split.images.astype(np.float32) / 255.0  # [N, 28, 28, 1]
-        for split in (splits.train, splits.validation, splits.test)
+    the VALIDATION_SIZE held-out images are scored too, into a second writer,
+    as lesson 07 did."""
+    data = digits(ctx)  # images [N, 28, 28, 1] in 0-1, labels [N]
+    (train_x, train_y), (validation_x, validation_y), (test_x, test_y) = (
+        data["train"], data["validation"], data["test"]
     )
     with tf.Graph().as_default() as graph:
         tf.set_random_seed(SEED)  # the initial weights repeat
@@ -103,21 +122,21 @@ def fit(ctx):
             sess.run(tf.global_variables_initializer())
             for step in range(1, STEPS[ctx.mode] + 1):
                 batch = rng.randint(0, len(train_x), BATCH_SIZE)
-                feed = {x: train_x[batch], y: splits.train.labels[batch]}
+                feed = {x: train_x[batch], y: train_y[batch]}
                 if step % SUMMARY_EVERY == 0:
                     _, summary = sess.run([train_step, merged], feed)
                     train_writer.add_summary(summary, step)
-                    validation_writer.add_summary(
-                        sess.run(
-                            merged,
-                            {x: validation_x, y: splits.validation.labels},
-                        ),
-                        step,
+                    summary, seen = sess.run(
+                        [merged, accuracy], {x: validation_x, y: validation_y}
                     )
+                    validation_writer.add_summary(summary, step)
+                    if step % (10 * SUMMARY_EVERY) == 0:  # and on screen
+                        print(f"   step {step}: validation accuracy "
+                              f"{seen:.4f}", flush=True)
                 else:
                     sess.run(train_step, feed)
             test_accuracy = float(
-                sess.run(accuracy, {x: test_x, y: splits.test.labels})
+                sess.run(accuracy, {x: test_x, y: test_y})
             )
             saved = saver.save(
                 sess, str(ctx.logdir / "model" / "mlp"), global_step=step
@@ -131,6 +150,15 @@ def fit(ctx):
         "saved": saved,
         "the scopes (Graphs) and the curves (Scalars)": ctx.tensorboard(),
     }
+
+
+def flat(data):
+    """((train images [N, 784], labels), (test images, labels)) from
+    digits(ctx): each image one row, as the small networks take it."""
+    return tuple(
+        (images.reshape(-1, 784), labels)
+        for images, labels in (data["train"], data["test"])
+    )
 
 
 def one_hidden_layer(x, init, activation=tf.nn.relu):
@@ -155,8 +183,9 @@ def train_small(
     activation=tf.nn.relu,
     steps=SYMMETRY_STEPS,
 ):
-    """one_hidden_layer trained ``steps`` steps of Adam; returns (test
-    accuracy, its variables' values)."""
+    """one_hidden_layer trained ``steps`` steps of Adam at SMALL_RATE (so
+    small a network takes larger steps than the MLP's 1e-3 and gets there
+    sooner); returns (test accuracy, its variables' values)."""
     rng = np.random.RandomState(SEED)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
@@ -167,7 +196,7 @@ def train_small(
                 labels=y, logits=logits
             )
         )
-        step = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
+        step = tf.train.AdamOptimizer(SMALL_RATE).minimize(loss)
         correct = tf.reduce_mean(
             tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
         )
@@ -192,9 +221,7 @@ def symmetry(ctx):
     lesson 07, has no hidden layer and can start at zero). Below: the same small network
     trained twice, the number of different hidden units it ends with, and the test
     accuracies with their standard error."""
-    splits = load_splits(validation_size=0)
-    x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
-    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    (train_x, train_y), (test_x, test_y) = flat(digits(ctx))
     inits = {
         "zeros": tf.zeros,
         "random": lambda shape: tf.truncated_normal(
@@ -204,7 +231,7 @@ def symmetry(ctx):
     result = {}
     for name, init in inits.items():
         accuracy, values = train_small(
-            x_all, splits.train.labels, test_x, splits.test.labels, init
+            train_x, train_y, test_x, test_y, init
         )
         units = len(
             np.unique(np.round(values["w1"], 6), axis=1).T
@@ -232,26 +259,19 @@ def nonlinearity(ctx):
     layers is what lets a network draw boundaries a single matrix cannot. Below: the
     small network trained LINEAR_STEPS steps with and without its ReLU, the linear one's logits recomputed
     from the single matrix W1 W2, and the two test accuracies."""
-    splits = load_splits(validation_size=0)
-    x_all = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
-    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    (train_x, train_y), (test_x, test_y) = flat(digits(ctx))
 
     def init(shape):
         return tf.truncated_normal(shape, stddev=0.1, seed=SEED)
 
     relu_accuracy, _ = train_small(
-        x_all,
-        splits.train.labels,
-        test_x,
-        splits.test.labels,
-        init,
-        steps=LINEAR_STEPS,
+        train_x, train_y, test_x, test_y, init, steps=LINEAR_STEPS
     )
     linear_accuracy, v = train_small(
-        x_all,
-        splits.train.labels,
+        train_x,
+        train_y,
         test_x,
-        splits.test.labels,
+        test_y,
         init,
         activation=tf.identity,
         steps=LINEAR_STEPS,
@@ -370,9 +390,7 @@ def batch_norm(ctx):
     weights (the update ops change no weight), so scored with the test set's own batch
     statistics they agree; only their moving averages differ. Even updated, the averages
     trail a model still changing (0.99 per step: about the last 100 batches)."""
-    splits = load_splits(validation_size=0)
-    train_x = splits.train.images.reshape(-1, 784).astype(np.float32) / 255.0
-    test_x = splits.test.images.reshape(-1, 784).astype(np.float32) / 255.0
+    (train_x, train_y), (test_x, test_y) = flat(digits(ctx))
     runs = {
         "plain": (plain_layer, True),
         "batch norm": (batch_norm_layer, True),
@@ -419,7 +437,7 @@ def batch_norm(ctx):
                 sess.run(tf.global_variables_initializer())
                 first = {
                     x: train_x[:BATCH_SIZE],
-                    y: splits.train.labels[:BATCH_SIZE],
+                    y: train_y[:BATCH_SIZE],
                     training: True,
                 }
                 at_start = [round(float(s), 5) for s in sess.run(sizes, first)]
@@ -429,16 +447,17 @@ def batch_norm(ctx):
                         train_step,
                         {
                             x: train_x[batch],
-                            y: splits.train.labels[batch],
+                            y: train_y[batch],
                             training: True,
                         },
                     )
+                print(f"   {name}: {DEEP_STEPS} steps done", flush=True)
                 result[name] = {
                     "gradient size, layer 1 to last, step 0": at_start,
                     "test accuracy": round(
                         float(
                             sess.run(
-                                accuracy, {x: test_x, y: splits.test.labels}
+                                accuracy, {x: test_x, y: test_y}
                             )
                         ),
                         4,
@@ -449,7 +468,7 @@ def batch_norm(ctx):
                                 accuracy,
                                 {
                                     x: test_x,
-                                    y: splits.test.labels,
+                                    y: test_y,
                                     training: True,
                                 },
                             )
