@@ -13,10 +13,10 @@ from lowtf.lesson.presentation import source
 # eager, in a process of its own, as the Keras lessons: tf.distribute's strategies are TensorFlow 2
 lesson = Lesson("36", "multi worker mirrored", keras=True)
 
-STEPS = {"fast": 60, "full": 300}
+STEPS = {"fast": 40, "full": 300}
 GLOBAL_BATCH = 200  # images per step over all workers
 TIMEOUT = 10  # seconds a collective waits for a missing worker
-BLOCK = 10  # steps per round of the speed comparison
+BLOCK = 5  # steps per round of the speed comparison
 
 
 def task_args(logdir, steps, *extra):
@@ -138,7 +138,7 @@ def speed(ctx):
     worker, but adds an all-reduce over the network. On one machine of 2
     cores the two workers also share the cores, so a second machine's
     work cannot show here; what this measures is the cost of the
-    collective on loopback. Each block of 10 steps is a round."""
+    collective on loopback. Each block of 5 steps is a round."""
     said = ctx.verdict(verdicts.speeds(
         "images/s, 2 workers vs 1 worker", block_rates(ctx.two[0]),
         block_rates(ctx.one), names=("2 workers", "1 worker")))

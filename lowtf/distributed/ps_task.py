@@ -21,11 +21,11 @@ import os
 import sys
 import time
 
-from lowtf import console
+from lowtf.distributed import task_start
 
 if __name__ == "__main__":   # a line at once: the import below takes seconds, more with several tasks starting
     print(f"{os.environ.get('LOWTF_TASK_NAME', 'task')} loading TensorFlow ...", flush=True)
-console.load_tensorflow()
+task_start.load_tensorflow()   # quietly, fast CPU kernels on, Keras left out (no task uses it)
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -145,4 +145,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The RESULT line is out and every step fetched. Python's own exit would then tear down the
+    # coordinator's threads and TensorFlow's one by one (seconds on a busy machine), while the
+    # launcher waits: the ps and workers are stopped by it in any case.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
