@@ -28,11 +28,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lowtf import console
+from lowtf.distributed import task_start
 
 if __name__ == "__main__":   # a line at once: the import below takes seconds, more with several tasks starting
     print(f"{os.environ.get('LOWTF_TASK_NAME', 'task')} loading TensorFlow ...", flush=True)
-console.load_tensorflow()   # before TensorFlow's own import: fast CPU kernels, no start-up noise
+task_start.load_tensorflow()   # quietly, fast CPU kernels on, Keras left out (no task uses it)
 
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf
