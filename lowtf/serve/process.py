@@ -23,6 +23,7 @@ class ServerDidNotStart(ChildFailed):
 class ServerProcess:
     child: Child
     rest_port: int
+    flags: tuple = ()     # what it was started with, for the error if it never answers
 
     @property
     def process(self):
@@ -34,6 +35,22 @@ class ServerProcess:
     def stop(self, grace: float = 15.0) -> None:
         self.child.stop(grace)
 
+    def wait_until_answers(self, model: str, timeout: float = 90.0) -> "ServerProcess":
+        """Return once ``model`` answers; stop the server and raise ServerDidNotStart if it exits or
+        time runs out (Ctrl-C or SIGTERM while waiting stops it too)."""
+
+        def answers() -> bool:
+            try:
+                return requests.get(self.url(model), timeout=2).ok
+            except requests.ConnectionError:
+                return False
+
+        try:
+            self.child.wait_until(answers, timeout, f"lowtf serve {' '.join(self.flags)}")
+        except ChildFailed as e:
+            raise ServerDidNotStart(str(e)) from None
+        return self
+
     def __enter__(self) -> "ServerProcess":
         return self
 
@@ -41,18 +58,12 @@ class ServerProcess:
         self.stop()
 
 
+def launch_server(flags: list[str], rest_port: int) -> ServerProcess:
+    """``lowtf serve FLAGS`` started, not waited for: it loads TensorFlow (seconds) while the caller
+    goes on; ``wait_until_answers`` before the first request, and ``stop`` it however the caller ends."""
+    return ServerProcess(start([sys.executable, "-m", "lowtf", "serve", *flags]), rest_port, tuple(flags))
+
+
 def start_server(flags: list[str], rest_port: int, ready_model: str, timeout: float = 90.0) -> ServerProcess:
     """``lowtf serve FLAGS`` (``--rest_api_port`` is among them); returns once ``ready_model`` answers."""
-    server = ServerProcess(start([sys.executable, "-m", "lowtf", "serve", *flags]), rest_port)
-
-    def answers() -> bool:
-        try:
-            return requests.get(server.url(ready_model), timeout=2).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        server.child.wait_until(answers, timeout, f"lowtf serve {' '.join(flags)}")
-    except ChildFailed as e:
-        raise ServerDidNotStart(str(e)) from None
-    return server
+    return launch_server(flags, rest_port).wait_until_answers(ready_model, timeout)
