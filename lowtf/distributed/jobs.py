@@ -85,9 +85,8 @@ def run_mnist_job(logdir: Path, workers: int, steps: int, phases: Sequence[str],
             pid = victim.process.pid
             launcher.kill(victim)
             if show_progress:
-                print(f"   killed worker 1 (pid {pid}) with SIGKILL, as a machine failure would,\n"
-                      f"   once it printed {kill_worker_after!r} (exit status {victim.process.returncode})",
-                      flush=True)
+                print(f"   killed worker 1 (pid {pid}, exit status {victim.process.returncode}) with SIGKILL,\n"
+                      f"   as a machine failure would, once it printed\n   {kill_worker_after!r}", flush=True)
         for t in tasks:
             if t.job == "worker" and t.process.poll() is None:
                 t.process.wait(timeout=timeout)
