@@ -22,6 +22,20 @@ def adam(rate):
     return lambda step: tf.train.AdamOptimizer(rate)
 
 
+def run_config(ctx, name: str, **settings) -> TrainConfig:
+    """What every run here shares. This lesson reads accuracies, not
+    TensorBoard's detail: weight histograms at the start and the end only,
+    no step traced."""
+    return TrainConfig(
+        name=name,
+        seed=0,
+        eval_every=ctx.eval_every,
+        histogram_every=ctx.steps,
+        trace_step=None,
+        **settings,
+    )
+
+
 @lesson.step("stage 0: LeNet-5 learns digits")
 def pretrain(ctx):
     """The bet of transfer: the conv layers, trained on digits, learn local marks (lesson
@@ -29,15 +43,12 @@ def pretrain(ctx):
     they are is what the last step measures, against a network trained from scratch."""
     ctx.steps = 40 if ctx.fast else 1500
     ctx.eval_every = ctx.steps if ctx.fast else 300
+    ctx.batch_size = 32 if ctx.fast else 64  # Fashion-MNIST batches
     mnist = load_splits(
         validation_size=0, test_size=1000 if ctx.fast else None
     )
-    config = TrainConfig(
-        steps=ctx.steps,
-        batch_size=128,
-        eval_every=ctx.steps,
-        seed=0,
-        name="mnist",
+    config = run_config(
+        ctx, "mnist", steps=ctx.steps, batch_size=64 if ctx.fast else 128
     )
     h = train(lenet5, mnist, adam(1e-3), config, ctx.logdir / "mnist")
     ctx.mnist_ckpt = h.checkpoint
@@ -70,16 +81,14 @@ def fashion(ctx):
 def frozen(ctx):
     """warm_start copies conv1 and conv2 from the MNIST checkpoint; train_only limits the
     optimizer's var_list to fc1 and the logits, so the conv Variables get no update op at all."""
-    config = TrainConfig(
+    config = run_config(
+        ctx,
+        "frozen",
         steps=ctx.steps,
-        batch_size=64,
-        eval_every=ctx.eval_every,
-        resume=False,
-        seed=0,
+        batch_size=ctx.batch_size,
         warm_start=ctx.mnist_ckpt,
         warm_start_vars=CONV,
         train_only=HEAD,
-        name="frozen",
     )
     ctx.h_frozen = train(
         lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "frozen"
@@ -112,14 +121,12 @@ def frozen(ctx):
 def fine_tune(ctx):
     """Unfreeze all layers but move gently (1e-4), so the copied features adapt rather than
     being overwritten by the new head's early, noisy gradients."""
-    config = TrainConfig(
+    config = run_config(
+        ctx,
+        "fine-tuned",
         steps=ctx.steps,
-        batch_size=64,
-        eval_every=ctx.eval_every,
-        resume=False,
-        seed=0,
+        batch_size=ctx.batch_size,
         warm_start=ctx.frozen_ckpt,
-        name="fine-tuned",
     )
     ctx.h_tuned = train(
         lenet5, ctx.fashion, adam(1e-4), config, ctx.logdir / "fine_tuned"
@@ -136,12 +143,8 @@ def fine_tune(ctx):
 def compare(ctx):
     """Same data, same architecture, random start. One plot: each stage and the baseline.
     Whether transfer won is read from the numbers, not assumed."""
-    config = TrainConfig(
-        steps=2 * ctx.steps,
-        batch_size=64,
-        eval_every=ctx.eval_every,
-        seed=0,
-        name="scratch",
+    config = run_config(
+        ctx, "scratch", steps=2 * ctx.steps, batch_size=ctx.batch_size
     )
     scratch = train(
         lenet5, ctx.fashion, adam(1e-3), config, ctx.logdir / "scratch"
