@@ -71,10 +71,15 @@ def test_23_keras_lenet5_callbacks_and_the_graph_by_hand(tmp_path):
     assert s["early_stop_restored_val_loss"] == pytest.approx(s["early_stop_best_val_loss"], abs=2e-3)
     # load_model brought back the weights and the optimizer's step count, and training went on from there
     assert s["loaded_max_difference"] < 1e-6
-    assert s["steps_per_epoch"] == 2560 // 128 and s["validation_steps"] == 1000 // 500   # computed, as said
+    # computed, as said, from the sizes the lesson recorded
+    train_batch, validation_batch = s["batch_sizes"]
+    assert s["steps_per_epoch"] == s["images_per_epoch"] // train_batch > 1
+    assert s["validation_steps"] == s["validation_images"] // validation_batch > 1
     assert s["keras_steps"] == 2 * s["steps_per_epoch"]
-    assert s["optimizer_steps_loaded"] == s["keras_steps"] and s["optimizer_steps_after"] == s["keras_steps"] + 20
-    assert s["keras_test_accuracy"] > 0.8 and s["by_hand_test_accuracy"] > 0.8 and s["continued_test_accuracy"] > 0.8
+    assert s["optimizer_steps_loaded"] == s["keras_steps"]
+    assert s["optimizer_steps_after"] == s["keras_steps"] + s["steps_per_epoch"]
+    # a few dozen steps: trained, far above chance (0.1); the by-hand init lags Keras's that early
+    assert s["keras_test_accuracy"] > 0.7 and s["by_hand_test_accuracy"] > 0.6 and s["continued_test_accuracy"] > 0.7
     assert [v["claim"] for v in s["verdicts"]] == ["ms per training step, Keras vs by hand",
                                                    "Keras vs by hand, test accuracy"]
     assert s["verdicts"]   # claims: checked by the claims test (conftest)
@@ -206,10 +211,12 @@ def test_27_number_formats_store_what_the_formats_can_and_verdicts_follow(tmp_pa
         assert s["verdicts"][1]["a"] == s["bfloat16_accuracy"] and s["verdicts"][1]["b"] == s["float32_accuracy"]
         assert min(s["float32_accuracy"], s["bfloat16_accuracy"]) > 0.8    # both learnt (chance: 0.1)
     else:   # AVX2 (or ONEDNN_MAX_CPU_ISA=AVX2): bfloat16 timed on Eigen's fallback, never trained
-        assert [v["claim"] for v in s["verdicts"]] == ["training images/s, bfloat16 on Eigen vs float32"]
+        assert [v["claim"] for v in s["verdicts"]] == ["speed of bfloat16 on Eigen as a fraction of float32's"]
         rounds = s["fallback_rounds"]
         assert len(rounds["float32"]) == len(rounds["bfloat16 on Eigen"]) >= 3
-        assert s["verdicts"][0]["b"] == pytest.approx(sum(rounds["float32"]) / len(rounds["float32"]), abs=0.1)
+        ratios = [e / f for e, f in zip(rounds["bfloat16 on Eigen"], rounds["float32"])]   # round by round
+        assert s["verdicts"][0]["a"] == pytest.approx(sum(ratios) / len(ratios), abs=1e-4)
+        assert s["verdicts"][0]["b"] == 1.0 and s["verdicts"][0]["df"] == len(ratios) - 1
         assert "bfloat16_accuracy" not in s
     assert s["keras_policy"] == {"conv computes in": "bfloat16", "conv weights stored as": "float32",
                                  "conv output": "bfloat16", "last layer computes in": "float32", "logits": "float32"}
