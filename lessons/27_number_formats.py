@@ -191,10 +191,10 @@ def rewrite(ctx):
 
 
 def lenet5_step():
-    """Lesson 10's LeNet-5 and Adam step, in the default graph, fed batches:
-    {"x": [N, 28, 28, 1] images in 0-1, "y": [N] labels, "training":
-    dropout on when fed True, "train_op", "right": [N] 1.0 where the
-    prediction is right, "weights": {name: Variable}, "init"}."""
+    """Lesson 10's LeNet-5 and Adam step in the default graph, fed
+    batches: {"x": [N, 28, 28, 1] images in 0-1, "y": [N] labels,
+    "training": dropout on when fed True, "train_op", "right": [N] 1.0
+    where the prediction is right, "weights": {name: Variable}, "init"}."""
     x = tf.placeholder(tf.float32, [None, 28, 28, 1], name="images")
     y = tf.placeholder(tf.int64, [None], name="labels")
     training = tf.placeholder_with_default(False, [], name="training")
@@ -240,12 +240,12 @@ def train_both(ctx):
             (first,) = batches(1)
             for sess in sessions.values():
                 sess.run(net["init"])
-                # the first run rewrites the graph and picks kernels: untimed
+                # the first run rewrites the graph, picks kernels: untimed
                 sess.run(net["train_op"], first)
             for r in range(ROUNDS[ctx.mode]):
                 feeds = list(batches(STEPS_PER_ROUND[ctx.mode]))
                 order = ["float32", "bfloat16"][:: 1 if r % 2 else -1]
-                for name in order:  # a busy spell hits both: turns alternate
+                for name in order:  # turns alternate: busy spells hit both
                     t0 = time.perf_counter()
                     for feed in feeds:
                         sessions[name].run(net["train_op"], feed)
@@ -283,7 +283,7 @@ def train_both(ctx):
             names=("bfloat16", "float32"),
         )
     )
-    accuracy = {name: round(float(r.mean()), 4) for name, r in right.items()}
+    accuracy = {n: round(float(r.mean()), 4) for n, r in right.items()}
     steps = 1 + ROUNDS[ctx.mode] * STEPS_PER_ROUND[ctx.mode]
     ctx.record(
         rates=rates,
@@ -310,12 +310,19 @@ def time_the_fallback(ctx):
 
     found = timed_rounds(**FALLBACK, say=say)
     fp32_rates, eigen_rates = found["float32"], found["bfloat16 on Eigen"]
+    # each round's ratio: a busy spell of the machine slows both alike
+    ratios = np.array(eigen_rates) / np.array(fp32_rates)
     speed = ctx.verdict(
-        verdicts.speeds(
-            "training images/s, bfloat16 on Eigen vs float32",
-            eigen_rates,
-            fp32_rates,
+        verdicts.with_se(
+            "speed of bfloat16 on Eigen as a fraction of float32's",
+            float(ratios.mean()),
+            1.0,  # as fast as float32
+            float(ratios.std(ddof=1) / np.sqrt(len(ratios))),
             names=("bfloat16 on Eigen", "float32"),
+            digits=3,
+            ahead="faster than",
+            kind="rounds",
+            df=len(ratios) - 1,
         )
     )
     steps = 1 + ROUNDS[ctx.mode] * STEPS_PER_ROUND[ctx.mode]
@@ -324,13 +331,20 @@ def time_the_fallback(ctx):
         "float32": round(images / np.mean(fp32_rates)),
         "bfloat16 on Eigen": round(images / np.mean(eigen_rates)),
     }
-    ctx.record(fallback_rounds=found, fallback_seconds=seconds)
+    ctx.record(
+        fallback_rounds=found,
+        fallback_ratios=[round(r, 4) for r in ratios],
+        fallback_seconds=seconds,
+    )
     means = {
         "float32": round(np.mean(fp32_rates)),
         "bfloat16 on Eigen": round(np.mean(eigen_rates)),
     }
     return {
         "images/s, mean of rounds": means,
+        "bfloat16 on Eigen, as a fraction of float32, by round": [
+            round(r, 3) for r in ratios
+        ],
         "speed": speed,
         f"seconds to train {steps} steps": seconds,
         "bfloat16 needs": "AVX-512 (oneDNN's kernels); faster than "

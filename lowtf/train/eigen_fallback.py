@@ -69,6 +69,21 @@ class Helper:
                                + self.log.read_text()[-800:])
         return answer.strip()
 
+    def wait_ready(self, timeout: float, say=lambda line: None, every: float = 3.0) -> None:
+        """Wait for the helper's first answer ("ready"), saying every ``every`` s that it is still
+        starting. Raises RuntimeError as ``ask`` does if it dies or gives nothing in ``timeout`` s."""
+        import select
+
+        waited = 0.0
+        while waited < timeout and not select.select([self.proc.stdout], [], [], every)[0]:
+            waited += every
+            say(f"{waited:.0f} s: the helper is still starting")
+        if waited >= timeout:
+            self.close()
+            raise RuntimeError(f"the Eigen helper process was not ready in {timeout:.0f} s; its log: "
+                               + self.log.read_text()[-800:])
+        self.ask("", 1.0)      # its line is there (or it ended: ask says so, with its log)
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()           # the helper ends at end of input
@@ -108,7 +123,7 @@ def timed_rounds(rounds: int = 4, steps: int = 2, batch: int = 32, say=lambda li
                 tf.Session(config=session_config("float32")) as sess:
             sess.run(init)
             sess.run(train_op)                      # the first run optimises the graph and picks kernels
-            helper.ask("", HELPER_START_TIMEOUT_S)  # "ready": imported, initialised, one step run
+            helper.wait_ready(HELPER_START_TIMEOUT_S, say)  # "ready": imported, initialised, one step run
             for r in range(rounds):
                 t0 = time.perf_counter()
                 for _ in range(steps * FLOAT32_STEPS_PER):
@@ -149,4 +164,7 @@ def _serve(graph_file: str, init: str, step: str) -> int:
 if __name__ == "__main__":
     if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
         sys.exit("lowtf.train.eigen_fallback: run with TF_ENABLE_ONEDNN_OPTS=0 (timed_rounds does)")
-    sys.exit(_serve(*sys.argv[1:4]))
+    code = _serve(*sys.argv[1:4])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)      # nothing left to save: skip tearing TensorFlow down (seconds of CPU the lesson waits for)
