@@ -574,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("lesson", "tour", "main", "bench", "notebook"):
         from lowtf import console
 
-        console.load_tensorflow()   # before anything imports TensorFlow: a quiet console
+        # before anything imports TensorFlow: a quiet console (Keras loads when a lesson imports it)
+        console.load_tensorflow(keras_eagerly=args.command == "bench")
     if args.command in ("tour", "main"):
         from lowtf.lesson import stop_on_termination
 

@@ -32,7 +32,7 @@ why a lesson's first line is ``from lowtf.lesson import Lesson``, before its ``i
 """
 from lowtf import console
 
-console.load_tensorflow()   # stated once, here: everything below may import TensorFlow
+console.load_tensorflow(keras_eagerly=False)   # stated once, here; Keras loads when a lesson imports it
 
 from lowtf.lesson.logdir import LogdirError, remove_abandoned_checkpoint_writes  # noqa: E402
 from lowtf.lesson.presentation import plain, show, source  # noqa: E402
