@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
 
     from lowtf import console
 
-    console.load_tensorflow()
+    console.load_tensorflow(keras_eagerly=False)   # a Keras exercise's own import loads Keras
     from lowtf.practice.exercises import find_exercises, run_checks
 
     found = run_checks(find_exercises()[number], file, include_slow="--quick" not in argv[3:],
