@@ -143,11 +143,12 @@ class Predictor:
             per_example = UNSIZED_RUN_FACTOR * inputs // max(1, examples)
         need = admission.check(examples, per_example, inputs + held_bytes)
         timeout_s = None if timeout_ms is None else timeout_ms / 1000
-        with contextlib.ExitStack() as held:
-            held.enter_context(admission.reserve(need, timeout_s))
-            if model.batcher is None:          # with batching, its threads are the runs at once
-                held.enter_context(admission.run_slot(timeout_s))
-            yield
+        with admission.reserve(need, timeout_s):
+            if model.batcher is not None:      # with batching, its threads are the runs at once
+                yield
+            else:
+                with admission.run_slot(timeout_s):
+                    yield
 
     def refuse_oversized(self, call: PredictCall, examples: int, input_bytes: int) -> None:
         """ResourceExhausted before the inputs are converted, when the call's size alone (as its
