@@ -264,13 +264,14 @@ def cli(ctx):
 )
 def serve(ctx):
     """The flowers article started TF Serving for one model:
-        tensorflow_model_server --model_base_path=/home/.../inceptionv3_128_tf_flowers/ --rest_api_port=9000
-                                --model_name=FlowerClassifier
+        tensorflow_model_server \\
+            --model_base_path=/home/.../inceptionv3_128_tf_flowers/ \\
+            --rest_api_port=9000 --model_name=FlowerClassifier
     and `lowtf serve` takes the same flags. For several models TF Serving reads a
     --model_config_file in its text format; so does lowtf serve. --rest_api_port is the
     REST port and --port the gRPC one, as in TF Serving.
     The real server runs from the tensorflow/serving Docker image
-        docker run -p 8501:8501 -v "$PWD/models/digits:/models/digits" \
+        docker run -p 8501:8501 -v "$PWD/models/digits:/models/digits" \\
             -e MODEL_NAME=digits tensorflow/serving
     or, on Debian and Ubuntu, from Google's apt repository (package
     tensorflow-model-server) as tensorflow_model_server with the flags above. TF Serving
