@@ -81,7 +81,8 @@ def test_trainer_records_its_precision_and_scores_bfloat16_in_float32(tmp_path):
         pytest.skip("bfloat16 does not train on this host: " + this_host().line())
     runs = {}
     for name in ("float32", "bfloat16"):
-        config = TrainConfig(steps=30, batch_size=32, eval_every=10, progress=False, seed=1, precision=name)
+        config = TrainConfig(steps=30, batch_size=32, eval_every=30, histogram_every=30, trace_step=None,
+                             progress=False, seed=1, precision=name)      # what precision changes, not the extras
         runs[name] = train(mlp, small, adam, config, tmp_path / name)
     fp32, bf16 = runs["float32"], runs["bfloat16"]
     assert fp32.precision == "float32" and fp32.bfloat16_ops == {} and fp32.low_precision_test_accuracy is None
