@@ -242,6 +242,8 @@ def train_both(ctx):
                 sess.run(net["init"])
                 # the first run rewrites the graph, picks kernels: untimed
                 sess.run(net["train_op"], first)
+            print(f"   then rounds of {STEPS_PER_ROUND[ctx.mode]} steps, "
+                  "timed, each format in turn", flush=True)
             for r in range(ROUNDS[ctx.mode]):
                 feeds = list(batches(STEPS_PER_ROUND[ctx.mode]))
                 order = ["float32", "bfloat16"][:: 1 if r % 2 else -1]
