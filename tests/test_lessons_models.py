@@ -76,7 +76,7 @@ def test_09_convolution_sizes(run_lesson):
 def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     summary, logdir = lesson10_fast
     assert summary["parameters"] == 3_274_634
-    assert summary["test_accuracy"] >= 0.97
+    assert summary["test_accuracy"] >= 0.95      # 80 steps of 128: 0.963 and 0.967 on seeds 0 and 1
     # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses
     np.testing.assert_allclose(summary["packaged_first_losses"], summary["by_hand_first_losses"], rtol=1e-4)
     source = (REPO / "lessons/10_lenet5.py").read_text()
@@ -90,6 +90,7 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert (logdir / "checkpoints" / "checkpoint").exists()
     # predictions restored from the checkpoint (a float32 Session) agree with the loop's own test accuracy:
     # to one image in float32; a bfloat16 loop scored its forward pass in bfloat16, near ties flip
+    assert summary["test_images"] == 10000
     assert summary["float32_test_accuracy"] == pytest.approx(1 - summary["errors"] / 10000)
     off = abs(summary["errors"] - round((1 - summary["test_accuracy"]) * 10000))
     assert off <= (1 if summary["precision"] == "float32" else 30)
@@ -109,6 +110,28 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert test.Scalars("full_test/accuracy")[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
     assert "train/learning_rate" in train.Tags()["scalars"] and train.Scalars("loss")[0].step == 0
     assert "step2" in train.Tags()["run_metadata"]
+    # before the long loop, how long the rest will take: from this run's own rates, with every
+    # evaluation still to come counted (the loop's points, its last one and the whole test set)
+    f = summary["forecast"]
+    assert f["steps_left"] == summary["steps"] - 10 and f["batch_size"] == 128
+    assert f["train_rate"] > 0 and f["eval_rate"] > 0 and f["took"] > 0
+    assert f["images_left"] == (summary["test_points"] - 1) * summary["curve_images"] + summary["test_images"]
+    assert f["seconds"] == pytest.approx(f["steps_left"] * 128 / f["train_rate"] + f["images_left"] / f["eval_rate"])
+
+
+def test_10_the_forecast_line_says_its_numbers():
+    """What lesson 10 prints before its long loop (the flagship's "about N on this host")."""
+    import sys
+
+    from lowtf.catalog import find_lessons, load_lesson
+
+    forecast = sys.modules[load_lesson(find_lessons()["10"]).steps[0].fn.__module__].forecast
+    seconds, line = forecast(1161, 128, 1200.0, 58000, 6000.0)
+    assert seconds == pytest.approx(1161 * 128 / 1200 + 58000 / 6000)
+    assert "about 2.2 min more on this host" in line and "1,161 steps at 1,200 img/s" in line
+    assert "58,000 test images at 6,000 img/s" in line and max(map(len, line.splitlines())) <= 79
+    seconds, line = forecast(70, 128, 1000.0, 17000, None)     # resumed: no evaluation timed yet
+    assert seconds == pytest.approx(8.96) and "about 9 s" in line and "training only" in line
 
 
 def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
@@ -185,7 +208,7 @@ def test_11_overfitting_shows_and_every_verdict_follows_from_its_numbers(run_les
     assert gap["se"] > 0
     with tensorboard(logdir) as base:     # what a learner opens: the result under its own tag
         for name in ("no_dropout", "dropout"):
-            assert len(scalars(base, f"{name}/test", "accuracy")) >= 10       # the curve: a point every 15 steps
+            assert len(scalars(base, f"{name}/test", "accuracy")) >= 6        # the curve: step 0 and 5 more
             (full,) = scalars(base, f"{name}/test", "full_test/accuracy")
             assert full[2] == pytest.approx(s[f"{name}_test_accuracy"], abs=1e-4)
     assert s["dropout_keep_prob_0_2_kept"] == pytest.approx(0.2, abs=0.01)   # v1: the probability to keep
