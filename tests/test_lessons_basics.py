@@ -139,8 +139,8 @@ def test_cli_lists_and_runs_lessons(tmp_path, capsys):
 
 
 def test_interrupted_lesson_says_so_writes_valid_json_and_exits_130(tmp_path):
-    """SIGINT during a long step (busy in Session.run calls): the runner reports it, records where it
-    stopped, exits 130. The lesson is tests/tiny_lesson.py, whose step 2 trains until stopped."""
+    """SIGINT during a long step (a Session open): the runner reports it, records where it stopped, exits
+    130. The lesson is tests/tiny_lesson.py, whose step 2 waits until stopped."""
     import json
     import signal
     import time
