@@ -7,7 +7,8 @@ from lowtf.distributed.jobs import run_mnist_job
 lesson = Lesson("16", "synchronous training")
 
 TEST_IMAGES = 10_000  # the chief scores MNIST's whole test set
-STEPS = {"fast": 200, "full": 1000}  # the global step both jobs stop at
+STEPS = {"fast": 100, "full": 1000}  # the global step both jobs stop at
+BATCH = {"fast": 200, "full": 100}  # images per local step
 # one cluster (1 ps + 2 workers), two jobs on it in turn: NAME:WORKERS[:sync]
 JOBS = ["async:2", "sync:2:sync"]
 
@@ -36,8 +37,9 @@ def compare(ctx):
     steps = STEPS[ctx.mode]
     # --start_together: the chief waits for worker 1 to join, then both
     # start (lesson 15)
+    batch = BATCH[ctx.mode]
     found, cluster_s = run_mnist_job(
-        ctx.logdir, 2, steps, JOBS, ["--start_together"]
+        ctx.logdir, 2, steps, JOBS, ["--start_together", "--batch", str(batch)]
     )
     async_results, sync_results = found["async"], found["sync"]
     ctx.record(target_global_step=steps, cluster_seconds=round(cluster_s, 1))
@@ -45,17 +47,17 @@ def compare(ctx):
     for name, results in (("async", async_results), ("sync", sync_results)):
         chief = results[0]
         seconds = chief["job_seconds"]
-        examples = sum(r["local_steps"] for r in results.values()) * 100
+        local = sum(r["local_steps"] for r in results.values())
         report[name] = {
             "test accuracy": round(chief["test_accuracy"], 4),
             "global steps": chief["final_global_step"],
             "local steps per worker": {
                 k: r["local_steps"] for k, r in results.items()
             },
-            "examples seen": examples,
+            "examples seen": local * batch,
             "job seconds": round(seconds, 1),
             "local steps per global step": round(
-                examples / 100 / chief["final_global_step"], 2
+                local / chief["final_global_step"], 2
             ),
         }
         ctx.record(
@@ -67,7 +69,7 @@ def compare(ctx):
                 },
                 f"{name}_job_seconds": round(seconds, 1),
                 f"{name}_local_per_global": round(
-                    examples / 100 / chief["final_global_step"], 3
+                    local / chief["final_global_step"], 3
                 ),
             }
         )

@@ -146,9 +146,12 @@ def build(task, args):
         train_op = optimizer.minimize(loss, global_step=global_step)
         tf.summary.scalar("loss", loss)
         tf.summary.scalar("accuracy", accuracy)
-        # How many other workers have joined this run (on the ps; the
-        # chief sets it to 0 when it starts)
-        joined = tf.Variable(0, trainable=False, name="workers_joined")
+        # Which workers have joined this run, a flag each (on the ps; the
+        # chief zeroes them when it starts; its own flag is its "go")
+        joined = tf.Variable(
+            tf.zeros([len(task.cluster["worker"])], tf.int32),
+            trainable=False, name="workers_joined",
+        )
     return (
         images, labels, global_step, loss, accuracy, train_op, optimizer,
         joined,
@@ -175,9 +178,9 @@ def training_session(server, task, args, config, hooks, joined=None):
     checkpoints, summaries). Other workers: a MonitoredSession that
     waits for the chief's Variables."""
     if task.is_chief:
-        # After restoring, the chief zeroes the join count: a
-        # checkpoint's count is an old run's. Other workers cannot start
-        # before the chief's session is ready, so none is missed.
+        # After restoring, the chief zeroes the join flags: a
+        # checkpoint's are an old run's. A worker that raised its flag
+        # just before raises it again (start_together).
         scaffold = (
             None
             if joined is None
@@ -269,19 +272,23 @@ def run_step(sess, fetches, feed: dict, task_index: int):
 
 
 def start_together(sess, task, join, joined, wait_s: float, workers: int) -> int:
-    """A worker says it has joined and waits for the chief's go; the chief waits until all the others of the
-    job's ``workers`` have joined, then says go (one more on the count). Each waits at most ``wait_s``. So a
-    comparison of one worker with several measures them working side by side, not one alone. Returns how
-    many other workers had joined when this one started (the chief's count; -1 for the others)."""
+    """A worker raises its flag and waits for the chief's go; the chief waits until the flags of all the others
+    of the job's ``workers`` are up, then says go (its own flag). Each waits at most ``wait_s``. So a comparison
+    of one worker with several measures them working side by side, not one alone. A worker raises its flag
+    again at every look (it is idempotent): one raised between the chief's initialisation and its zeroing of
+    the flags (its local_init_op) would otherwise be lost, and the chief would wait ``wait_s`` for nothing.
+    Returns how many other workers had joined when this one started (the chief's count; -1 for the others)."""
     others, deadline = workers - 1, time.monotonic() + wait_s
     if not task.is_chief:
-        sess.run(join)
-        while sess.run(joined) <= others and time.monotonic() < deadline:   # the chief's go: others + 1
+        while time.monotonic() < deadline:
+            sess.run(join)
+            if sess.run(joined)[0]:                                        # the chief's go
+                break
             time.sleep(0.01)
         return -1
-    while sess.run(joined) < others and time.monotonic() < deadline:
+    while int(sess.run(joined)[1:workers].sum()) < others and time.monotonic() < deadline:
         time.sleep(0.01)
-    count = int(sess.run(joined))
+    count = int(sess.run(joined)[1:workers].sum())
     if count < others:
         print(f"note: worker 0 starts without waiting longer: {count} of {others} other workers joined "
               f"within {wait_s:.0f} s", flush=True)
@@ -315,7 +322,7 @@ def run_phase(server, task, args, splits, phase: Phase) -> dict:
     train_x, train_y = splits.train.images, splits.train.labels
     rng = np.random.RandomState(args.seed + task.index)  # each worker sees its own order
     images, labels, global_step, loss, accuracy, train_op, optimizer, joined = build(task, args)
-    join = joined.assign_add(1)                     # built before the session finalizes the graph
+    join = tf.scatter_update(joined, [task.index], [1])   # this worker's flag; built before the graph is final
     config = tf.ConfigProto(device_filters=["/job:ps", f"/job:worker/task:{task.index}"],
                             operation_timeout_in_ms=args.timeout_ms)
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
