@@ -28,9 +28,9 @@ def events(ctx):
 def train(ctx):
     """Ten Session.run steps on a variable; then ctx.logdir/train appears and the step waits with its
     Session open (up to SECONDS without --fast)."""
-    # The wait is in Python, so the tests' Ctrl-C lands there: TensorFlow 2.21 itself can hang when a
-    # KeyboardInterrupt is raised inside its Python code around a Session.run (a plain script looping on
-    # small runs hung in 4 of 8 tries here), which is not what these tests are about.
+    # The wait is in Python, so the tests' Ctrl-C lands at a known place, not wherever TensorFlow's Python
+    # code around a Session.run happens to be (one Ctrl-C of 11 sent to a plain script looping on tiny runs
+    # did not end it here, unexplained); what Ctrl-C does inside TensorFlow is not what these tests are about.
     w = tf.Variable(tf.zeros([64, 64]))
     step = tf.assign_add(w, tf.matmul(tf.ones([64, 64]), tf.ones([64, 64])) * 1e-6)
     deadline = time.monotonic() + (0 if ctx.fast else SECONDS)
