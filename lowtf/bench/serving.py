@@ -172,7 +172,9 @@ def _where_the_time_goes(model_dir: Path, images: dict, threading_: tuple, repea
 
     from lowtf.serve import rest_json
     from lowtf.serve.core.servable import ServingOptions, load_version
-    from lowtf.serve.grpc_server import tensor_values
+    from tensorflow.core.framework import tensor_pb2
+
+    from lowtf.serve.grpc_server import tensor_values, write_tensor
     from lowtf.serve.tensors import to_array
 
     model = load_version(model_dir / "1", 1, ServingOptions(*threading_))
@@ -199,8 +201,8 @@ def _where_the_time_goes(model_dir: Path, images: dict, threading_: tuple, repea
             "Session.run (the model)": per_call(lambda: model.run("serving_default", feeds), n),
             "REST: outputs -> JSON (rest_json.format_predict)": per_call(lambda: rest_json.format_predict(outputs, True), n),
             "gRPC: TensorProto -> array (tensor_values)": per_call(lambda: tensor_values(proto, "images"), n),
-            "gRPC: outputs -> TensorProto (make_tensor_proto)": per_call(
-                lambda: tf.make_tensor_proto(outputs["probabilities"]), n)}
+            "gRPC: outputs -> TensorProto (write_tensor)": per_call(
+                lambda: write_tensor(outputs["probabilities"], tensor_pb2.TensorProto()), n)}
     model.close()
     return parts
 
