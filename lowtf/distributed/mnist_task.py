@@ -28,11 +28,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lowtf.distributed import task_start
+from lowtf import console
 
 if __name__ == "__main__":   # a line at once: the import below takes seconds, more with several tasks starting
     print(f"{os.environ.get('LOWTF_TASK_NAME', 'task')} loading TensorFlow ...", flush=True)
-task_start.load_tensorflow()   # quietly, fast CPU kernels on, Keras left out (no task uses it)
+console.load_tensorflow(keras_eagerly=False)   # quietly, fast kernels on; no task uses Keras
 
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf
