@@ -17,6 +17,7 @@ from lowtf.data.image_folder import (
     ensure_image_folder,
     read_labels,
 )
+from lowtf.train.keras_progress import Ticking
 from lowtf.viz.plots import sample_grid
 
 lesson = Lesson(
@@ -175,12 +176,14 @@ def with_tf_data(ctx):
         str(ctx.images.train_dir / "*" / "*.png"), shuffle=False
     )
     image, label = next(iter(files.map(load_png)))
-    labels = np.array(
+    # every file's label, read in batches of 500 (one element at a time,
+    # Python's loop would take longer than the decoding)
+    labels = np.concatenate(
         [
-            int(y)
+            y.numpy()
             for _, y in files.map(
                 load_png, num_parallel_calls=tf.data.AUTOTUNE
-            )
+            ).batch(500)
         ]
     )
     ctx.record(
@@ -445,11 +448,17 @@ def fit_with_workers(ctx):
     a small model is timed with 1 and 2 workers, ROUNDS times each, interleaved, and the
     verdict is read from the rounds' spread."""
     model = two_heads_small()
-    model.fit(
-        CsvImages(ctx.train, BATCH_SIZE, shuffle=True), epochs=1, verbose=0
-    )  # the first fit traces
+    print("   a first fit traces the model (not timed)", end="", flush=True)
+    with Ticking():  # a dot every 2 s
+        model.fit(
+            CsvImages(ctx.train, BATCH_SIZE, shuffle=True),
+            epochs=1,
+            verbose=0,
+        )
+    print(flush=True)
     rounds = {1: [], 2: []}
-    for _ in range(ROUNDS):
+    for i in range(1, ROUNDS + 1):
+        print(f"   round {i} of {ROUNDS}:", end="", flush=True)
         for workers in rounds:
             data = CsvImages(
                 ctx.train, BATCH_SIZE, shuffle=True, workers=workers
@@ -459,6 +468,9 @@ def fit_with_workers(ctx):
             rounds[workers].append(
                 len(ctx.train) / (time.perf_counter() - started)
             )
+            print(f" workers={workers} {rounds[workers][-1]:,.0f} img/s",
+                  end="", flush=True)
+        print(flush=True)
     verdict = ctx.verdict(
         verdicts.speeds(
             "fit images/s, 2 workers vs 1",
@@ -573,9 +585,12 @@ def compare(ctx):
     every reader makes ROUNDS passes, interleaved, and the ranking is read from the means
     with their standard errors (from the rounds' spread)."""
     rounds = {name: [] for name in ctx.readers}
-    for _ in range(ROUNDS):
+    for i in range(1, ROUNDS + 1):
+        print(f"   round {i} of {ROUNDS}:", end="", flush=True)
         for name, batches in ctx.readers.items():
             rounds[name].append(images_per_second(batches())[1])
+            print(" .", end="", flush=True)  # one reader done
+        print(flush=True)
     ranked = sorted(rounds, key=lambda name: -np.mean(rounds[name]))
     first, second = [name for name in ranked if name != "tf.data, cache"][
         :2
