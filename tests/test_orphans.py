@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -14,14 +15,21 @@ from pathlib import Path
 
 import pytest
 
-# A cluster task with no TensorFlow in it (fast): the ps serves until killed, the worker ends at once.
+# A cluster task with no TensorFlow in it (fast): the ps serves until killed; the worker, once the ps is up
+# (a file named for the test's token says so: on a loaded machine the worker could end before the ps had
+# started), stays SECONDS and ends.
 TASK = textwrap.dedent("""
-    import json, os, sys, time
+    import json, os, sys, tempfile, time
     task = json.loads(os.environ["TF_CONFIG"])["task"]
+    ps_up = os.path.join(tempfile.gettempdir(), f"lowtf-orphan-test-{sys.argv[2]}.ps-up")
     print("up", task["type"], flush=True)
     if task["type"] == "ps":
+        open(ps_up, "w").close()
         while True:
             time.sleep(1)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ps_up) and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(float(sys.argv[1]))
 """)
 
@@ -57,6 +65,7 @@ def cleanup(token: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    Path(tempfile.gettempdir(), f"lowtf-orphan-test-{token}.ps-up").unlink(missing_ok=True)
 
 
 def launch(token: str, wrapper: list[str], worker_seconds: float) -> subprocess.Popen:
