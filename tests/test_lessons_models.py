@@ -76,7 +76,7 @@ def test_09_convolution_sizes(run_lesson):
 def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     summary, logdir = lesson10_fast
     assert summary["parameters"] == 3_274_634
-    assert summary["test_accuracy"] >= 0.95      # 80 steps of 128: 0.963 and 0.967 on seeds 0 and 1
+    assert summary["test_accuracy"] >= 0.95      # 70 steps of 128: 0.960 (80: 0.963 and 0.967 on seeds 0 and 1)
     # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses
     np.testing.assert_allclose(summary["packaged_first_losses"], summary["by_hand_first_losses"], rtol=1e-4)
     source = (REPO / "lessons/10_lenet5.py").read_text()
@@ -90,10 +90,11 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert (logdir / "checkpoints" / "checkpoint").exists()
     # predictions restored from the checkpoint (a float32 Session) agree with the loop's own test accuracy:
     # to one image in float32; a bfloat16 loop scored its forward pass in bfloat16, near ties flip
-    assert summary["test_images"] == 10000
-    assert summary["float32_test_accuracy"] == pytest.approx(1 - summary["errors"] / 10000)
-    off = abs(summary["errors"] - round((1 - summary["test_accuracy"]) * 10000))
-    assert off <= (1 if summary["precision"] == "float32" else 30)
+    n = summary["test_images"]
+    assert n == 5000      # --fast: every other test digit, from both halves of MNIST's test set
+    assert summary["float32_test_accuracy"] == pytest.approx(1 - summary["errors"] / n)
+    off = abs(summary["errors"] - round((1 - summary["test_accuracy"]) * n))
+    assert off <= (1 if summary["precision"] == "float32" else 15)
     # the precision the loop trained in is said, with why; bfloat16 shows in the optimized graph
     assert summary["precision"] in ("float32", "bfloat16") and summary["precision_reason"]
     assert (summary["bfloat16_ops"] > 0) == (summary["precision"] == "bfloat16")
@@ -150,7 +151,7 @@ def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
 
 def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
     """Read through TensorBoard's own HTTP API: the test curve ends on the value the lesson printed for it,
-    on the same 2,000 images as every other point (no jump to another test set), and the full test set's
+    on the same images as every other point (no jump to another test set), and the full test set's
     score is its own tag, equal to the printed result. Only train and test runs: the packaged comparison
     run is not in the lesson's logdir."""
     summary, logdir = lesson10_fast
