@@ -25,10 +25,10 @@ lesson = Lesson("11", "dropout and overfitting")
 TRAIN_IMAGES = {"fast": 100, "full": 500}
 STEPS = {"fast": 80, "full": 600}
 TEST_IMAGES = {"fast": 1000, "full": None}  # None: all 10,000
-CURVE_IMAGES = {"fast": 500, "full": 2000}  # test images of each curve point
+CURVE_IMAGES = {"fast": 300, "full": 2000}  # test images of each curve point
 # test points after step 0; the weights at each are kept and scored
 POINTS = {"fast": 5, "full": 10}
-VALIDATION_IMAGES = {"fast": 500, "full": 2000}  # where the lowest is picked
+VALIDATION_IMAGES = {"fast": 300, "full": 2000}  # where the lowest is picked
 # the accuracy on training batches: the mean of the last 5 train points
 TRAIN_POINTS_AVERAGED = 5
 
@@ -97,7 +97,7 @@ def fit(ctx):
     network knows: the dropout model is scored there with dropout on. Step 4 scores
     both models on all the training digits with dropout off.
     lowtf.train.train runs lesson 10's loop: Adam, train and test writers, checkpoints;
-    each point of the test curves scores the first 500 test digits (2,000 in the full
+    each point of the test curves scores the first 300 test digits (2,000 in the full
     run). The network is the low-level CNN article's 4-conv ConvNet, its source below."""
     steps = STEPS[ctx.mode]
     variants = {
