@@ -23,7 +23,7 @@ JOBS = ["one_worker:1", "two_workers:2", "worker_killed:2:delay=0.002"]
 
 
 def kill_mark(mode):
-    """Worker 1's progress line in the last job, after which it is killed."""
+    """Worker 1's progress line in the last job; then it is killed."""
     return f"[worker1] worker 1 (worker_killed): {PRINT_EVERY[mode]} local"
 
 

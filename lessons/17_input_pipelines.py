@@ -179,7 +179,8 @@ def shuffle_and_repeat(ctx):
         for name, ds in pipelines.items():
             longest[name].append(pauses(ds, 2 * EPOCH - 1)[0])
         waits = ", ".join(f"{w[-1]:.1f}" for w in longest.values())
-        print(f"   round {i + 1}/{ROUNDS}, longest waits ms: {waits}", flush=True)
+        line = f"   round {i + 1}/{ROUNDS}, longest waits ms: {waits}"
+        print(line, flush=True)
     verdict = ctx.verdict(
         verdicts.repeated(
             "longest wait between elements, ms: "

@@ -176,7 +176,9 @@ def cli(ctx):
     path = str(ctx.model_dir / "1")
     digit = ctx.logdir / "first_test_digit.npy"
     np.save(digit, ctx.splits.test.images[:1].astype(np.float32) / 255.0)
-    print(f"   $ saved_model_cli show --all --dir \\\n       {path}", flush=True)
+    print(
+        f"   $ saved_model_cli show --all --dir \\\n       {path}", flush=True
+    )
     show = subprocess.run(
         [tool, "show", "--dir", path, "--all"],
         capture_output=True,

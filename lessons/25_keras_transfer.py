@@ -213,7 +213,7 @@ def steps_for(n: int, ctx) -> int:
 
 
 def right(model: keras.Model, x, y) -> np.ndarray:
-    """[N]: 1.0 where the model's most likely class is the label, else 0."""
+    """[N]: 1.0 where the model's top class is the label, else 0."""
     scores = model.predict(x, batch_size=500, verbose=0)
     return (scores.argmax(axis=1) == y).astype(np.float32)
 

@@ -75,7 +75,7 @@ def fit(model, x, y, seed, steps):
 
 
 def right(model, images, labels):
-    """[N]: 1.0 where the model's most likely class is the label, else 0."""
+    """[N]: 1.0 where the model's top class is the label, else 0."""
     scores = model.predict(images, batch_size=500, verbose=0)
     return (scores.argmax(axis=1) == labels).astype(np.float32)
 
