@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from lowtf.bench import reliability_processes
 from lowtf.practice.exercises import find_exercises, run_checks_in_a_process
 from test_orphans import cleanup, serving, settle
 
@@ -102,20 +103,9 @@ def test_a_file_that_rewrites_the_collector_fails(tmp_path):
 
 
 # Exercise 12's check starts `lowtf serve` on the file's export; this file, once the export is written,
-# starts processes of its own (one detached with setsid) and then stops the checking process dead.
-STALLS_WITH_A_SERVER_UP = EXERCISES["12"].solution.read_text() + """
-import os, signal, subprocess, sys, threading, time
-_export = export
-
-def export(base_path, version=1):
-    subprocess.Popen(["sleep", "600"])
-    subprocess.Popen(["setsid", sys.executable, "-c", "import time; time.sleep(600)"])
-    def stop_dead():
-        time.sleep(8)
-        os.kill(os.getpid(), signal.SIGSTOP)
-    threading.Thread(target=stop_dead, daemon=True).start()
-    return _export(base_path, version)
-"""
+# starts processes of its own (one detached with setsid) and, once the check's server has started, stops
+# the checking process dead (the reliability tally's scenario, one text for both).
+STALLS_WITH_A_SERVER_UP = EXERCISES["12"].solution.read_text() + reliability_processes.STALLS_WITH_A_SERVER_UP
 
 
 @pytest.mark.slow   # waits out a 45 s time limit: make test-all
