@@ -64,9 +64,14 @@ def record(ctx):
             batch_size=64,
             eval_every=steps,
             eval_subset=200,  # the curve's two points; the end scores all
+            # the filters go to GIFs: TensorBoard gets the weights' histograms
+            # and images at the start and the end only, and no traced step
+            histogram_every=steps,
+            trace_step=None,
             seed=0,
             name=name,
         )
+        print(f"   {name}: building its graph, then training", flush=True)
         h = train(
             model,
             splits,

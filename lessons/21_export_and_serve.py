@@ -2,7 +2,6 @@
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import requests
 import tensorflow.compat.v1 as tf
 
 from lowtf import verdicts
+from lowtf.child import start
 from lowtf.data.splits import load_splits
 from lowtf.models import lenet5
 from lowtf.ports import free_ports
@@ -32,7 +32,7 @@ def fit(ctx):
     """Training writes checkpoints; a checkpoint holds values, not a servable graph.
     lowtf.train.train runs lesson 10's loop and returns where its last checkpoint is."""
     ctx.splits = load_splits(
-        validation_size=0, test_size=2000 if ctx.fast else None
+        validation_size=0, test_size=1000 if ctx.fast else None
     )
     ctx.train_dir = ctx.logdir / "training"
     ctx.steps = 50 if ctx.fast else 1000
@@ -86,14 +86,22 @@ def export(ctx, version: int, checkpoint: str) -> Path:
             )
 
 
+def saved_model_cli(*args):
+    """`saved_model_cli ARGS` (it comes with TensorFlow) in a process of
+    its own, its output to a file: started, not waited for."""
+    tool = str(Path(sys.executable).with_name("saved_model_cli"))
+    return start([tool, *args])
+
+
 @lesson.step(
     "export a SavedModel with a named serving signature: models/lenet5/1"
 )
 def export_v1(ctx):
     """A SavedModel is the graph plus the variables plus signatures: named entry points
     mapping input and output names to tensors. TF Serving's layout puts each version in
-    a numbered folder under the model's base path. The server of step 5 is started here,
-    on that base path: it loads TensorFlow, seconds, while steps 3 and 4 run."""
+    a numbered folder under the model's base path. The server of step 5 and the
+    saved_model_cli of step 4 are started here, on the export: each loads TensorFlow,
+    seconds, while step 3 runs."""
     ctx.model_dir = ctx.logdir / "models" / "lenet5"
     path = export(ctx, 1, ctx.latest)
     port = free_ports(1)[0]
@@ -108,6 +116,8 @@ def export_v1(ctx):
         port,
     )
     ctx.on_exit(ctx.server.stop)
+    ctx.show = saved_model_cli("show", "--dir", str(path), "--all")
+    ctx.on_exit(ctx.show.stop)
     return {
         "exported": str(path),
         "files": sorted(p.name for p in path.iterdir()),
@@ -171,27 +181,18 @@ def cli(ctx):
     only Python literals nowadays, not numpy expressions) and prints the outputs: it does
     what step 3 did in this process, load under the serve tag, look the signature up, feed
     and fetch by its tensor names. Each saved_model_cli command loads TensorFlow, seconds,
-    so only show runs here; run's command line is below, to try in a shell."""
-    tool = str(Path(sys.executable).with_name("saved_model_cli"))
+    so only show runs here (started in step 2); run's command line is below, to try in
+    a shell."""
     path = str(ctx.model_dir / "1")
     digit = ctx.logdir / "first_test_digit.npy"
     np.save(digit, ctx.splits.test.images[:1].astype(np.float32) / 255.0)
     print(
         f"   $ saved_model_cli show --all --dir \\\n       {path}", flush=True
     )
-    show = subprocess.run(
-        [tool, "show", "--dir", path, "--all"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if show.returncode != 0:
-        raise RuntimeError(
-            f"saved_model_cli show failed: {show.stderr.strip()[-400:]}"
-        )
-    shown = show.stdout[
-        show.stdout.find("signature_def['serving_default']") :
-    ].strip()
+    if ctx.show.wait_saying("saved_model_cli show (it loads TensorFlow)"):
+        raise RuntimeError(f"saved_model_cli show failed: {ctx.show.output()}")
+    said = ctx.show.output(tail=100_000)
+    shown = said[said.find("signature_def['serving_default']") :].strip()
     ctx.record(cli_show=shown)
     return {
         "show --all": shown,

@@ -1,7 +1,6 @@
 """Export and serve Keras models: model.export, saved_model_cli, and both source articles' clients against lowtf serve."""
 from lowtf.lesson import Lesson  # first: loads TensorFlow quietly, with its fast CPU kernels on
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from keras import layers
 from PIL import Image
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from lowtf.child import start
 from lowtf.data.fashion_mnist import CLASSES
 from lowtf.data.image_folder import (
     ATTRIBUTES,
@@ -217,7 +217,7 @@ def cli(ctx):
         "--signature_def serving_default --inputs ...",
         flush=True,
     )
-    run = subprocess.run(
+    run = start(
         [
             tool,
             "run",
@@ -232,15 +232,11 @@ def cli(ctx):
             "--outdir",
             str(ctx.logdir / "cli"),
             "--overwrite",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(
-            f"saved_model_cli run failed: {run.stderr.strip()[-400:]}"
-        )
+        ]
+    )  # started; a line every 2.5 s until it ends
+    ctx.on_exit(run.stop)
+    if run.wait_saying("saved_model_cli run (it loads TensorFlow)"):
+        raise RuntimeError(f"saved_model_cli run failed: {run.output()}")
     keras_out = ctx.garments.predict(ctx.image, verbose=0)
     difference = max(
         float(

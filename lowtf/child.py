@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Callable, Optional, Sequence
 
 
@@ -28,6 +28,7 @@ class ChildFailed(RuntimeError):
 class Child:
     process: subprocess.Popen
     log: IO[bytes]
+    started: float = field(default_factory=time.monotonic)
 
     def output(self, tail: int = 800) -> str:
         """The last ``tail`` characters the child printed (stdout and stderr)."""
@@ -48,6 +49,23 @@ class Child:
                                       + (f": {said}" if said else ""))
                 time.sleep(0.3)
         except BaseException:     # Ctrl-C, or SIGTERM turned into an exception, while it starts: stop it
+            self.stop()
+            raise
+
+    def wait_saying(self, what: str, timeout: float = 120.0, every: float = 2.5) -> int:
+        """Wait for the child to end, printing ``   ... WHAT, N s since it started`` every ``every`` seconds
+        meanwhile (a learner never stares at a still screen); return its exit code. Stops it and raises
+        ChildFailed after ``timeout`` seconds of waiting; Ctrl-C or SIGTERM while waiting stops it too."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    return self.process.wait(timeout=every)
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() > deadline:
+                        raise ChildFailed(f"{what}: not done within {timeout:.0f} s: {self.output()}") from None
+                    print(f"   ... {what}, {time.monotonic() - self.started:.0f} s since it started", flush=True)
+        except BaseException:
             self.stop()
             raise
 
