@@ -2,6 +2,7 @@
 import contextlib
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -155,7 +156,7 @@ def test_poll_wait_zero_reads_the_disk_once(tmp_path):
 def test_rest_timeout_answers_504_and_the_server_goes_on(tmp_path):
     export_spinner(tmp_path / "spin")
     models = Models([ModelStore(tmp_path / "spin", "spin", log=lambda message: None)], poll_seconds=0)
-    server = make_server(models, "127.0.0.1", free_port(), timeout_ms=300)
+    server = make_server(models, "127.0.0.1", free_port(), timeout_ms=300, log=lambda line: None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1/models/spin:predict"
@@ -209,3 +210,96 @@ def test_batching_parameters_file_is_read_as_tf_serving_writes_it(tmp_path):
     params.write_text("max_batch_size: 8")
     with pytest.raises(ModelConfigError, match="no field like"):
         read_batching_parameters(params)
+
+
+def test_batches_wait_for_their_timeout_or_until_full_and_a_late_request_fails_in_the_queue():
+    """TF Serving's scheduling: a batch runs once it holds max_batch_size examples or its timeout
+    has passed since its first request; a request whose deadline passes while queued is not run."""
+    from lowtf.serve.batching import Batcher
+
+    runs = []
+
+    def run(signature, feeds, timeout_ms):
+        runs.append(len(feeds["x"]))
+        return {"y": feeds["x"] * 2}
+
+    batcher = Batcher(run, max_batch_size=6, timeout_s=5.0, threads=1)   # full long before the timeout
+    answers = {}
+    threads = [threading.Thread(target=lambda i=i: answers.update({i: batcher.run(
+        "s", {"x": np.array([i, -i], np.float32)})["y"].tolist()})) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=4)
+    assert runs == [6] and answers == {i: [2 * i, -2 * i] for i in range(3)}   # one run, each its own rows
+    assert (batcher.batches, batcher.examples) == (1, 6)
+
+    def slow(signature, feeds, timeout_ms):
+        time.sleep(0.3)
+        return {"y": feeds["x"]}
+
+    busy = Batcher(slow, max_batch_size=1, timeout_s=0.0, threads=1)
+    outcomes = []
+
+    def client():
+        try:
+            busy.run("s", {"x": np.zeros(1, np.float32)}, timeout_ms=100)
+            outcomes.append("ran")
+        except tf.errors.DeadlineExceededError as e:
+            outcomes.append("queue" if "batching queue" in e.message else "run")
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    busy.close()
+    assert sorted(outcomes) == ["queue", "queue", "ran"]       # the two queued behind a 0.3 s run expired
+    assert busy.run("s", {"x": np.ones(2, np.float32)})["y"].tolist() == [1.0, 1.0]   # closed: runs alone
+
+
+def test_batching_gives_the_fronts_threads_for_twice_a_batch_and_counts_its_batches(tmp_path):
+    """With --enable_batching the REST front takes 2 x max_batch_size requests at once (TF Serving's
+    advice), and the Prometheus page says how many runs the batches made and how many examples."""
+    from lowtf.serve.core.servable import Batching, ServingOptions
+    from lowtf.serve.limits import FrontOptions, default_threads
+    from lowtf.serve.main import front_threads
+    from lowtf.serve.metrics import Metrics
+
+    batching = ServingOptions(batching=Batching(max_batch_size=40, timeout_s=1.0, threads=1))
+    assert front_threads(batching, FrontOptions()).rest_threads == max(80, default_threads())
+    assert front_threads(batching, FrontOptions(rest_threads=3, grpc_threads=5)).grpc_threads == 5
+    assert front_threads(ServingOptions(), FrontOptions()) == FrontOptions()
+
+    export_affine(tmp_path / "m", 1, 2.0)
+    models = Models([ModelStore(tmp_path / "m", "m", log=lambda line: None, options=ServingOptions(
+        batching=Batching(max_batch_size=8, timeout_s=2.0, threads=1)))], poll_seconds=0)
+    server = make_server(models, "127.0.0.1", free_port(), num_threads=16, metrics=Metrics(), log=lambda line: None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        replies = {}
+        threads = [threading.Thread(target=lambda i=i: replies.update({i: requests.post(
+            f"{url}/v1/models/m:predict", json={"instances": [float(i)]}, timeout=30).json()})) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert replies == {i: {"predictions": [2.0 * i + 1]} for i in range(8)}
+        page = requests.get(url + "/monitoring/prometheus/metrics", timeout=30).text
+        counts = {line.split("{")[0].split(" ")[0]: int(line.rsplit(" ", 1)[1]) for line in page.splitlines()
+                  if line.startswith((":lowtf:serving:batched", ":tensorflow:serving:batching_session"))}
+        assert counts[":lowtf:serving:batched_examples"] == 8
+        runs = counts[":lowtf:serving:batched_runs"]
+        assert counts[":tensorflow:serving:batching_session:wrapped_run_count"] == runs and 1 <= runs < 8
+        # the serving bench's load generator: requests one after another on one kept-alive socket
+        from lowtf.bench.serving import _KeepAlive
+
+        body = b'{"instances": [3.0]}'
+        client = _KeepAlive(server.server_address[1], b"POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        assert [client.post() for _ in range(2)] == [(200, b'{"predictions":[7.0]}')] * 2
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()

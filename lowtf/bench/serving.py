@@ -9,9 +9,15 @@ process, it runs the model on one image at a time from the same number of thread
 clients, once with TensorFlow's default Session threads and once with one thread per op
 (`in_process_batch_1`): the rate the model allows, and which Session threading is faster here.
 Then it starts `lowtf serve` (REST and gRPC) with that threading, without and with
-`--enable_batching`, and drives it from each number of client threads, each on its own
-keep-alive connection (`http.client`, a gRPC channel), for `seconds` per case: one image per
-request, then 100. Every 50th answer is checked against the model run here. Then it starts the
+`--enable_batching` (its defaults; the batches formed and their mean size are read from its
+Prometheus page), and drives it from each number of client threads, each on its own
+keep-alive connection, for `seconds` per case: one image per request, then 100. The clients
+are load generators, cheap beside the server they share the cores with: REST sends the
+request's bytes, built once, on a socket and reads the reply by its Content-Length; gRPC calls
+TF Serving's PredictionService/Predict (the method its stub calls) with the PredictRequest
+serialized once. Their CPU per request is reported. Every 50th answer is parsed and checked
+against the model run here (TF Serving's own client and a `requests` client are tested in
+tests/test_serve*.py). Then it starts the
 server once more with the candidate gRPC front (``--grpc_server=aio``, grpc.aio) for single images.
 Last, it times the server's parts of one request on one thread, and prints issue #40's targets
 (served single images >= 0.8x (gRPC) and 0.7x (REST) the in-process rate, 100-image REST >= 0.8x
@@ -21,9 +27,9 @@ they do when both run on one host; the numbers are for that setting.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -32,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 THREADINGS = {"default": (0, 0), "one_per_op": (1, 1)}    # (intra-op, inter-op) Session threads
+METRICS_PATH = "/monitoring/prometheus/metrics"
 
 
 def _export(base: Path) -> None:
@@ -102,6 +109,27 @@ def _with_cpu(case, server_pid: int) -> dict:
             "client_cpu_ms_per_request": round((time.process_time() - clients_before) * 1000 / requests, 3)}
 
 
+def _batch_counts(rest_port: int) -> tuple[int, int]:
+    """(batched runs, examples in them) so far, from the server's Prometheus page."""
+    import requests
+
+    text = requests.get(f"http://127.0.0.1:{rest_port}{METRICS_PATH}", timeout=30).text
+    counts = {}
+    for line in text.splitlines():
+        for name in (":lowtf:serving:batched_runs", ":lowtf:serving:batched_examples"):
+            if line.startswith(name + "{"):
+                counts[name] = counts.get(name, 0) + int(line.rsplit(" ", 1)[1])
+    return counts.get(":lowtf:serving:batched_runs", 0), counts.get(":lowtf:serving:batched_examples", 0)
+
+
+def _with_batches(case, rest_port: int) -> dict:
+    """Run a served case with batching on; add the batches the server formed and their mean size."""
+    runs_before, examples_before = _batch_counts(rest_port)
+    result = case()
+    runs, examples = (now - before for now, before in zip(_batch_counts(rest_port), (runs_before, examples_before)))
+    return {**result, "batched_runs": runs, "mean_batch_size": round(examples / max(1, runs), 2)}
+
+
 def _in_process_case(model_dir: Path, batch: np.ndarray, threading_: tuple, threads: int, seconds: float) -> dict:
     """The model alone: ``threads`` threads each calling Session.run on ``batch``, no server."""
     from lowtf.serve.core.servable import ServingOptions, load_version
@@ -117,28 +145,66 @@ def _in_process_case(model_dir: Path, batch: np.ndarray, threading_: tuple, thre
         model.close()
 
 
+class _KeepAlive:
+    """A load generator's HTTP/1.1 client: one kept-alive socket, the request's bytes built once, the
+    reply read by its Content-Length. http.client parses every reply's headers with the email parser
+    (~0.1 ms); on a host the clients share with the server, that CPU is the server's loss."""
+
+    def __init__(self, port: int, request: bytes):
+        self.port, self.request, self.sock, self.buffer = port, request, None, b""
+
+    def post(self) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        try:
+            self.sock.sendall(self.request)
+            while b"\r\n\r\n" not in self.buffer:
+                self._receive()
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split(b" ", 2)[1])
+            length = next(int(line.split(b":", 1)[1]) for line in lines[1:]
+                          if line.lower().startswith(b"content-length:"))
+            while len(self.buffer) < length:
+                self._receive()
+            body, self.buffer = self.buffer[:length], self.buffer[length:]
+        except (OSError, ValueError, StopIteration):
+            self.close()            # reconnects on the next request
+            raise
+        if any(line.lower() == b"connection: close" for line in lines[1:]):
+            self.close()
+        return status, body
+
+    def _receive(self) -> None:
+        data = self.sock.recv(262144)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def _rest_case(port: int, batch: np.ndarray, expected: np.ndarray, threads: int, seconds: float) -> dict:
-    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(threads)]
     body = json.dumps({"instances": batch.tolist()}).encode()
-    headers = {"Content-Type": "application/json"}
+    request = (b"POST /v1/models/lenet5:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    clients = [_KeepAlive(port, request) for _ in range(threads)]
     wrong = [0]
 
     def call(t: int, i: int) -> None:
-        connection = connections[t]
-        try:
-            connection.request("POST", "/v1/models/lenet5:predict", body=body, headers=headers)
-            reply = connection.getresponse()
-            data = reply.read()
-        except (OSError, http.client.HTTPException):
-            connection.close()         # reconnects on the next request
-            raise
-        if reply.status != 200:
-            raise RuntimeError(f"HTTP {reply.status}")
+        status, data = clients[t].post()
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}")
         if i % 50 == 0 and not np.allclose(json.loads(data)["predictions"], expected, atol=1e-5):
             wrong[0] += 1
 
     result = _drive(call, threads, seconds, len(batch))
-    for c in connections:
+    for c in clients:
         c.close()
     return {**result, "wrong_answers_in_checked": wrong[0]}
 
@@ -146,19 +212,24 @@ def _rest_case(port: int, batch: np.ndarray, expected: np.ndarray, threads: int,
 def _grpc_case(target: str, batch: np.ndarray, expected: np.ndarray, threads: int, seconds: float) -> dict:
     import grpc
     import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+    from tensorflow_serving.apis import predict_pb2
 
     channels = [grpc.insecure_channel(target) for _ in range(threads)]
-    stubs = [prediction_service_pb2_grpc.PredictionServiceStub(c) for c in channels]
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "lenet5"
     request.inputs["images"].CopyFrom(tf.make_tensor_proto(batch))
+    # TF Serving's PredictionService/Predict, as its stub calls it, with the request serialized once
+    # and the reply parsed only when checked: a load generator's cost, not a client's
+    predicts = [c.unary_unary("/tensorflow.serving.PredictionService/Predict") for c in channels]
+    serialized = request.SerializeToString()
     wrong = [0]
 
     def call(t: int, i: int) -> None:
-        response = stubs[t].Predict(request, timeout=30)
-        if i % 50 == 0 and not np.allclose(tf.make_ndarray(response.outputs["probabilities"]), expected, atol=1e-5):
-            wrong[0] += 1
+        reply = predicts[t](serialized, timeout=30)
+        if i % 50 == 0:
+            response = predict_pb2.PredictResponse.FromString(reply)
+            if not np.allclose(tf.make_ndarray(response.outputs["probabilities"]), expected, atol=1e-5):
+                wrong[0] += 1
 
     result = _drive(call, threads, seconds, len(batch))
     for c in channels:
@@ -292,7 +363,8 @@ def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: P
                 + (f"  (CPU ms/run {result['cpu_ms_per_run']})" if "cpu_ms_per_run" in result else "")
                 + (f"  ({result['failed']} failed, {result['wrong_answers_in_checked']} wrong; CPU ms/request: "
                    f"server {result['server_cpu_ms_per_request']}, clients {result['client_cpu_ms_per_request']})"
-                   if "wrong_answers_in_checked" in result else ""))
+                   if "wrong_answers_in_checked" in result else "")
+                + (f"  (batches of {result['mean_batch_size']} on average)" if "mean_batch_size" in result else ""))
 
         for threads in thread_counts:
             for name, threading_ in THREADINGS.items():
@@ -309,15 +381,24 @@ def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: P
         rest, grpc_port = free_ports(2)
         flags = [f"--model_base_path={base}", "--model_name=lenet5", f"--rest_api_port={rest}", f"--port={grpc_port}",
                  f"--tensorflow_intra_op_parallelism={intra}", f"--tensorflow_inter_op_parallelism={inter}"]
+        monitoring = Path(tmp) / "monitoring.config"
+        monitoring.write_text(f'prometheus_config {{ enable: true path: "{METRICS_PATH}" }}\n')
         for batching in (False, True):
             tag = "_batching" if batching else ""
-            with start_server(flags + (["--enable_batching"] if batching else []), rest, "lenet5") as server:
+            # with batching, the server's default batching (lowtf serve --enable_batching, no parameters
+            # file), and its Prometheus page for the batches it formed
+            extra = ["--enable_batching", f"--monitoring_config_file={monitoring}"] if batching else []
+            with start_server(flags + extra, rest, "lenet5") as server:
                 pid, target = server.process.pid, f"127.0.0.1:{grpc_port}"
+
+                def counted(case):
+                    return _with_batches(lambda: _with_cpu(case, pid), rest) if batching else _with_cpu(case, pid)
+
                 for threads in thread_counts:
-                    record(f"rest_batch_1{tag}_t{threads}", _with_cpu(
-                        lambda: _rest_case(rest, images[1], expected[1], threads, seconds), pid))
-                    record(f"grpc_batch_1{tag}_t{threads}", _with_cpu(
-                        lambda: _grpc_case(target, images[1], expected[1], threads, seconds), pid))
+                    record(f"rest_batch_1{tag}_t{threads}", counted(
+                        lambda: _rest_case(rest, images[1], expected[1], threads, seconds)))
+                    record(f"grpc_batch_1{tag}_t{threads}", counted(
+                        lambda: _grpc_case(target, images[1], expected[1], threads, seconds)))
                 if not batching:    # a 100-image request already fills a batch
                     record(f"rest_batch_100_t{first}", _with_cpu(
                         lambda: _rest_case(rest, images[100], expected[100], first, seconds), pid))

@@ -2,13 +2,14 @@
 interrupted. The two front ends share one ``Models`` (the core) and one ``Predictor``."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from typing import Optional
 
 from lowtf.serve.core.manager import Models, ModelStore
 from lowtf.serve.core.servable import ServingOptions
-from lowtf.serve.limits import FrontOptions
+from lowtf.serve.limits import FrontOptions, default_threads
 from lowtf.serve.metrics import Metrics
 from lowtf.serve.model_config import ModelConfig
 from lowtf.serve.rest_server import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS, make_server
@@ -30,6 +31,17 @@ def load_models(configs: list[ModelConfig], poll_seconds: float, options: Servin
     return Models(stores, poll_seconds)
 
 
+def front_threads(options: ServingOptions, fronts: FrontOptions) -> FrontOptions:
+    """The fronts' thread counts, with batching's needs: a request waits for its batch on its
+    front's thread (as in TF Serving), so with only the default 4 x CPUs requests at once, batches
+    stay small. A count the flags gave is kept."""
+    if options.batching is None:
+        return fronts
+    needed = max(default_threads(), options.batching.request_threads())
+    return dataclasses.replace(fronts, rest_threads=fronts.rest_threads or needed,
+                               grpc_threads=fronts.grpc_threads or needed)
+
+
 class StartError(RuntimeError):
     """The server cannot start; the message says why and what to change."""
 
@@ -44,6 +56,7 @@ def serve(configs: list[ModelConfig], port: int = 8501, host: str = "127.0.0.1",
     except StartError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    fronts = front_threads(options, fronts)
     try:
         metrics = Metrics(fronts.metrics_path) if fronts.metrics_path else None
         server = make_server(models, host, port, max_body_bytes, timeout_ms=timeout_ms,

@@ -14,6 +14,14 @@ adds one counter that has it, for every API (metadata and status too):
 
     :lowtf:serving:requests{model_name, version, API, entrypoint, status}   counter
 
+With ``--enable_batching``, TF Serving's count of batched Session.runs (its
+``batching_session.cc``), and lowtf's runs and examples per served version, whose ratio is
+the mean batch size actually formed:
+
+    :tensorflow:serving:batching_session:wrapped_run_count                 counter
+    :lowtf:serving:batched_runs{model_name, version}                       counter
+    :lowtf:serving:batched_examples{model_name, version}                   counter
+
 Written here rather than with ``prometheus_client``: that library exposes a counter ``x`` as
 ``x_total``, which would not be TF Serving's name. A model name nobody serves is counted as
 ``model_name=""`` and a version not served as ``version=""``, so a client cannot grow the label
@@ -119,8 +127,9 @@ class Metrics:
                 self._status_counts[(model, status)] = self._status_counts.get((model, status), 0) + 1
                 self._latency.setdefault((model, api, entrypoint), _Histogram()).add(seconds * 1e6)
 
-    def render(self) -> bytes:
-        """Everything counted so far, in Prometheus's text exposition format 0.0.4."""
+    def render(self, models=None) -> bytes:
+        """Everything counted so far, in Prometheus's text exposition format 0.0.4 (with ``models``,
+        the batchers' counts too)."""
         with self._lock:
             lines = ["# HELP :tensorflow:serving:request_count The total number of requests.",
                      "# TYPE :tensorflow:serving:request_count counter"]
@@ -143,7 +152,32 @@ class Metrics:
             for (model, version, api, entry, status), n in sorted(self._requests.items()):
                 lines.append(":lowtf:serving:requests" + _labels(model_name=model, version=version, API=api,
                                                                  entrypoint=entry, status=status) + f" {n}")
+        if models is not None:
+            lines += _batching_lines(models)
         return ("\n".join(lines) + "\n").encode()
+
+
+def _batching_lines(models) -> list[str]:
+    """The batchers' counters of every served version (none without --enable_batching)."""
+    counts = []
+    for name, store in sorted(models.stores.items()):
+        for version in store.serving_versions:
+            try:
+                batcher = store.get(version).batcher
+            except Exception:       # the version left service meanwhile
+                continue
+            if batcher is not None:
+                counts.append((name, str(version), batcher.batches, batcher.examples))
+    if not counts:
+        return []
+    total = ":tensorflow:serving:batching_session:wrapped_run_count"
+    lines = [f"# HELP {total} Total count of run calls on the wrapped session", f"# TYPE {total} counter",
+             f"{total} {sum(c[2] for c in counts)}"]
+    for metric, index, what in ((":lowtf:serving:batched_runs", 2, "Batched model runs"),
+                                (":lowtf:serving:batched_examples", 3, "Examples in batched model runs")):
+        lines += [f"# HELP {metric} {what} by model and version.", f"# TYPE {metric} counter"]
+        lines += [f"{metric}{_labels(model_name=c[0], version=c[1])} {c[index]}" for c in counts]
+    return lines
 
 
 def served_labels(models, model: str, version: Optional[int]) -> tuple[str, str]:

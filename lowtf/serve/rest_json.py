@@ -113,9 +113,9 @@ def _plain(value):
 
 
 def _numbers_only(outputs: dict) -> bool:
-    """True when orjson can write every output itself: numbers, all finite (orjson writes NaN as null,
-    TF Serving writes NaN)."""
-    return all(v.dtype.kind in "biu" or (v.dtype.kind == "f" and v.dtype.itemsize in (4, 8) and np.isfinite(v).all())
+    """True when orjson can write every output itself: booleans, integers, float32 or float64 (not
+    yet whether they are finite: see ``format_predict``)."""
+    return all(v.dtype.kind in "biu" or (v.dtype.kind == "f" and v.dtype.itemsize in (4, 8))
                for v in outputs.values())
 
 
@@ -136,7 +136,11 @@ def format_predict(outputs: dict, row_format: bool) -> bytes:
     else:
         reply = {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
     if _numbers_only(outputs):
-        return orjson.dumps(reply, option=orjson.OPT_SERIALIZE_NUMPY)
+        written = orjson.dumps(reply, option=orjson.OPT_SERIALIZE_NUMPY)
+        # orjson writes NaN and the infinities as null, which no number gives: TF Serving writes NaN,
+        # Infinity, -Infinity, as json does below (one search here instead of np.isfinite per output)
+        if b"null" not in written:
+            return written
     return json.dumps(reply, default=_plain).encode()
 
 

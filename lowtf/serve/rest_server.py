@@ -285,7 +285,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         metrics = self.server.metrics
         if metrics is not None and self.path == metrics.path:     # --monitoring_config_file's Prometheus page
-            self._handle(lambda: self._reply(200, metrics.render(), METRICS_CONTENT_TYPE))
+            self._handle(lambda: self._reply(200, metrics.render(self.server.models), METRICS_CONTENT_TYPE))
             return
         self._handle(self._get)
 
