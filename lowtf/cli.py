@@ -455,9 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--file_system_poll_wait_seconds", type=_at_least(0), default=1,
                      help="how often to look for new versions (default 1; 0: only at start)")
     srv.add_argument("--enable_batching", action="store_true",
-                     help="merge concurrent requests into one model run (up to 32 examples, or as the file says)")
+                     help="merge concurrent requests into one model run (up to 32 examples, batches on half "
+                          "the CPUs, or as the file says)")
     srv.add_argument("--batching_parameters_file", help="TF Serving's batching parameters: max_batch_size { value: N } "
-                     "and batch_timeout_micros { value: N } are used")
+                     "batch_timeout_micros { value: N } and num_batch_threads { value: N } are used")
     srv.add_argument("--tensorflow_intra_op_parallelism", type=_at_least(0), default=INTRA_OP_DEFAULT,
                      help="threads one op may use in each model's Session, as in TF Serving (0: one per core; "
                           f"default {INTRA_OP_DEFAULT}, measured best for small requests from several clients)")
@@ -470,9 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the gRPC API's port, as in TF Serving (TF Serving always opens it, on 8500 by default; "
                           "lowtf serve opens it when this is given)")
     srv.add_argument("--rest_api_num_threads", type=_at_least(1), default=None,
-                     help="REST requests handled at once, as in TF Serving (default 4 per CPU)")
+                     help="REST requests handled at once, as in TF Serving (default 4 per CPU; with batching "
+                          "at least twice max_batch_size)")
     srv.add_argument("--grpc_max_threads", type=_at_least(1), default=None,
-                     help="gRPC worker threads, as in TF Serving (default 4 per CPU)")
+                     help="gRPC worker threads, as in TF Serving (default 4 per CPU; with batching at least "
+                          "twice max_batch_size)")
     srv.add_argument("--grpc_channel_arguments", default="",
                      help="gRPC server arguments key=value,... as in TF Serving, e.g. "
                           "grpc.max_receive_message_length=134217728 (lowtf's default maximum: 64 MiB)")
