@@ -1,5 +1,4 @@
 """Lessons 07-13 in --fast mode, with the accuracy thresholds they promise; lesson 10 in full is slow."""
-import math
 import re
 
 import imageio.v3 as iio
@@ -11,10 +10,34 @@ from conftest import REPO
 from conftest import get, scalars, tensorboard
 
 
-def test_07_softmax_by_hand(run_lesson):
-    summary, logdir = run_lesson("07")
+@pytest.fixture(scope="module")
+def lesson07_in_a_terminal(tmp_path_factory):
+    """`lowtf lesson 07 --step --fast` as a learner runs it, in an 80 x 50 pseudo-terminal with Enter pressed at
+    every prompt: run once for the width test and the lesson's own test (its summary and events are the
+    same as a plain --fast run's). Returns (the terminal's record, summary, logdir)."""
+    from lowtf.bench.lessons import time_lesson
+    from lowtf.lesson import read_summary
+
+    logdir = tmp_path_factory.mktemp("lesson07") / "run"
+    run = time_lesson("07", logdir, timeout=300, step=True)
+    assert run["exit_code"] == 0 and run["lines"] > 100, run["text"][-2000:]
+    return run, read_summary(logdir), logdir
+
+
+def test_07_fits_an_80_column_terminal_step_by_step(lesson07_in_a_terminal):
+    """`lowtf lesson 07 --step --fast` in an 80 x 50 pseudo-terminal, Enter pressed at every prompt: no line
+    (nor a progress bar's redraw) is wider than the terminal: explanations, code, values, tables.
+    (Lesson 23 too, in its own test in test_lessons_keras.py.)"""
+    run, _, _ = lesson07_in_a_terminal
+    too_wide = [line for line in run["too_wide"] if len(line.split()) != 1 or "/" not in line]   # a path stays whole
+    assert too_wide == [], too_wide[:5]
+
+
+def test_07_softmax_by_hand(lesson07_in_a_terminal):
+    run, summary, logdir = lesson07_in_a_terminal
     assert summary["test_accuracy"] >= 0.90
-    assert math.isnan(summary["naive_loss_confident_wrong"])                     # the textbook formula breaks
+    # the textbook formula breaks: NaN, which summary.json holds as null, and the console shows as nan
+    assert summary["naive_loss_confident_wrong"] is None and "-sum(y_ * log(softmax(z))): nan" in run["text"]
     assert summary["stable_loss_confident_wrong"] == pytest.approx(1000.0)         # the fused op does not
     assert summary["stable_by_hand_loss"] == pytest.approx(1000.0)
     assert summary["gradient_vs_numpy_max_diff"] < 1e-6                          # backprop = the chain rule
@@ -110,7 +133,13 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     assert points[-1].value == pytest.approx(summary["curve_test_accuracy"], abs=1e-4)
     assert test.Scalars("full_test/accuracy")[-1].value == pytest.approx(summary["test_accuracy"], abs=1e-4)
     assert "train/learning_rate" in train.Tags()["scalars"] and train.Scalars("loss")[0].step == 0
-    assert "step2" in train.Tags()["run_metadata"]
+    assert "step2" in train.Tags()["run_metadata"] and train.Graph() is not None
+    rates = [e.value for e in train.Scalars("train/learning_rate")]
+    assert max(rates) > rates[-1]                  # the one-cycle schedule, falling at the end
+    assert points[-1].step == summary["steps"] == test.Scalars("full_test/accuracy")[-1].step
+    # only train and test runs in the lesson's logdir (the packaged comparison run is written elsewhere)
+    runs = {p.parent.relative_to(logdir).as_posix() for p in logdir.rglob("events.out.tfevents.*")}
+    assert runs == {"train", "test"}, runs
     # before the long loop, how long the rest will take: from this run's own rates, with every
     # evaluation still to come counted (the loop's points, its last one and the whole test set)
     f = summary["forecast"]
@@ -149,6 +178,8 @@ def test_resuming_a_finished_run_says_so(tmp_path, lesson10_fast):
         load_lesson(find_lessons()["10"]).run(fast=True, logdir=tmp_path / "run", out=lambda s: None, resume=True)
 
 
+@pytest.mark.slow   # default suite: test_10_lenet5_fast reads the same events (last point, full_test tag, runs,
+                   # schedule, traced step); test_tensorboard.py reads a lesson's run over TensorBoard's HTTP API
 def test_10_the_last_test_point_is_the_printed_accuracy(lesson10_fast):
     """Read through TensorBoard's own HTTP API: the test curve ends on the value the lesson printed for it,
     on the same images as every other point (no jump to another test set), and the full test set's

@@ -1,12 +1,27 @@
-"""A real TensorBoard reads what lesson 04 wrote, over its HTTP API (lesson 10's run: test_lessons_models)."""
+"""Lesson 04's events, and a real TensorBoard reading them over its HTTP API (lesson 10's run:
+test_lessons_models). Both tests in this one file, so one test worker runs lesson 04 once."""
+import time
 
 import pytest
 
-from conftest import get, scalars, tensorboard
+from conftest import get, processes_mentioning, scalars, tensorboard
+
+
+def test_04_writes_events(lesson04_fast):
+    summary, logdir = lesson04_fast     # one run, shared with the test below
+    assert summary["scoped_names"][2] == "model/layer1_1/same_scope_name_again"
+    assert list(logdir.glob("events.out.tfevents.*"))
+    assert {"random_walk/distance", "pictures/drifting_normal", "pictures/note"} <= set(summary["merge_all_tags"])
+    # the notebook's %tensorboard, called from the lesson: it served the lesson's events, and it is gone
+    assert summary["notebook_tensorboard_runs"] == ["."]
+    deadline = time.monotonic() + 10
+    while processes_mentioning(f"--logdir {logdir} ") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not processes_mentioning(f"--logdir {logdir} ")
 
 
 def test_04_scalar_series_and_graph_scopes(lesson04_fast):
-    summary, logdir = lesson04_fast     # one run, shared with test_lessons_basics.py
+    summary, logdir = lesson04_fast     # one run, shared with the test above
     with tensorboard(logdir) as base:
         tags = get(base + "/data/plugin/scalars/tags")
         run = next(iter(tags))
