@@ -116,6 +116,7 @@ def export_v1(ctx):
         port,
     )
     ctx.on_exit(ctx.server.stop)
+    # saved_model_cli loads TensorFlow too: started now, read in step 4
     ctx.show = saved_model_cli("show", "--dir", str(path), "--all")
     ctx.on_exit(ctx.show.stop)
     return {
