@@ -223,14 +223,17 @@ def test_batches_wait_for_their_timeout_or_until_full_and_a_late_request_fails_i
         runs.append(len(feeds["x"]))
         return {"y": feeds["x"] * 2}
 
-    batcher = Batcher(run, max_batch_size=6, timeout_s=5.0, threads=1)   # full long before the timeout
+    # full long before the timeout; two threads: the one timing the batch must be woken when it fills
+    batcher = Batcher(run, max_batch_size=6, timeout_s=5.0, threads=2)
     answers = {}
     threads = [threading.Thread(target=lambda i=i: answers.update({i: batcher.run(
         "s", {"x": np.array([i, -i], np.float32)})["y"].tolist()})) for i in range(3)]
     for t in threads:
         t.start()
+    began = time.monotonic()
     for t in threads:
         t.join(timeout=4)
+    assert time.monotonic() - began < 4
     assert runs == [6] and answers == {i: [2 * i, -2 * i] for i in range(3)}   # one run, each its own rows
     assert (batcher.batches, batcher.examples) == (1, 6)
 

@@ -99,14 +99,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _context_switches(pid: int) -> int:
+    """Context switches so far of a process's live threads, voluntary (a thread waits: a handoff) and
+    not (Linux /proc): a count that other work on the host sways far less than time."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            total += sum(int(line.split()[1]) for line in status.read_text().splitlines()
+                         if "ctxt_switches:" in line)
+        except (OSError, ValueError, IndexError):     # a thread that ended meanwhile
+            pass
+    return total
+
+
 def _with_cpu(case, server_pid: int) -> dict:
-    """Run a served case; add the CPU milliseconds per request the server and the clients (this process) spent."""
+    """Run a served case; add the CPU milliseconds per request the server and the clients (this process)
+    spent, and the server's context switches per request."""
     server_before, clients_before = _cpu_seconds(server_pid), time.process_time()
+    switches_before = _context_switches(server_pid)
     result = case()
     requests = max(1, result["requests"])
     return {**result,
             "server_cpu_ms_per_request": round((_cpu_seconds(server_pid) - server_before) * 1000 / requests, 3),
-            "client_cpu_ms_per_request": round((time.process_time() - clients_before) * 1000 / requests, 3)}
+            "client_cpu_ms_per_request": round((time.process_time() - clients_before) * 1000 / requests, 3),
+            "server_context_switches_per_request": round(
+                (_context_switches(server_pid) - switches_before) / requests, 1)}
 
 
 def _batch_counts(rest_port: int) -> tuple[int, int]:
@@ -178,7 +195,7 @@ class _KeepAlive:
         return status, body
 
     def _receive(self) -> None:
-        data = self.sock.recv(262144)
+        data = self.sock.recv(65536)      # below malloc's mmap threshold: no mapping made and dropped per call
         if not data:
             raise ConnectionError("the server closed the connection")
         self.buffer += data
@@ -294,6 +311,12 @@ def _ratios(report: dict, thread_counts: list[int]) -> dict:
     for api in ("grpc", "rest"):      # CPU per request: what the front adds, less swayed by other work on the host
         ratios[f"{api}_batch_1_t{t} server CPU per request / in-process CPU per run"] = round(
             report[f"{api}_batch_1_t{t}"]["server_cpu_ms_per_request"] / max(run_cpu, 1e-9), 3)
+    t16 = 16 if 16 in thread_counts else thread_counts[-1]
+    run_cpu16 = report[f"in_process_batch_1_{best}_t{t16}"]["cpu_ms_per_run"]
+    for api in ("grpc", "rest"):      # batching's gain in CPU: served (server and clients) per image against a run
+        case = report[f"{api}_batch_1_batching_t{t16}"]
+        ratios[f"{api}_batch_1_batching_t{t16} CPU per image (server + clients) / in-process CPU per run"] = round(
+            (case["server_cpu_ms_per_request"] + case["client_cpu_ms_per_request"]) / max(run_cpu16, 1e-9), 3)
     ratios[f"rest_batch_100_t{t} / grpc_batch_100_t{t} (images/s)"] = round(
         report[f"rest_batch_100_t{t}"]["images_per_second"] / report[f"grpc_batch_100_t{t}"]["images_per_second"], 3)
     return ratios
@@ -362,7 +385,8 @@ def measure_serving(seconds: float = 5.0, thread_counts: tuple = (4, 16), out: P
                 f"  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
                 + (f"  (CPU ms/run {result['cpu_ms_per_run']})" if "cpu_ms_per_run" in result else "")
                 + (f"  ({result['failed']} failed, {result['wrong_answers_in_checked']} wrong; CPU ms/request: "
-                   f"server {result['server_cpu_ms_per_request']}, clients {result['client_cpu_ms_per_request']})"
+                   f"server {result['server_cpu_ms_per_request']}, clients {result['client_cpu_ms_per_request']}; "
+                   f"server context switches {result['server_context_switches_per_request']}/request)"
                    if "wrong_answers_in_checked" in result else "")
                 + (f"  (batches of {result['mean_batch_size']} on average)" if "mean_batch_size" in result else ""))
 

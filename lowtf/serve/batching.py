@@ -95,10 +95,13 @@ class Batcher:
                 closed = False
                 self._queue.append(request)
                 self._queued += size
-                # one wake per batch: when it opens (a thread takes it, or starts its timer) and when it
-                # fills (counted over the whole queue: a wake too early is checked and slept off)
-                if len(self._queue) == 1 or self._queued >= self.max_batch_size:
+                # one wake per batch: when it opens (a thread takes it, or starts its timer), and when it
+                # fills (counted over the whole queue: a wake too early is checked and slept off), all
+                # threads then, so that the one timing the batch is among those woken
+                if len(self._queue) == 1:
                     self._wake.notify()
+                elif self._queued - size < self.max_batch_size <= self._queued:
+                    self._wake.notify_all()
         if closed:
             return self._run(signature, feeds, timeout_ms)
         return request.wait()
