@@ -11,7 +11,6 @@ number; anything else is decoded by orjson.
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
 from dataclasses import dataclass
