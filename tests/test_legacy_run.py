@@ -59,6 +59,7 @@ def test_raw_ops_with_argparse_handed_to_tf_app_run_reaches_the_tutorials_accura
     assert_quiet(result)
 
 
+@pytest.mark.slow   # default suite: the contrib test below builds and trains tf.layers (names, dropout, logging)
 def test_tf_layers_with_tf1_variable_names_and_the_scripts_own_logging(tmp_path):
     """tf.layers (tf-keras in that process): conv2d/kernel:0 ..., dropout with training=; the script's own
     tf.logging.info line is the script's, so it shows."""
@@ -127,7 +128,9 @@ def test_tf_contrib_successors_and_messages_and_legacy_keras_in_that_process_alo
     what contrib computed (flatten's shape, l2_regularizer = scale * sum(w^2) / 2, xavier's Glorot range);
     anything else is an ImportError naming the successor, even through `from ... import`. And
     TF_USE_LEGACY_KERAS=1 picks tf-keras while TensorFlow loads, then leaves the environment: neither the
-    script nor anything it starts inherits it, nor the shell that ran `lowtf run`."""
+    script nor anything it starts inherits it, nor the shell that ran `lowtf run`. tf.layers (tf-keras) build
+    and train a small ConvNet with dropout's training= in a Session, its variables named as TF 1.x named
+    them, and the script's own tf.logging line shows, with nothing of TensorFlow's own."""
     script = tmp_path / "contrib_uses.py"
     script.write_text(textwrap.dedent("""
         import os, subprocess, sys
@@ -161,6 +164,34 @@ def test_tf_contrib_successors_and_messages_and_legacy_keras_in_that_process_alo
         print("env", os.environ.get("TF_USE_LEGACY_KERAS"))
         print("child", subprocess.run(child, capture_output=True, text=True).stdout.strip())
         print("layers", tf.layers.dense.__module__.split(".")[0])
+        # tf.layers as TF 1.4+ scripts used them: a small ConvNet, dropout with training=, trained in a
+        # Session on one batch; its variables named as TF 1.x named them; the script's own tf.logging line
+        tf.logging.set_verbosity(tf.logging.INFO)
+        with tf.Graph().as_default():
+            tf.set_random_seed(1)
+            images = tf.placeholder(tf.float32, [None, 28, 28, 1])
+            labels = tf.placeholder(tf.int64, [None])
+            training = tf.placeholder_with_default(False, [])
+            net = tf.layers.conv2d(images, 8, 5, padding="same", activation=tf.nn.relu)
+            net = tf.layers.max_pooling2d(net, 2, 2)
+            net = tf.layers.conv2d(net, 16, 5, padding="same", activation=tf.nn.relu)
+            net = tf.layers.dense(tf.reshape(net, [-1, 14 * 14 * 16]), 64, activation=tf.nn.relu)
+            dropped = tf.layers.dropout(net, rate=0.4, training=training)
+            logits = tf.layers.dense(dropped, 10)
+            loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+            train_op = tf.train.AdamOptimizer(1e-2).minimize(loss)
+            rng = np.random.RandomState(0)
+            feed = {images: rng.rand(32, 28, 28, 1).astype(np.float32), labels: rng.randint(0, 10, 32)}
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                first = sess.run(loss, feed)
+                for _ in range(30):
+                    sess.run(train_op, {**feed, training: True})
+                last = sess.run(loss, feed)
+                kept, thinned = sess.run(dropped, feed), sess.run(dropped, {**feed, training: True})
+            tf.logging.info("tf.layers loss %.3f then %.3f", first, last)
+            print("layer variables", " ".join(v.name for v in tf.trainable_variables()))
+            print("learnt", bool(last < first / 2), "dropout", bool((thinned == 0).sum() > (kept == 0).sum()))
         import tensorflow.contrib.slim as slim
     """))
     result = lowtf_run(str(script), cwd=tmp_path)
@@ -175,6 +206,12 @@ def test_tf_contrib_successors_and_messages_and_legacy_keras_in_that_process_alo
     assert "TensorFlow 2.16 removed" in gone["gone tf.contrib.learn.Estimator"]
     assert "layer_norm" in gone["gone layer_norm"] and "tf.keras.layers.LayerNormalization" in out
     assert "env None" in out and "child None" in out and "layers tf_keras" in out
+    assert "layer variables conv2d/kernel:0 conv2d/bias:0 conv2d_1/kernel:0 conv2d_1/bias:0 dense/kernel:0" in out
+    assert "learnt True dropout True" in out
+    # the script's own tf.logging line shows; nothing of TensorFlow's own before the script's traceback
+    assert any(re.fullmatch(r"INFO:tensorflow:tf.layers loss [0-9.]+ then [0-9.]+", line)
+               for line in result.stderr.splitlines()), result.stderr[-2000:]
+    assert tensorflow_lines(result.stderr.split("Traceback")[0]) == [], result.stderr[-2000:]
     assert "TF_USE_LEGACY_KERAS" not in os.environ
     # uncaught: the script's own failure, status 1, the traceback from the script's line on
     assert result.returncode == 1
