@@ -15,16 +15,28 @@ NOISE = ("absl::InitializeLog", "cuInit", "cudart_stub", "oneDNN custom operatio
          "Instructions for updating", "Please report this to the TensorFlow team", "LOWTF_SUMMARY", "np.float")
 
 
-def test_01_eager_then_graph_mode_and_a_clean_console(tmp_path):
-    """Lesson 01 starts eager, so it runs in its own process; what the learner sees carries no
-    TensorFlow start-up, cuInit, deprecation or machine-readable line, and numbers print as numbers."""
-    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "01", "--fast", "--logdir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+def test_01_step_by_step_eager_then_graph_mode_a_clean_console_and_q_quits(tmp_path):
+    """Lesson 01 starts eager, so it runs in its own process, here as a learner steps through it:
+    `lowtf lesson 01 --fast --step`, Enter at seven prompts and q at the eighth. --step prints each
+    explanation and the step's code (and the helpers it calls), runs it and waits; q stops there.
+    What the learner sees carries no TensorFlow start-up, cuInit, deprecation or machine-readable line,
+    and numbers print as numbers. (One process for what were two tests: the plain run's console and
+    the step mode's.)"""
+    run = subprocess.run([PYTHON, "-m", "lowtf", "lesson", "01", "--fast", "--step", "--logdir", str(tmp_path)],
+                         input="\n" * 7 + "q\n", capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    seen = run.stdout + run.stderr
+    seen, out = run.stdout + run.stderr, run.stdout
     assert not [line for line in seen.splitlines() if any(n in line for n in NOISE)], seen
-    assert "sess.run(total): 5.0" in run.stdout
+    assert "sess.run(total): 5.0" in out
+    assert "TensorFlow 2 starts in eager mode" in out
+    assert "  | eager_sum = tf2.constant(2.0) + tf2.constant(3.0)" in out      # the code being taught
+    assert "  | as_graph = tf2.function(many_small_ops)" in out
+    assert "(many_small_ops, which this step calls, is defined above the steps:)" in out   # its helper too
+    assert out.count("TensorFlow 2 starts in eager mode") == 1               # docstring not repeated as code
+    assert out.count("[Enter: next step, q: quit]") == 8
+    assert "Step 8/9" in out and "Step 9/9" not in out and "Stopped at your request." in out
     summary = read_summary(tmp_path)
+    assert summary["stopped_at_step"] == 8
     assert summary["eager_a_plus_b"] == 5.0 and summary["eager_after_disable"] is False
     assert summary["a_plus_b"] == 5.0 and summary["a_times_b"] == 6.0
     # eager against tf.function: the same result, and a speed verdict read from three rounds each
@@ -87,25 +99,6 @@ def test_06_restores_saved_values(run_lesson):
     assert summary["restored_equal"] is True
     np.testing.assert_allclose(summary["restored_bias"], [3.5, 2.5])
     assert "lhs shape= [4,2] rhs shape= [3,2]" in summary["mismatch_error"]
-
-
-def test_step_mode_shows_explanation_and_code_waits_and_quits(tmp_path):
-    """--step prints each explanation and the step's code, and waits; q at the second prompt stops."""
-    proc = subprocess.run(
-        [PYTHON, str(REPO / "lessons/01_graphs_and_sessions.py"), "--step", "--logdir", str(tmp_path)],
-        input="\nq\n", capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    assert "TensorFlow 2 starts in eager mode" in out
-    assert "  | eager_sum = tf2.constant(2.0) + tf2.constant(3.0)" in out      # the code being taught
-    assert "  | as_graph = tf2.function(many_small_ops)" in out
-    assert "(many_small_ops, which this step calls, is defined above the steps:)" in out   # its helper too
-    assert out.count("TensorFlow 2 starts in eager mode") == 1               # docstring not repeated as code
-    assert out.count("[Enter: next step, q: quit]") == 2
-    assert "Step 2/9" in out and "Step 3/9" not in out and "Stopped at your request." in out
-    summary = read_summary(tmp_path)
-    assert summary["eager_a_plus_b"] == 5.0 and summary["stopped_at_step"] == 2
-    assert summary["seconds"] < 5   # computing time, not the time spent at the prompts
 
 
 def test_cli_lists_and_runs_lessons(tmp_path, capsys):
