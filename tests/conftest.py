@@ -24,6 +24,19 @@ REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
+# The longest test files first: `--dist loadfile` hands whole files to the two workers in collection
+# order, so the run then ends on short files rather than with one worker still in a long one while the
+# other waits. (From --durations; the rest keep their order.)
+LONGEST_FILES = ("test_exercises.py", "test_serve.py", "test_lessons_models.py", "test_lessons_basics.py",
+                 "test_trainer.py", "test_legacy_run.py", "test_lessons_strategies.py", "test_serve_ops.py",
+                 "test_serve_hardened.py", "test_bench.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))      # stable: tests keep their order
+
+
 @pytest.fixture(autouse=True)
 def fresh_graph():
     """Every test starts (and leaves) an empty default graph."""
