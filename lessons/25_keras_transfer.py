@@ -306,7 +306,7 @@ def verdict(ctx):
     many images, and the head or the top block has little left to learn. With more labels, training from
     scratch has more to learn from and closes in; whether it has caught up at the largest
     count depends on how long it trains (here a fixed budget of steps).
-    How much a base is worth depends on what it learned. This stand-in saw 20,000-30,000
+    How much a base is worth depends on what it learned. This stand-in saw 12,000 (--fast) to 30,000
     images of five other garments: far less, and far narrower, than ImageNet's 1.4
     million photos of 1,000 classes behind the article's gain, and a base that general
     cannot be downloaded here. So expect a smaller gain, if any; the run says how much.
