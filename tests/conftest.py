@@ -27,9 +27,10 @@ PYTHON = sys.executable
 # The longest test files first: `--dist loadfile` hands whole files to the two workers in collection
 # order, so the run then ends on short files rather than with one worker still in a long one while the
 # other waits. (From --durations; the rest keep their order.)
-LONGEST_FILES = ("test_exercises.py", "test_serve.py", "test_lessons_models.py", "test_lessons_basics.py",
-                 "test_trainer.py", "test_legacy_run.py", "test_lessons_strategies.py", "test_serve_ops.py",
-                 "test_serve_hardened.py", "test_bench.py")
+LONGEST_FILES = ("test_lessons_models.py", "test_lessons_strategies.py", "test_trainer.py", "test_legacy_run.py",
+                 "test_exercises.py", "test_exercises_keras.py", "test_serve.py", "test_lessons_basics.py",
+                 "test_serve_hardened.py", "test_serve_ops.py", "test_orphans.py", "test_notebooks.py",
+                 "test_bench.py")
 
 
 def pytest_collection_modifyitems(items):

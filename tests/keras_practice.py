@@ -1,4 +1,4 @@
-"""Run in a process of its own by test_exercises.py (Keras runs eagerly; the test process is in graph
+"""Run in a process of its own by test_exercises_keras.py (Keras runs eagerly; the test process is in graph
 mode): every Keras exercise's checks on its solution, its untouched template and its known cheats, in
 one process (--no-cheats: solutions and templates only; --cheats-only: the cheats only). Prints one
 JSON line: {label: [[check, passed, report], ...]}.
