@@ -99,7 +99,7 @@ def test_09_convolution_sizes(run_lesson):
 def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     summary, logdir = lesson10_fast
     assert summary["parameters"] == 3_274_634
-    assert summary["test_accuracy"] >= 0.95      # 70 steps of 128: 0.960 (80: 0.963 and 0.967 on seeds 0 and 1)
+    assert summary["test_accuracy"] >= 0.95      # 80 steps of 64: 0.954-0.960 (seeds 0, 1; AVX2 cap or not)
     # lowtf.train.train is the lesson's loop packaged: the same seed gives the same first losses
     np.testing.assert_allclose(summary["packaged_first_losses"], summary["by_hand_first_losses"], rtol=1e-4)
     source = (REPO / "lessons/10_lenet5.py").read_text()
@@ -114,7 +114,7 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     # predictions restored from the checkpoint (a float32 Session) agree with the loop's own test accuracy:
     # to one image in float32; a bfloat16 loop scored its forward pass in bfloat16, near ties flip
     n = summary["test_images"]
-    assert n == 5000      # --fast: every other test digit, from both halves of MNIST's test set
+    assert n == 2000      # --fast: every fifth test digit, from both halves of MNIST's test set
     assert summary["float32_test_accuracy"] == pytest.approx(1 - summary["errors"] / n)
     off = abs(summary["errors"] - round((1 - summary["test_accuracy"]) * n))
     assert off <= (1 if summary["precision"] == "float32" else 15)
@@ -143,10 +143,10 @@ def test_10_lenet5_fast_loop_by_hand_equals_the_packaged_trainer(lesson10_fast):
     # before the long loop, how long the rest will take: from this run's own rates, with every
     # evaluation still to come counted (the loop's points, its last one and the whole test set)
     f = summary["forecast"]
-    assert f["steps_left"] == summary["steps"] - 10 and f["batch_size"] == 128
+    assert f["steps_left"] == summary["steps"] - 10 and f["batch_size"] == 64     # --fast's batches
     assert f["train_rate"] > 0 and f["eval_rate"] > 0 and f["took"] > 0
     assert f["images_left"] == (summary["test_points"] - 1) * summary["curve_images"] + summary["test_images"]
-    assert f["seconds"] == pytest.approx(f["steps_left"] * 128 / f["train_rate"] + f["images_left"] / f["eval_rate"])
+    assert f["seconds"] == pytest.approx(f["steps_left"] * 64 / f["train_rate"] + f["images_left"] / f["eval_rate"])
 
 
 def test_10_the_forecast_line_says_its_numbers():
